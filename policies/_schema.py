@@ -1,0 +1,81 @@
+"""The policy model: one frozen pydantic model per section, ``extra="forbid"`` throughout.
+
+A policy is data.  ``Policy.digest`` is the sha256 of its canonical JSON, so two policies that say
+the same thing have the same digest whatever file they came from, and the digest recorded in a
+manifest or an audit entry names exactly the rules that were applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policies._guard_schema import ImagePolicy, PromptPolicy
+from policies._labels_schema import LabelsPolicy
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WatermarkPolicy(_Section):
+    enabled: bool = True
+    scheme: str = "hallmark.dwtdctsvd-bch"
+    # What to do when an image is smaller than the scheme can mark: refuse to release it, or
+    # release it with the C2PA manifest only (recorded in the manifest and the audit entry).
+    on_too_small: Literal["refuse", "manifest_only"] = "refuse"
+
+
+class C2paPolicy(_Section):
+    enabled: bool = True
+    claim_generator: str = "hallmark"
+    training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
+    tsa_url: str | None = None
+    thumbnail: bool = False
+    keep_manifest_store: bool = True
+
+
+class AuditPolicy(_Section):
+    # Raw prompts are never stored unless this is true; then they are encrypted with the
+    # operator's key (see ``hallmark keys``).
+    store_raw_prompt: bool = False
+    retention_days: int = Field(default=0, ge=0)
+
+
+class OutputPolicy(_Section):
+    format: Literal["png", "jpeg", "webp"] = "png"
+    jpeg_quality: int = Field(default=92, ge=1, le=100)
+    webp_quality: int = Field(default=90, ge=1, le=100)
+
+
+class Policy(_Section):
+    """A complete, validated policy. Load one with ``policies.load_policy``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    id: str
+    version: int = Field(default=1, ge=1)
+    description: str = ""
+    extends: str | None = None
+    prompt: PromptPolicy = PromptPolicy()
+    image: ImagePolicy = ImagePolicy()
+    watermark: WatermarkPolicy = WatermarkPolicy()
+    c2pa: C2paPolicy = C2paPolicy()
+    audit: AuditPolicy = AuditPolicy()
+    labels: LabelsPolicy = LabelsPolicy()
+    output: OutputPolicy = OutputPolicy()
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 (hex) of the canonical JSON of the fully resolved policy."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def summary(self) -> dict[str, object]:
+        return {"id": self.id, "version": self.version, "digest": self.digest}

@@ -1,0 +1,65 @@
+"""The watermark plug-in protocol and what a detector returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class WatermarkReading:
+    """What one scheme read from one image.
+
+    ``found`` is the scheme's decision; ``payload`` the decoded data bits (bytes) when found;
+    ``bit_errors`` the number of codeword bits that error correction repaired (or, for schemes
+    that match a fixed pattern, the bits that disagree); ``false_positive_probability`` the
+    probability that an unmarked image yields a decision at least this strong.
+    """
+
+    scheme_id: str
+    found: bool
+    payload: bytes | None = None
+    bit_errors: int | None = None
+    confidence: float = 0.0
+    false_positive_probability: float | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scheme_id": self.scheme_id,
+            "found": self.found,
+            "payload": self.payload.hex() if self.payload is not None else None,
+            "bit_errors": self.bit_errors,
+            "confidence": round(float(self.confidence), 4),
+            "false_positive_probability": self.false_positive_probability,
+            "detail": self.detail,
+        }
+
+
+@runtime_checkable
+class WatermarkScheme(Protocol):
+    """A keyed invisible watermark carrying ``payload_bits`` of data."""
+
+    scheme_id: str
+    payload_bits: int
+    min_size: int  # the shortest side, in pixels, the scheme can mark
+
+    def embed(self, image: Image.Image, payload: bytes) -> Image.Image: ...
+
+    def detect(self, image: Image.Image) -> WatermarkReading: ...
+
+
+def payload_for_record(record_id: bytes, bits: int) -> bytes:
+    """The watermark payload that identifies an audit record: the first ``bits`` of
+    sha256("hallmark.payload" || record id bytes), as bytes (``bits`` must be a multiple of 8).
+
+    Derived rather than random so that the audit log can be searched by payload, and hashed so
+    that the payload reveals nothing (not even the time) about the record without the log.
+    """
+    import hashlib
+
+    if bits % 8 or bits <= 0:
+        raise ValueError("payload bits must be a positive multiple of 8")
+    return hashlib.sha256(b"hallmark.payload" + record_id).digest()[: bits // 8]

@@ -12,10 +12,10 @@ import json
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policies._guard_schema import ImagePolicy, PromptPolicy
-from policies._labels_schema import LabelsPolicy
+from policies._labels_schema import LabelsPolicy, check_profile_requirements
 
 
 class _Section(BaseModel):
@@ -68,6 +68,11 @@ class Policy(_Section):
     audit: AuditPolicy = AuditPolicy()
     labels: LabelsPolicy = LabelsPolicy()
     output: OutputPolicy = OutputPolicy()
+
+    @model_validator(mode="after")
+    def _profiles_get_what_they_need(self) -> Policy:
+        check_profile_requirements(self)
+        return self
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,219 @@
+"""What hallmark's guard chain costs after generation, beside diffusers' own chain.
+
+For 512 and 1024 px images this times each hallmark stage that runs after the generator
+(classifier, labels, watermark, encode, C2PA sign, write, audit append) per image and for a batch
+of 8, and, in the same run, diffusers' answer: ``StableDiffusionSafetyChecker`` at its real
+ViT-L/14 size (random weights: the same compute) plus ``StableDiffusionXLWatermarker``.  Then the
+prompt stage's p50/p99 and the cold-start wall time of whole ``hallmark`` processes beside
+``python -c pass`` and ``python -c "import torch"``.
+
+    python bench/overhead.py            # everything (a few minutes on 2 cores)
+    python bench/overhead.py --quick    # fewer repetitions
+
+The generator is a callable returning fixed natural images, so generation itself is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def natural_images(size: int, count: int) -> list[Image.Image]:
+    from skimage import data
+
+    sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field()]
+    out = []
+    for i in range(count):
+        arr = sources[i % len(sources)]
+        out.append(Image.fromarray(arr).convert("RGB").resize((size, size), Image.Resampling.LANCZOS))
+    return out
+
+
+def hallmark_chain(size: int, batch: int, reps: int, home: Path, *, workers: int) -> tuple[float, dict[str, float]]:
+    """Mean post-generation ms per image, and mean ms per stage per image."""
+    from pipeline import GuardedPipeline
+
+    images = natural_images(size, batch)
+    out = home / "out"
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    with GuardedPipeline(lambda prompt, n: images[:n], policy="default", home=home, workers=workers) as pipe:
+        pipe("warm-up", n=1, size=size, out_dir=out)
+        for _ in range(reps):
+            start = time.perf_counter()
+            result = pipe("a lighthouse at dawn", n=batch, size=size, out_dir=out)
+            totals.append((time.perf_counter() - start) * 1000 / batch - result.timings_ms.get("prompt", 0) / batch)
+            assert len(result.images) == batch, result.withheld
+            for img in result.images:
+                for stage, ms in img.timings_ms.items():
+                    stages.setdefault(stage, []).append(ms)
+    return statistics.mean(totals), {k: statistics.mean(v) for k, v in stages.items()}
+
+
+def audit_append_ms(home: Path, reps: int) -> float:
+    from audit import AuditLog
+
+    with AuditLog.open(f"sqlite:///{home / 'bench-audit.db'}", key_path=home / "keys" / "bench-ckpt.key") as log:
+        start = time.perf_counter()
+        for i in range(reps):
+            log.append("image.released", {"record_id": str(i), "sha256": "0" * 64, "payload": "ab" * 8})
+        return (time.perf_counter() - start) * 1000 / reps
+
+
+def diffusers_chain(size: int, reps: int) -> tuple[float, float]:
+    """ms per image for the ViT-L/14 safety checker and the SDXL watermarker."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from diffusers.pipelines.stable_diffusion_xl.watermark import StableDiffusionXLWatermarker
+    from transformers import CLIPConfig, CLIPImageProcessorPil
+
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={"hidden_size": 768, "num_hidden_layers": 1},
+        vision_config={
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "patch_size": 14,
+            "image_size": 224,
+        },
+        projection_dim=768,
+    )
+    checker = StableDiffusionSafetyChecker(config).eval()
+    processor = CLIPImageProcessorPil(
+        size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, do_center_crop=True
+    )
+    watermarker = StableDiffusionXLWatermarker()
+    images = natural_images(size, 1)
+    arr = np.asarray(images[0], dtype=np.float32)[None] / 255.0
+
+    def check() -> None:
+        clip_input = processor(images, return_tensors="pt").pixel_values
+        with torch.inference_mode():
+            checker(images=arr.copy(), clip_input=clip_input)
+
+    def mark() -> None:
+        t = torch.from_numpy(arr).permute(0, 3, 1, 2) * 2 - 1
+        watermarker.apply_watermark(t)
+
+    check()
+    mark()
+    c = []
+    w = []
+    for _ in range(reps):
+        s = time.perf_counter()
+        check()
+        c.append((time.perf_counter() - s) * 1000)
+        s = time.perf_counter()
+        mark()
+        w.append((time.perf_counter() - s) * 1000)
+    return statistics.mean(c), statistics.mean(w)
+
+
+def prompt_latency(reps: int) -> tuple[float, float]:
+    from guardrails import PromptFilter
+    from policies import load_policy
+
+    pf = PromptFilter.from_policy(load_policy("default"))
+    prompts = [
+        "a lighthouse at dawn",
+        "portrait of an astronaut riding a horse, oil painting",
+        "email me at jane.doe@example.com a picture of a cat",
+        "a bowl of ramen in the style of a famous painter",
+    ]
+    pf.evaluate(prompts[0])
+    times = []
+    for i in range(reps):
+        s = time.perf_counter()
+        pf.evaluate(prompts[i % len(prompts)])
+        times.append((time.perf_counter() - s) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def cold_start(args: list[str], reps: int, env: dict[str, str]) -> float:
+    walls = []
+    for _ in range(reps):
+        s = time.perf_counter()
+        subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        walls.append(time.perf_counter() - s)
+    return statistics.median(walls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    reps = 2 if args.quick else 4
+
+    import torch
+
+    torch.set_num_threads(1)
+    print(f"# hallmark overhead benchmark — {os.cpu_count()} CPUs; torch threads 1; reps {reps}")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        subprocess.run([sys.executable, "-m", "pipeline.cli", "keys", "init", "--home", str(home)], check=True,
+                       stdout=subprocess.DEVNULL, cwd=REPO)
+        print("\n## post-generation stages, ms per image (hallmark, one worker) vs diffusers' chain")
+        print("| size | hallmark total | classifier | watermark | labels | encode | c2pa_sign | write | audit+rename | diffusers checker | SDXL watermarker | diffusers total | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for size in (512, 1024):
+            total, stages = hallmark_chain(size, 1, reps, home, workers=1)
+            measured = sum(stages.values())
+            checker_ms, wm_ms = diffusers_chain(size, reps)
+            d_total = checker_ms + wm_ms
+            print(
+                f"| {size} | {total:.1f} | {stages.get('classifier', 0):.1f} | {stages.get('watermark', 0):.1f} | "
+                f"{stages.get('labels', 0):.1f} | {stages.get('encode', 0):.1f} | {stages.get('c2pa_sign', 0):.1f} | "
+                f"{stages.get('write', 0):.1f} | {max(total - measured, 0):.1f} | {checker_ms:.0f} | {wm_ms:.0f} | "
+                f"{d_total:.0f} | {total / d_total:.3f}× |"
+            )
+        print(f"\naudit append alone (SQLite, durable): {audit_append_ms(home, 50 if args.quick else 200):.2f} ms")
+
+        print("\n## batch of 8 at 512 px: post-generation ms per image")
+        seq, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=1)
+        par, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=2)
+        print(f"one worker {seq:.1f} ms · two workers {par:.1f} ms · ratio {par / seq:.2f}×")
+
+        p50, p99 = prompt_latency(500 if args.quick else 2000)
+        print(f"\n## prompt stage (default policy): p50 {p50:.3f} ms · p99 {p99:.3f} ms")
+
+        print("\n## cold start, whole processes (median wall seconds)")
+        env = dict(os.environ, HALLMARK_HOME=str(home))
+        one = home / "out"
+        sample = next(one.glob("*.png"))
+        jpg = Path(tmp) / "one.jpg"
+        Image.open(sample).convert("RGB").save(jpg, quality=90)
+        n = 3 if args.quick else 5
+        hallmark = [sys.executable, "-m", "pipeline.cli"]
+        rows = [
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ('python -c "import torch"', [sys.executable, "-c", "import torch"]),
+            ("hallmark --help", [*hallmark, "--help"]),
+            ('hallmark check "a cat"', [*hallmark, "check", "a cat"]),
+            ("hallmark verify one.jpg", [*hallmark, "verify", str(jpg)]),
+        ]
+        for label, cmd in rows:
+            print(f"| {label} | {cold_start(cmd, n, env):.2f} s |")
+
+
+if __name__ == "__main__":
+    main()

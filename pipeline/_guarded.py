@@ -1,0 +1,563 @@
+"""GuardedPipeline: every image it releases passed the policy, the classifier, carries the
+watermark and a signed C2PA manifest, and has an audit entry.
+
+The order of the stages is DESIGN.md's.  Two invariants hold whatever fails:
+
+* C2PA signing is the last change to the bytes; labels and metadata come before it.
+* The audit entry of an image is committed before the file appears under its final name, so no
+  image is ever released without a record.  A crash leaves at most a ``.tmp`` file.
+
+Fail closed: if the classifier, the watermark, the labels or the signer raises, that image is
+not released and the failure is recorded.  A stage is skipped only when the policy disables it,
+and the skip is written in both the manifest and the audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageFilter
+
+from guardrails import Action, CheckState, ImageVerdict, PromptDecision
+from pipeline._generators import GenerationParams, Generator, generator_for
+from pipeline._home import Home
+from pipeline._records import new_record_id
+from policies import HallmarkError, PipelineError, Policy, WatermarkError, load_policy
+
+_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+MAX_IMAGES_PER_REQUEST = 64
+MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class ReleasedImage:
+    """An image that passed every stage and was written under its final name."""
+
+    record_id: str
+    path: Path
+    sha256: str
+    payload: str | None  # hex, None when the watermark stage was skipped
+    scheme_id: str | None
+    verdict: ImageVerdict
+    audit_index: int
+    timings_ms: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "watermark": {"scheme_id": self.scheme_id, "payload": self.payload},
+            "verdict": self.verdict.to_dict(),
+            "audit_index": self.audit_index,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class WithheldImage:
+    """An image that was generated but not released: blocked by the classifier or a stage failed."""
+
+    record_id: str
+    reason: str  # "blocked" or "failed:<stage>"
+    verdict: ImageVerdict | None
+    audit_index: int
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "reason": self.reason,
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+            "audit_index": self.audit_index,
+            "error": self.error,
+        }
+
+
+@dataclass
+class GenerationResult:
+    """What one request produced: the prompt decision, released and withheld images, timings."""
+
+    decision: PromptDecision
+    images: list[ReleasedImage] = field(default_factory=list)
+    withheld: list[WithheldImage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    seed: int | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.decision.blocked
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "decision": self.decision.to_dict(),
+            "model": self.model,
+            "seed": self.seed,
+            "images": [i.to_dict() for i in self.images],
+            "withheld": [w.to_dict() for w in self.withheld],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class _Work:
+    """One image on its way through the post-generation stages."""
+
+    index: int
+    record_id: uuid.UUID
+    image: Image.Image
+    verdict: ImageVerdict | None = None
+    payload: bytes | None = None
+    data: bytes = b""
+    manifest_summary: dict[str, Any] = field(default_factory=dict)
+    tmp_path: Path | None = None
+    final_path: Path | None = None
+    stages: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    outcome: str = "pending"  # released | blocked | failed:<stage>
+    error: str = ""
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000
+
+
+class _StageFailed(Exception):
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(stage)
+        self.stage = stage
+        self.error = error
+
+
+class GuardedPipeline:
+    """Wraps any generator with hallmark's policy, safety, watermark, C2PA and audit stages.
+
+    Build one with ``GuardedPipeline.from_pretrained("tiny")`` (or a diffusers folder, a hub id,
+    or any callable returning PIL images), call it with a prompt, and close it (or use it as a
+    context manager) to release the audit log.
+    """
+
+    def __init__(
+        self,
+        generator: Generator | Callable[..., Any] | str | Path,
+        *,
+        policy: Policy | str = "default",
+        home: Home | str | Path | None = None,
+        audit_url: str | None = None,
+        signer: Any = None,
+        workers: int | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.home = home if isinstance(home, Home) else Home.resolve(home)
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+
+        from guardrails import ImageSafety, PromptFilter
+
+        self.prompt_filter = PromptFilter.from_policy(self.policy)
+        self.image_safety = ImageSafety.from_policy(self.policy) if self.policy.image.enabled else None
+
+        self._scheme = None
+        if self.policy.watermark.enabled:
+            from provenance import load_watermark_key, watermark_scheme
+
+            self._scheme = watermark_scheme(self.policy.watermark.scheme, key=load_watermark_key(self.home.keys))
+
+        self._signer = signer
+        self._manifests = None
+        if self.policy.c2pa.enabled:
+            from provenance import C2paSigner, ManifestStore
+
+            if self._signer is None:
+                self._signer = C2paSigner.from_keys_dir(self.home.keys, tsa_url=self.policy.c2pa.tsa_url)
+            if self.policy.c2pa.keep_manifest_store:
+                self._manifests = ManifestStore(self.home.manifests)
+
+        self._labeler = None
+        if self.policy.labels.profiles:
+            from provenance import Labeler
+
+            self._labeler = Labeler.from_policy(self.policy.labels)
+
+        # The model loads after every key and setting was checked, and the audit log opens last:
+        # a bad request fails before anything is written.
+        self.generator = generator_for(generator, models_dir=self.home.models)  # type: ignore[arg-type]
+
+        from audit import AuditLog
+
+        self.audit = AuditLog.open(audit_url or self.home.audit_url, key_path=self.home.keys / "audit-checkpoint.key")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | Path = "tiny",
+        *,
+        policy: Policy | str = "default",
+        home: Home | str | Path | None = None,
+        **kwargs: Any,
+    ) -> "GuardedPipeline":
+        """Load a generator by name (``tiny``, a diffusers folder or a hub id) and guard it."""
+        return cls(model, policy=policy, home=home, **kwargs)
+
+    # -- context management -------------------------------------------------------------
+
+    def close(self) -> None:
+        self.audit.close()
+
+    def __enter__(self) -> "GuardedPipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the request ---------------------------------------------------------------------
+
+    def __call__(
+        self,
+        prompt: str,
+        *,
+        negative_prompt: str | None = None,
+        n: int = 1,
+        seed: int | None = None,
+        size: int | tuple[int, int] = 512,
+        steps: int = 2,
+        guidance_scale: float | None = None,
+        user: str | None = None,
+        out_dir: str | Path = ".",
+        fmt: str | None = None,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> GenerationResult:
+        """Run one request through every stage; see the module docstring for the guarantees."""
+        width, height = (size, size) if isinstance(size, int) else size
+        fmt = fmt or self.policy.output.format
+        self._check_request(n=n, width=width, height=height, steps=steps, fmt=fmt)
+        out = Path(out_dir)
+        timings: dict[str, float] = {}
+        tick = progress or (lambda stage, k: None)
+
+        with _timed(timings, "prompt"):
+            decision = self.prompt_filter.evaluate(prompt, negative_prompt=negative_prompt)
+        personal = {"prompt": decision.redacted_prompt, "user": user}
+        result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
+        if decision.blocked:
+            self.audit.append(
+                "prompt.blocked", self._base_record(decision, params=None), personal=personal, now=self._now()
+            )
+            return result
+
+        seed = seed if seed is not None else secrets.randbelow(2**31)
+        result.seed = seed
+        params = GenerationParams(
+            prompt=decision.prompt_out,
+            negative_prompt=decision.negative_prompt_out,
+            n=n,
+            seed=seed,
+            width=width,
+            height=height,
+            steps=steps,
+            guidance_scale=guidance_scale,
+        )
+        tick("generate", 0)
+        try:
+            with _timed(timings, "generate"):
+                images = self.generator.generate(params)
+        except Exception as e:
+            data = self._base_record(decision, params=params)
+            data.update(stage="generate", error=type(e).__name__)
+            self.audit.append("generation.failed", data, personal=personal, now=self._now())
+            if isinstance(e, HallmarkError):
+                raise
+            raise PipelineError(f"generator {self.generator.name!r} failed: {type(e).__name__}") from e
+        tick("generate", n)
+
+        out.mkdir(parents=True, exist_ok=True)
+        works = [_Work(index=i, record_id=new_record_id(now=self._now()), image=img) for i, img in enumerate(images)]
+        post_start = time.perf_counter()
+        if self.workers > 1 and len(works) > 1:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(lambda w: self._process(w, out_dir=out, fmt=fmt), works))
+        else:
+            for w in works:
+                self._process(w, out_dir=out, fmt=fmt)
+        timings["post_generation"] = (time.perf_counter() - post_start) * 1000
+
+        # Audit appends and renames happen in order, on this thread: the log sees the images in
+        # generation order and no file is renamed before its entry is committed.
+        for w in works:
+            self._commit(w, decision=decision, params=params, personal=personal, fmt=fmt, result=result)
+            tick("release", w.index + 1)
+        for w in works:
+            for stage, ms in w.timings.items():
+                timings[stage] = timings.get(stage, 0.0) + ms
+        return result
+
+    def _check_request(self, *, n: int, width: int, height: int, steps: int, fmt: str) -> None:
+        if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
+            raise PipelineError(f"n must be between 1 and {MAX_IMAGES_PER_REQUEST}, got {n}")
+        for name, side in (("width", width), ("height", height)):
+            if not 64 <= side <= MAX_SIDE or side % 8:
+                raise PipelineError(f"{name} must be a multiple of 8 between 64 and {MAX_SIDE}, got {side}")
+        if steps < 1:
+            raise PipelineError(f"steps must be at least 1, got {steps}")
+        if fmt not in _MIME:
+            raise PipelineError(f"unknown format {fmt!r}; known: {', '.join(_MIME)}")
+
+    # -- post-generation stages, one image, any thread ----------------------------------
+
+    def _process(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
+        try:
+            self._classify(w)
+            if w.outcome == "blocked":
+                return
+            self._mark_and_sign(w, fmt=fmt)
+            self._write_temp(w, out_dir=out_dir, fmt=fmt)
+        except _StageFailed as e:
+            w.outcome = f"failed:{e.stage}"
+            w.error = f"{type(e.error).__name__}: {e.error}" if isinstance(e.error, HallmarkError) else type(e.error).__name__
+
+    def _stage(self, w: _Work, stage: str) -> Any:
+        """Time a stage and turn any exception into a recorded, fail-closed stage failure."""
+
+        @contextmanager
+        def run() -> Iterator[None]:
+            start = time.perf_counter()
+            try:
+                yield
+            except _StageFailed:
+                raise
+            except Exception as e:
+                raise _StageFailed(stage, e) from e
+            finally:
+                w.timings[stage] = w.timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000
+
+        return run()
+
+    def _classify(self, w: _Work) -> None:
+        if self.image_safety is None:
+            w.verdict = ImageVerdict(action=Action.ALLOW, state=CheckState.NOT_CHECKED, reason="disabled by policy")
+            w.stages["classifier"] = "skipped: disabled by policy"
+            return
+        with self._stage(w, "classifier"):
+            w.verdict = self.image_safety.classify(w.image)
+        w.stages["classifier"] = "applied"
+        if w.verdict.action is Action.BLOCK:
+            w.outcome = "blocked"
+        elif w.verdict.action is Action.BLUR:
+            radius = max(w.image.size) / 24
+            w.image = w.image.filter(ImageFilter.GaussianBlur(radius))
+            w.stages["blur"] = "applied"
+
+    def _label_context(self, w: _Work) -> Any:
+        from provenance import LabelContext
+
+        created = datetime.fromtimestamp((w.record_id.int >> 80) / 1000, tz=timezone.utc)
+        return LabelContext(
+            record_id=str(w.record_id),
+            created=created,
+            provider=self.policy.labels.provider,
+            model=self.generator.name,
+            system_name="hallmark",
+            system_version=_version(),
+        )
+
+    def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
+        ctx = self._label_context(w) if self._labeler is not None else None
+        if self._labeler is not None:
+            with self._stage(w, "labels"):
+                w.image = self._labeler.visible(w.image, ctx)
+            w.stages["labels"] = "applied: " + ",".join(self.policy.labels.profiles)
+        else:
+            w.stages["labels"] = "skipped: no profile in policy"
+
+        if self._scheme is None:
+            w.stages["watermark"] = "skipped: disabled by policy"
+        elif min(w.image.size) < self._scheme.min_size:
+            reason = f"image {w.image.size[0]}x{w.image.size[1]} is smaller than {self._scheme.scheme_id} can mark ({self._scheme.min_size} px)"
+            if self.policy.watermark.on_too_small == "refuse":
+                raise _StageFailed("watermark", WatermarkError(reason))
+            w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
+        else:
+            from provenance import payload_for_record
+
+            w.payload = payload_for_record(w.record_id.bytes, self._scheme.payload_bits)
+            with self._stage(w, "watermark"):
+                w.image = self._scheme.embed(w.image, w.payload)
+            w.stages["watermark"] = f"applied: {self._scheme.scheme_id}"
+
+        with self._stage(w, "encode"):
+            buf = io.BytesIO()
+            o = self.policy.output
+            if fmt == "jpeg":
+                w.image.save(buf, format="JPEG", quality=o.jpeg_quality)
+            elif fmt == "webp":
+                w.image.save(buf, format="WEBP", quality=o.webp_quality)
+            else:
+                w.image.save(buf, format="PNG")
+            w.data = buf.getvalue()
+        if self._labeler is not None:
+            with self._stage(w, "labels"):
+                w.data = self._labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
+
+        if self._signer is None:
+            w.stages["c2pa"] = "skipped: disabled by policy"
+            return
+        from provenance import ManifestSpec, SoftBinding
+
+        spec = ManifestSpec(
+            title=f"{w.record_id}.{_EXT[fmt]}",
+            software_agent=self.generator.name,
+            claim_generator=self.policy.c2pa.claim_generator,
+            watermark=SoftBinding(self._scheme.scheme_id, w.payload.hex())
+            if (self._scheme is not None and w.payload is not None)
+            else None,
+            training_mining=self.policy.c2pa.training_mining,
+            policy_assertion=self._policy_assertion(w),
+            extra_assertions=list(self._labeler.assertions(ctx)) if self._labeler is not None else [],
+            thumbnail=self.policy.c2pa.thumbnail,
+        )
+        with self._stage(w, "c2pa_sign"):
+            signed = self._signer.sign(w.data, mime=_MIME[fmt], manifest=spec)
+            w.data = signed.data
+            if self._manifests is not None:
+                self._manifests.put(str(w.record_id), signed.manifest_store)
+        w.stages["c2pa"] = "applied"
+        w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
+
+    def _policy_assertion(self, w: _Work) -> dict[str, Any]:
+        verdict = w.verdict
+        return {
+            "policy": self.policy.summary(),
+            "record_id": str(w.record_id),
+            "audit_log": getattr(self.audit, "origin", "hallmark audit log"),
+            "image_decision": verdict.action.value if verdict else None,
+            "image_check": verdict.state.value if verdict else None,
+            "stages": dict(w.stages),
+        }
+
+    def _write_temp(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
+        with self._stage(w, "write"):
+            final = out_dir / f"{w.record_id}.{_EXT[fmt]}"
+            tmp = out_dir / f".{w.record_id}.{_EXT[fmt]}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(w.data)
+                f.flush()
+                os.fsync(f.fileno())
+            w.tmp_path, w.final_path = tmp, final
+        w.outcome = "ready"
+
+    # -- commit, in order, on the calling thread -----------------------------------------
+
+    def _base_record(self, decision: PromptDecision, *, params: GenerationParams | None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "policy": self.policy.summary(),
+            "model": self.generator.name,
+            "decisions": {"prompt": decision.to_dict(redact=True)},
+        }
+        data["decisions"]["prompt"].pop("redacted_prompt", None)  # personal data lives apart
+        if params is not None:
+            data["seed"] = params.seed
+            data["params"] = {
+                "n": params.n,
+                "width": params.width,
+                "height": params.height,
+                "steps": params.steps,
+                "guidance_scale": params.guidance_scale,
+                "negative_prompt_added": bool(params.negative_prompt),
+            }
+        return data
+
+    def _commit(
+        self,
+        w: _Work,
+        *,
+        decision: PromptDecision,
+        params: GenerationParams,
+        personal: dict[str, Any],
+        fmt: str,
+        result: GenerationResult,
+    ) -> None:
+        data = self._base_record(decision, params=params)
+        data["record_id"] = str(w.record_id)
+        data["decisions"]["image"] = w.verdict.to_dict() if w.verdict else None
+        data["stages"] = dict(w.stages)
+        if w.outcome == "blocked":
+            entry = self.audit.append("image.blocked", data, personal=personal, now=self._now())
+            result.withheld.append(WithheldImage(str(w.record_id), "blocked", w.verdict, entry.index))
+            return
+        if w.outcome != "ready":
+            data.update(stage=w.outcome.removeprefix("failed:"), error=w.error.split(":")[0])
+            entry = self.audit.append("generation.failed", data, personal=personal, now=self._now())
+            result.withheld.append(WithheldImage(str(w.record_id), w.outcome, w.verdict, entry.index, w.error))
+            return
+        assert w.tmp_path is not None and w.final_path is not None
+        digest = hashlib.sha256(w.data).hexdigest()
+        data.update(
+            path=str(w.final_path.resolve()),
+            sha256=digest,
+            format=fmt,
+            scheme_id=self._scheme.scheme_id if (self._scheme is not None and w.payload is not None) else None,
+            payload=w.payload.hex() if w.payload is not None else None,
+            manifest=w.manifest_summary,
+        )
+        try:
+            entry = self.audit.append("image.released", data, personal=personal, now=self._now())
+        except Exception:
+            w.tmp_path.unlink(missing_ok=True)  # no record, no release
+            raise
+        os.replace(w.tmp_path, w.final_path)
+        _fsync_dir(w.final_path.parent)
+        result.images.append(
+            ReleasedImage(
+                record_id=str(w.record_id),
+                path=w.final_path,
+                sha256=digest,
+                payload=data["payload"],
+                scheme_id=data["scheme_id"],
+                verdict=w.verdict or ImageVerdict(action=Action.ALLOW, state=CheckState.NOT_CHECKED),
+                audit_index=entry.index,
+                timings_ms=dict(w.timings),
+            )
+        )
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hallmark")
+    except PackageNotFoundError:
+        return "0+unknown"

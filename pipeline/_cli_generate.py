@@ -38,8 +38,6 @@ def generate(
         width, height = _parse_size(size)
     except ValueError:
         fail(f"--size must be N or WIDTHxHEIGHT, got {size!r}")
-    if model == TINY_MODEL_ID and not json_out:
-        print(f"note: {TINY_NOTE}", file=sys.stderr)
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -66,6 +64,8 @@ def generate(
         print_json(result.to_dict())
     else:
         _render(result)
+        if model == TINY_MODEL_ID and result.images:
+            print(f"note: {TINY_NOTE}", file=sys.stderr)
     if result.blocked or not result.images:
         raise typer.Exit(EXIT_FAILED)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,18 @@ from PIL import Image
 
 from pipeline._tiny import TINY_MODEL_ID, TINY_NOTE, ensure_tiny_model
 from policies import PipelineError
+
+
+def quiet_model_libraries() -> None:
+    """Keep diffusers, transformers and the hub from printing progress bars and advice.
+
+    hallmark draws its own progress; their output would also interleave with ``--json``.
+    Called before either library is imported.
+    """
+    for var in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
+        os.environ.setdefault(var, "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,11 @@ class DiffusersGenerator:
     @classmethod
     def from_pretrained(cls, model: str | Path, *, name: str | None = None, local_files_only: bool = False) -> "DiffusersGenerator":
         """Load a pipeline from a local folder or a hub id (the hub only where reachable)."""
+        quiet_model_libraries()
         from diffusers import DiffusionPipeline
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
 
         path = Path(model)
         if path.exists() and not (path / "model_index.json").is_file():

@@ -196,9 +196,14 @@ class GuardedPipeline:
 
         self._labeler = None
         if self.policy.labels.profiles:
-            from provenance import Labeler
+            import hmac
 
-            self._labeler = Labeler.from_policy(self.policy.labels)
+            from provenance import Labeler, load_watermark_key
+
+            # The TC260 check code is an HMAC under a key derived from the operator's watermark
+            # key, so that it proves origin, not only integrity.
+            integrity_key = hmac.new(load_watermark_key(self.home.keys), b"hallmark.labels.integrity", "sha256").digest()
+            self._labeler = Labeler.from_policy(self.policy.labels, integrity_key=integrity_key)
 
         # The model loads after every key and setting was checked, and the audit log opens last:
         # a bad request fails before anything is written.

@@ -38,6 +38,9 @@ def _byte_level_vocab() -> tuple[dict[str, int], list[str]]:
 
 
 def _build(target: Path) -> None:
+    from pipeline._generators import quiet_model_libraries
+
+    quiet_model_libraries()
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer

@@ -16,12 +16,24 @@ from policies._errors import (
     TamperError,
     WatermarkError,
 )
-from policies._guard_schema import CategoryPolicy, ImagePolicy, PiiPolicy, PromptPolicy, TermRule
+from policies._guard_schema import (
+    CATEGORIES,
+    CategoryPolicy,
+    ImagePolicy,
+    NamesDetector,
+    PiiPolicy,
+    PromptPolicy,
+    RegexDetector,
+    SemanticDetector,
+    SeverityActions,
+    TermsDetector,
+)
 from policies._labels_schema import LabelsPolicy
-from policies._load import bundled_policies, load_policy
+from policies._load import bundled_policies, lint_policy, load_policy
 from policies._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
 
 __all__ = [
+    "CATEGORIES",
     "AuditError",
     "AuditPolicy",
     "C2paPolicy",
@@ -32,18 +44,23 @@ __all__ = [
     "InputError",
     "KeyMaterialError",
     "LabelsPolicy",
+    "NamesDetector",
     "OutputPolicy",
     "PiiPolicy",
     "PipelineError",
     "Policy",
     "PolicyError",
     "PromptPolicy",
+    "RegexDetector",
+    "SemanticDetector",
+    "SeverityActions",
     "ProvenanceError",
     "SigningError",
     "TamperError",
-    "TermRule",
+    "TermsDetector",
     "WatermarkError",
     "WatermarkPolicy",
     "bundled_policies",
+    "lint_policy",
     "load_policy",
 ]

@@ -1,49 +1,244 @@
-"""Policy sections read by ``guardrails``: the prompt policy and the image policy."""
+"""Policy sections read by ``guardrails``: the prompt policy and the image policy.
+
+A prompt policy is a set of categories (the MLCommons-style hazard names in DESIGN.md).  Each
+category says what to do per severity (``low``, ``medium``, ``high``) and lists the detectors
+that find it; every detector carries the severity of what it finds.  ``sexual_minors`` is always
+``block`` at every severity and cannot be disabled or weakened by any pack: the validator refuses
+such a policy instead of quietly correcting it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ActionName = Literal["allow", "rewrite", "flag", "blur", "block"]
+Severity = Literal["low", "medium", "high"]
+CategoryName = Literal[
+    "sexual",
+    "sexual_minors",
+    "violence",
+    "self_harm",
+    "hate",
+    "harassment",
+    "illegal_activity",
+    "weapons",
+    "elections",
+    "privacy",
+    "intellectual_property",
+    "public_figures",
+]
+CATEGORIES: tuple[str, ...] = CategoryName.__args__  # type: ignore[attr-defined]
+ALWAYS_BLOCK = "sexual_minors"
+
+# The PII entities presidio finds with patterns alone (no NER model).
+PII_PATTERN_ENTITIES: tuple[str, ...] = (
+    "CREDIT_CARD",
+    "CRYPTO",
+    "DATE_TIME",
+    "EMAIL_ADDRESS",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+    "MEDICAL_LICENSE",
+    "PHONE_NUMBER",
+    "UK_NHS",
+    "URL",
+    "US_BANK_NUMBER",
+    "US_DRIVER_LICENSE",
+    "US_ITIN",
+    "US_PASSPORT",
+    "US_SSN",
+    "UUID",
+)
+PII_NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION", "NRP", "ORGANIZATION")
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise ValueError(f"regex does not compile: {e}") from e
+    return pattern
+
+
+def _nonblank(term: str) -> str:
+    if not term.strip():
+        raise ValueError("empty term")
+    return term
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+Term = Annotated[str, AfterValidator(_nonblank)]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class TermRule(_Section):
-    """A list of terms (and/or regexes) for one category with one action."""
+class _Detector(_Section):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    severity: Severity = "high"
 
-    id: str
-    terms: tuple[str, ...] = ()
-    regex: tuple[str, ...] = ()
-    action: ActionName = "block"
-    severity: Literal["low", "medium", "high"] = "high"
+
+class TermsDetector(_Detector):
+    """Word lists.  Latin terms match whole words with common inflections (``-s``, ``-ed``,
+    ``-ing``...) on every normalised variant; CJK terms match as substrings.  ``files`` are
+    read by the loader (relative to the policy file, then to the bundled ``policies/`` folder)
+    and their terms appended to ``terms``, so the policy digest covers the lists' content."""
+
+    type: Literal["terms"] = "terms"
+    terms: tuple[Term, ...] = ()
+    files: tuple[str, ...] = ()
+    inflections: bool = True
+
+
+class RegexDetector(_Detector):
+    """Regular expressions matched (case-insensitively) on the folded variants of a prompt."""
+
+    type: Literal["regex"] = "regex"
+    patterns: tuple[Regex, ...] = Field(min_length=1)
+
+
+class NamesDetector(_Detector):
+    """Protected names (artists, characters, trademarks, public figures).  Under ``rewrite``
+    the phrase invoking the name ("in the style of X", "by X", "X-style") is removed."""
+
+    type: Literal["names"] = "names"
+    kind: Literal["artist", "character", "trademark", "public_figure"] = "artist"
+    terms: tuple[Term, ...] = ()
+    files: tuple[str, ...] = ()
+
+
+class SemanticDetector(_Detector):
+    """Cosine similarity of a sentence embedding to concept descriptions (optional extra)."""
+
+    type: Literal["semantic"] = "semantic"
+    concepts: tuple[Term, ...] = Field(min_length=1)
+    threshold: float = Field(default=0.4, gt=0.0, le=1.0)
+
+
+Detector = Annotated[
+    TermsDetector | RegexDetector | NamesDetector | SemanticDetector, Field(discriminator="type")
+]
+DETECTOR_TYPES: tuple[str, ...] = ("terms", "regex", "names", "semantic")
+
+
+class SeverityActions(_Section):
+    low: ActionName = "flag"
+    medium: ActionName = "block"
+    high: ActionName = "block"
+
+    def for_severity(self, severity: str) -> str:
+        return str(getattr(self, severity))
 
 
 class CategoryPolicy(_Section):
+    """One hazard category: whether it is checked, the action per severity, its detectors and
+    the phrases that neutralise a match inside them (``allow``: "breast cancer", "nude lipstick")."""
+
     enabled: bool = True
-    action: ActionName = "block"
-    rules: tuple[TermRule, ...] = ()
+    actions: SeverityActions = SeverityActions()
+    detectors: tuple[Detector, ...] = ()
+    allow: tuple[Term, ...] = ()
+    allow_files: tuple[str, ...] = ()
 
 
 class PiiPolicy(_Section):
+    """PII found by presidio's pattern recognizers.  Every found span is redacted in the
+    audit copy of the prompt; the action per entity decides what happens to generation
+    (``rewrite`` replaces the span by ``<ENTITY>`` in the prompt the model sees)."""
+
     enabled: bool = True
+    category: CategoryName = "privacy"
     entities: dict[str, ActionName] = Field(default_factory=dict)
     default_action: ActionName = "rewrite"
+    min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    # NER entities need a spaCy model; without one they are reported as not checked.
+    ner_entities: tuple[str, ...] = ("PERSON", "LOCATION")
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: dict[str, str]) -> dict[str, str]:
+        known = set(PII_PATTERN_ENTITIES) | set(PII_NER_ENTITIES)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown PII entity {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return value
 
 
 class PromptPolicy(_Section):
     enabled: bool = True
-    categories: dict[str, CategoryPolicy] = Field(default_factory=dict)
+    categories: dict[CategoryName, CategoryPolicy] = Field(default_factory=dict)
     pii: PiiPolicy = PiiPolicy()
+    # Phrases that neutralise a match in any category, and files of them.
+    allow: tuple[Term, ...] = ()
+    allow_files: tuple[str, ...] = ()
     safety_negative_prompt: str = ""
-    max_prompt_tokens: int = 77
+    max_prompt_tokens: int = Field(default=77, ge=8)
+    # Longer prompts are blocked before any detector runs (a decision, never a crash).
+    max_prompt_chars: int = Field(default=4_000, ge=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _minors_default_block(cls, data: object) -> object:
+        # Unspecified severities of sexual_minors mean block (elsewhere: low=flag); an explicit
+        # weaker action is refused below rather than corrected.
+        if isinstance(data, dict) and isinstance(data.get("categories"), dict):
+            minors = data["categories"].get(ALWAYS_BLOCK)
+            if isinstance(minors, dict):
+                actions = minors.get("actions", {})
+                if isinstance(actions, dict):
+                    full = {"low": "block", "medium": "block", "high": "block", **actions}
+                    data = {
+                        **data,
+                        "categories": {**data["categories"], ALWAYS_BLOCK: {**minors, "actions": full}},
+                    }
+        return data
+
+    @model_validator(mode="after")
+    def _minors_always_block(self) -> PromptPolicy:
+        minors = self.categories.get(ALWAYS_BLOCK)  # type: ignore[call-overload]
+        if minors is None:
+            if self.categories:
+                raise ValueError(f"categories.{ALWAYS_BLOCK} is required whenever categories are set")
+            return self
+        weak = [s for s in ("low", "medium", "high") if minors.actions.for_severity(s) != "block"]
+        if not minors.enabled or weak:
+            raise ValueError(
+                f"categories.{ALWAYS_BLOCK} is always enabled with action block at every severity; "
+                "a pack cannot weaken it"
+            )
+        if not minors.detectors:
+            raise ValueError(f"categories.{ALWAYS_BLOCK} needs at least one detector")
+        return self
+
+
+ImageAction = Literal["flag", "blur", "block"]
+
+
+def _default_thresholds() -> dict[ImageAction, float]:
+    return {"flag": 0.4, "blur": 0.7, "block": 0.85}
 
 
 class ImagePolicy(_Section):
     enabled: bool = True
     classifier: str = "opennsfw"
-    thresholds: dict[str, float] = Field(default_factory=lambda: {"flag": 0.4, "blur": 0.7, "block": 0.85})
+    # The lowest score at which each action applies; the strongest reached action wins.
+    thresholds: dict[ImageAction, float] = Field(default_factory=_default_thresholds)
+    category: CategoryName = "sexual"
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, threshold in value.items():
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError(f"threshold {name}={threshold} must be in (0, 1]")
+        if "block" not in value:
+            raise ValueError("a block threshold is required")
+        order = [value[k] for k in ("flag", "blur", "block") if k in value]
+        if order != sorted(order):
+            raise ValueError("thresholds must rise from flag to blur to block")
+        return value

@@ -1,0 +1,44 @@
+"""Remember: the append-only, tamper-evident audit log.
+
+Entries form an RFC 6962 Merkle tree with a sha256 chain; tree heads are signed C2SP checkpoints;
+inclusion and consistency proofs verify offline with only a checkpoint and the public key.
+Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports only ``policies``.
+"""
+
+from audit._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from audit._entry import (
+    EVENT_KINDS,
+    AuditStats,
+    Entry,
+    LogCheck,
+    MigrationResult,
+    MissingFile,
+    canonical_json,
+)
+from audit._log import KEY_FILE, AuditLog
+from audit._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
+from audit._seal import PersonalCipher
+from audit._store import STORES, AuditStore, open_store
+
+__all__ = [
+    "EVENT_KINDS",
+    "KEY_FILE",
+    "STORES",
+    "AuditLog",
+    "AuditStats",
+    "AuditStore",
+    "Checkpoint",
+    "ConsistencyProof",
+    "Entry",
+    "InclusionProof",
+    "LogCheck",
+    "MigrationResult",
+    "MissingFile",
+    "PersonalCipher",
+    "VerifierKey",
+    "canonical_json",
+    "open_store",
+    "verify_checkpoint",
+    "verify_consistency",
+    "verify_inclusion",
+]

@@ -1,0 +1,120 @@
+"""Entries, verification results and the canonical encoding they are hashed in."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from policies import AuditError
+
+# The events hallmark records; append refuses others so that a typo cannot start a new kind.
+EVENT_KINDS = ("prompt.blocked", "image.blocked", "image.released", "generation.failed", "record.erased")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` as canonical JSON: sorted keys, no whitespace, UTF-8, no NaN."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except (TypeError, ValueError) as e:
+        raise AuditError(f"audit data is not JSON-serialisable: {e}") from e
+
+
+def rfc3339(moment: datetime | None) -> str:
+    """Format a moment as RFC 3339 UTC with microseconds (``2026-11-24T21:00:00.000000Z``).
+
+    The fixed width makes the text sort like the time it names, so stores can compare strings.
+    """
+    moment = moment if moment is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise AuditError("audit timestamps must be timezone-aware", hint="Pass now=datetime.now(UTC).")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Read an RFC 3339 time or a date (taken as UTC midnight) into an aware datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError as e:
+            raise AuditError(f"not an RFC 3339 time or date: {value!r}") from e
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry as stored: its place in the log, what happened, and its leaf hash.
+
+    ``personal`` is the redacted prompt and user, or None when there was none or it was erased.
+    """
+
+    index: int
+    kind: str
+    created: str
+    data: dict[str, Any]
+    leaf_hash: str
+    personal: dict[str, Any] | None = None
+    prev_hash: str | None = None
+    commitment: str | None = None
+
+    def to_dict(self, *, include_personal: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        if not include_personal:
+            d.pop("personal")
+        return d
+
+
+@dataclass(frozen=True)
+class MissingFile:
+    """An ``image.released`` entry whose image is not at its recorded path."""
+
+    index: int
+    record_id: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """The result of verifying a whole log: ok, its signed size, the first bad index and why."""
+
+    ok: bool
+    size: int
+    first_bad_index: int | None = None
+    reason: str = ""
+    missing_files: list[MissingFile] = field(default_factory=list)
+    root_hash: str = ""
+    checked: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditStats:
+    """Counts per kind, decision, category, policy, model and day."""
+
+    total: int
+    by_kind: dict[str, int]
+    by_decision: dict[str, int]
+    by_category: dict[str, int]
+    by_policy: dict[str, int]
+    by_model: dict[str, int]
+    by_day: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """A finished migration: how many entries, and the root hash both stores agree on."""
+
+    source: str
+    target: str
+    size: int
+    root_hash: str

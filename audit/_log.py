@@ -1,0 +1,676 @@
+"""``AuditLog``: the append-only, tamper-evident log of everything hallmark decided.
+
+Each entry is canonical JSON holding its index, kind, time, data, a salted commitment to the
+personal data (kept in a separate table, so it can be erased) and the previous entry's leaf hash.
+Entries are the leaves of an RFC 6962 Merkle tree; every append re-signs the tree head as a C2SP
+checkpoint, so deleting the newest entries, editing one, or reordering them is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from binascii import hexlify
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from audit._checkpoint import Checkpoint, CheckpointSigner, VerifierKey, parse_checkpoint, verify_checkpoint
+from audit._entry import (
+    EVENT_KINDS,
+    AuditStats,
+    Entry,
+    LogCheck,
+    MigrationResult,
+    MissingFile,
+    canonical_json,
+    parse_time,
+    rfc3339,
+)
+from audit._merkle import (
+    EMPTY_ROOT,
+    NodeGetter,
+    check_consistency,
+    check_inclusion,
+    consistency_path,
+    frontier_root,
+    hash_leaf,
+    inclusion_path,
+    push_leaf,
+    subtree_hash,
+)
+from audit._proofs import ConsistencyProof, InclusionProof
+from audit._query import compute_stats, matches, write_export
+from audit._sqlite import SqliteStore
+from audit._store import AppendPlan, AuditStore, Filters, Head, NewEntry, open_store, redact_url
+from policies import AuditError, TamperError
+
+KEY_FILE = "audit-checkpoint.key"
+_sha256 = hashlib.sha256
+
+
+def _commit(salt: bytes, data: str) -> str:
+    return _sha256(salt + data.encode()).hexdigest()
+
+
+def _entry(index: int, body: bytes, leaf: bytes, personal: tuple[bytes, str] | None) -> Entry:
+    try:
+        obj = json.loads(body)
+    except ValueError as e:
+        raise TamperError(
+            f"audit entry {index} is not valid JSON", hint="Run `hallmark audit verify`."
+        ) from e
+    return Entry(
+        index=index,
+        kind=obj["kind"],
+        created=obj["created"],
+        data=obj["data"],
+        leaf_hash=leaf.hex(),
+        personal=json.loads(personal[1]) if personal else None,
+        prev_hash=obj.get("prev"),
+        commitment=obj.get("personal"),
+    )
+
+
+def _find_leaf(leaves: bytearray, prev: bytes) -> int:
+    """Index of the leaf whose hash ``prev`` (a quoted hex string) names, or -1."""
+    try:
+        wanted = bytes.fromhex(prev[1:-1].decode())
+    except ValueError:
+        return -1
+    pos = leaves.find(wanted)
+    while pos != -1 and pos % 32:
+        pos = leaves.find(wanted, pos + 1)
+    return pos // 32 if pos != -1 else -1
+
+
+class AuditLog:
+    """An append-only audit log in a store chosen by URL; use it as a context manager."""
+
+    def __init__(
+        self, store: AuditStore, *, key_path: Path | None, retention_days: int | None = None
+    ) -> None:
+        self._store = store
+        self.origin = store.initialize(origin=f"hallmark/audit/{secrets.token_hex(8)}")
+        self.key_path = key_path
+        self._signer: CheckpointSigner | None = None
+        if retention_days is not None:
+            if retention_days < 0:
+                raise AuditError("retention_days must be 0 or more")
+            if store.get_meta("retention_days") != str(retention_days):
+                store.set_meta("retention_days", str(retention_days))
+
+    @classmethod
+    def open(
+        cls, url: str, *, key_path: Path | None = None, retention_days: int | None = None, create: bool = True
+    ) -> AuditLog:
+        """Open (creating if needed) the log at ``url``: ``sqlite:///path`` or ``postgresql://...``.
+
+        ``key_path`` is the Ed25519 checkpoint key (created 0600 on the first append if missing;
+        default ``keys/audit-checkpoint.key`` beside a SQLite file).  ``retention_days``, when
+        given, is stored with the log and makes ``erase`` refuse younger records unless forced.
+        With ``create=False`` a missing SQLite file is an error instead of a new log.
+        """
+        store = open_store(url, create=create)
+        if key_path is None and isinstance(store, SqliteStore):
+            key_path = store.path.parent / "keys" / KEY_FILE
+        try:
+            return cls(store, key_path=key_path, retention_days=retention_days)
+        except BaseException:
+            store.close()
+            raise
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._store.close()
+
+    @property
+    def url(self) -> str:
+        return redact_url(self._store.url)
+
+    @property
+    def retention_days(self) -> int:
+        value = self._store.get_meta("retention_days")
+        return int(value) if value else 0
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _signing_key(self) -> CheckpointSigner:
+        if self._signer is None:
+            if self.key_path is None:
+                raise AuditError(
+                    "this audit store needs a checkpoint key path",
+                    hint="Pass key_path=HALLMARK_HOME/keys/" + KEY_FILE,
+                )
+            self._signer = CheckpointSigner.from_file(self.key_path, name=self.origin, create=True)
+        return self._signer
+
+    def _check_key(self, head: Head, signer: CheckpointSigner) -> str:
+        vkey = str(signer.verifier)
+        if head.vkey and head.vkey != vkey:
+            raise AuditError(
+                f"checkpoint key {self.key_path} is not the key this log was created with",
+                hint="Open the log with the key it was created with (HALLMARK_HOME/keys/" + KEY_FILE + ").",
+            )
+        return vkey
+
+    def _append(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        personal: dict[str, Any] | None,
+        now: datetime | None,
+        erase: Callable[[], list[int]] | None = None,
+    ) -> Entry:
+        if kind not in EVENT_KINDS:
+            raise AuditError(f"unknown audit event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
+        if not isinstance(data, dict):
+            raise AuditError("audit data must be a dict")
+        data_json = canonical_json(data)  # serialised (and refused) before taking the lock
+        signer = self._signing_key()
+        sealed: tuple[bytes, str, str | None] | None = None
+        commitment = None
+        if personal is not None:
+            salt = os.urandom(16)
+            text = canonical_json(personal).decode()
+            user = personal.get("user")
+            sealed = (salt, text, str(user) if user is not None else None)
+            commitment = _commit(salt, text)
+        record_id, payload, sha256 = data.get("record_id"), data.get("payload"), data.get("sha256")
+        personal_json = b'"' + commitment.encode() + b'"' if commitment else b"null"
+
+        def plan(head: Head) -> AppendPlan:
+            vkey = self._check_key(head, signer)
+            index = head.size
+            created = rfc3339(now)
+            # The top-level keys written in sorted order around the data serialised before the
+            # lock: byte for byte what canonical_json gives (a test holds it to that), in less time
+            # under the lock.
+            body = b"".join(
+                (
+                    b'{"created":"',
+                    created.encode(),
+                    b'","data":',
+                    data_json,
+                    b',"index":',
+                    str(index).encode(),
+                    b',"kind":"',
+                    kind.encode(),
+                    b'","personal":',
+                    personal_json,
+                    b',"prev":',
+                    b'"' + head.last_leaf.hex().encode() + b'"' if head.last_leaf else b"null",
+                    b"}",
+                )
+            )
+            leaf = hash_leaf(body)
+            frontier = list(head.frontier)
+            nodes = push_leaf(frontier, index, leaf)
+            root = frontier_root(frontier)
+            note = signer.sign(self.origin, index + 1, root).note
+            entry = NewEntry(
+                index=index,
+                kind=kind,
+                created=created,
+                record_id=str(record_id) if record_id is not None else None,
+                payload=str(payload).lower() if payload is not None else None,
+                sha256=str(sha256).lower() if sha256 is not None else None,
+                body=body,
+                leaf=leaf,
+                personal=sealed,
+            )
+            new_head = Head(
+                size=index + 1, root=root, frontier=frontier, last_leaf=leaf, note=note, vkey=vkey
+            )
+            return AppendPlan(entry=entry, nodes=nodes, head=new_head, erase=erase() if erase else [])
+
+        made = self._store.append(plan)
+        e = made.entry
+        return _entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
+
+    def append(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        personal: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Entry:
+        """Append one event durably and return its entry (index, leaf hash, ...).
+
+        ``personal`` (redacted prompt, user) is stored apart and committed to by a salted hash,
+        so it can be erased later without breaking the tree.
+        """
+        return self._append(kind, data, personal, now)
+
+    def erase(self, record_id: str, *, force: bool = False, now: datetime | None = None) -> Entry:
+        """Delete the personal data of every entry of ``record_id`` and append a ``record.erased`` entry.
+
+        Refuses records younger than the log's retention setting unless ``force``; the tree and
+        chain still verify afterwards because entries hold only a salted commitment.
+        """
+        found = self.find(record_id=record_id)
+        if not found:
+            raise AuditError(f"no audit entry for record {record_id}")
+        holders = [e.index for e in found if e.personal is not None]
+        if not holders:
+            raise AuditError(f"record {record_id} has no personal data left to erase")
+        moment = now if now is not None else datetime.now(UTC)
+        days = self.retention_days
+        youngest = max(parse_time(e.created) for e in found)
+        age = moment - youngest
+        young = days > 0 and age.total_seconds() < days * 86400
+        if young and not force:
+            raise AuditError(
+                f"record {record_id} is {age.days} days old; the retention setting keeps records {days} days",
+                hint="Pass force=True (--force) to erase it anyway; the erasure is logged.",
+            )
+        data = {"record_id": record_id, "erased": holders, "forced": young}
+        entry = self._append("record.erased", data, None, moment, erase=lambda: holders)
+        self._store.scrub()
+        return entry
+
+    def checkpoint(self, *, now: datetime | None = None) -> Checkpoint:
+        """Return the signed checkpoint of the current tree and keep it in the checkpoint history."""
+        head = self._store.head()
+        if head.size == 0 or not head.note:
+            signer = self._signing_key()
+            cp = signer.sign(self.origin, head.size, head.root)
+        else:
+            cp = parse_checkpoint(head.note)[0]
+        self._store.add_checkpoint(cp.size, cp.note, rfc3339(now))
+        return cp
+
+    def verifier_key(self) -> str:
+        """The signed-note verifier key (``NAME+HASH+KEY``) a third party needs to check proofs."""
+        head = self._store.head()
+        if head.vkey:
+            return head.vkey
+        return str(self._signing_key().verifier)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._store.head().size
+
+    def _entries_from(self, rows: Iterator[tuple[int, bytes, bytes]]) -> Iterator[Entry]:
+        batch: list[tuple[int, bytes, bytes]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 500:
+                yield from self._decode(batch)
+                batch = []
+        yield from self._decode(batch)
+
+    def _decode(self, batch: list[tuple[int, bytes, bytes]]) -> Iterator[Entry]:
+        if not batch:
+            return
+        personal = self._store.personal([i for i, _, _ in batch])
+        for i, body, leaf in batch:
+            yield _entry(i, bytes(body), bytes(leaf), personal.get(i))
+
+    def get(self, index: int) -> Entry:
+        """Return entry ``index``; AuditError if there is none."""
+        found = list(self._entries_from(self._store.rows(Filters(start=index, limit=1))))
+        if not found or found[0].index != index:
+            raise AuditError(f"no audit entry at index {index} (log size {len(self)})")
+        return found[0]
+
+    def find(
+        self,
+        *,
+        record_id: str | None = None,
+        payload: str | None = None,
+        sha256: str | None = None,
+        kind: str | None = None,
+    ) -> list[Entry]:
+        """Entries by record id, watermark payload (hex), image sha256 or kind, oldest first."""
+        if record_id is None and payload is None and sha256 is None and kind is None:
+            raise AuditError("find needs a record id, payload, sha256 or kind")
+        filters = Filters(
+            record_id=record_id,
+            payload=payload.lower() if payload else None,
+            sha256=sha256.lower() if sha256 else None,
+            kind=kind,
+        )
+        return list(self._entries_from(self._store.rows(filters)))
+
+    def entries(
+        self,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        user: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+        policy_digest: str | None = None,
+        model: str | None = None,
+        verdict: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        start: int = 0,
+    ) -> Iterator[Entry]:
+        """Iterate entries oldest first, filtered by time range [since, until), user and content."""
+        inner = any(x is not None for x in (category, policy_digest, model, verdict, action))
+        filters = Filters(
+            kind=kind,
+            since=rfc3339(parse_time(since)) if since is not None else None,
+            until=rfc3339(parse_time(until)) if until is not None else None,
+            user=user,
+            start=start,
+            limit=None if inner else limit,
+        )
+        count = 0
+        for e in self._entries_from(self._store.rows(filters)):
+            if limit is not None and count >= limit:
+                return
+            if inner and not matches(
+                e, category=category, policy_digest=policy_digest, model=model, verdict=verdict, action=action
+            ):
+                continue
+            count += 1
+            yield e
+
+    def stats(self, **filters: Any) -> AuditStats:
+        """Counts per kind, decision, category, policy, model and day (``entries`` filters apply)."""
+        return compute_stats(self.entries(**filters))
+
+    def export(
+        self, out: IO[str], *, fmt: str = "jsonl", include_personal: bool = False, **filters: Any
+    ) -> int:
+        """Write entries to ``out`` as ``jsonl`` or ``csv``; personal data only when asked."""
+        return write_export(self.entries(**filters), out, fmt=fmt, include_personal=include_personal)
+
+    # --- proofs --------------------------------------------------------------------------
+
+    def _with_nodes(self, compute: Callable[[NodeGetter], Any]) -> Any:
+        # First pass records which subtree hashes the proof needs, second pass uses them:
+        # one round trip to the store instead of one per hash.
+        needed: set[tuple[int, int]] = set()
+
+        def record(level: int, index: int) -> bytes:
+            needed.add((level, index))
+            return EMPTY_ROOT
+
+        compute(record)
+        got = self._store.nodes(sorted(needed))
+        if len(got) != len(needed):
+            raise TamperError(
+                "the audit log's stored tree is missing nodes", hint="Run `hallmark audit verify`."
+            )
+        return compute(lambda level, index: got[(level, index)])
+
+    def _checkpoint_for(self, size: int) -> Checkpoint:
+        head = self._store.head()
+        if size > head.size or size < 0:
+            raise AuditError(f"no tree of size {size}: the log has {head.size} entries")
+        if size == head.size and head.note:
+            return parse_checkpoint(head.note)[0]
+        for stored_size, note in self._store.checkpoints():
+            if stored_size == size:
+                return parse_checkpoint(note)[0]
+        # The root of any earlier size follows from complete subtrees that never change, so
+        # signing it now attests to the same tree that existed then.
+        root = self._with_nodes(lambda get: subtree_hash(get, 0, size)) if size else EMPTY_ROOT
+        signer = self._signing_key()
+        self._check_key(head, signer)
+        return signer.sign(self.origin, size, root)
+
+    def prove(self, index: int, *, size: int | None = None) -> InclusionProof:
+        """Return an inclusion proof for entry ``index`` in the tree of ``size`` (default: now)."""
+        with self._store.snapshot():
+            size = self._store.head().size if size is None else size
+            if not 0 <= index < size:
+                raise AuditError(f"no entry {index} in a tree of size {size}")
+            cp = self._checkpoint_for(size)
+            path = self._with_nodes(lambda get: inclusion_path(get, index, size))
+            row = next(self._store.rows(Filters(start=index, limit=1)))
+        body = bytes(row[1])
+        # A proof that would not verify must never leave the log.
+        check_inclusion(hash_leaf(body), index, size, path, cp.root_hash)
+        return InclusionProof(
+            index=index, tree_size=size, entry=body.decode(), hashes=path, checkpoint=cp.note
+        )
+
+    def prove_consistency(self, old_size: int, *, new_size: int | None = None) -> ConsistencyProof:
+        """Return a proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
+        with self._store.snapshot():
+            new_size = self._store.head().size if new_size is None else new_size
+            if not 0 <= old_size <= new_size:
+                raise AuditError(f"cannot prove size {old_size} consistent with size {new_size}")
+            old_cp, new_cp = self._checkpoint_for(old_size), self._checkpoint_for(new_size)
+            path = self._with_nodes(lambda get: consistency_path(get, old_size, new_size))
+        check_consistency(old_size, new_size, old_cp.root_hash, new_cp.root_hash, path)
+        return ConsistencyProof(old_checkpoint=old_cp.note, new_checkpoint=new_cp.note, hashes=path)
+
+    # --- verification --------------------------------------------------------------------
+
+    def _trusted_key(self, verifier_key: str | None, head: Head) -> VerifierKey:
+        if verifier_key is not None:
+            return VerifierKey.parse(verifier_key)
+        if self.key_path is not None and self.key_path.exists():
+            return CheckpointSigner.from_file(self.key_path, name=self.origin).verifier
+        # No key file here (a reader's machine): fall back on the key recorded at creation.
+        return VerifierKey.parse(head.vkey)
+
+    def verify(
+        self,
+        *,
+        check_files: bool = True,
+        trusted_checkpoint: str | None = None,
+        verifier_key: str | None = None,
+    ) -> LogCheck:
+        """Re-derive every entry hash, the chain and the tree, and compare with signed checkpoints.
+
+        Names the first bad index and why.  ``trusted_checkpoint`` is a note kept elsewhere (by an
+        auditor): a log rolled back behind it fails.  ``check_files`` lists released images whose
+        file is gone (not an integrity failure: a crash between commit and rename leaves one).
+        """
+        with self._store.snapshot():
+            head = self._store.head()
+            try:
+                targets = self._targets(head, trusted_checkpoint, verifier_key)
+            except TamperError as e:
+                return LogCheck(ok=False, size=head.size, reason=str(e))
+            signed_size = max(targets) if targets else 0
+            check = self._scan(targets, signed_size, self._store.iter_personal())
+            if not check.ok or not check_files:
+                return check
+            missing = [
+                MissingFile(index=i, record_id=rid, path=path)
+                for i, rid, path in self._store.released_files()
+                if isinstance(path, str) and not os.path.exists(path)
+            ]
+            return replace(check, missing_files=missing)
+
+    def _targets(
+        self, head: Head, trusted: str | None, verifier_key: str | None
+    ) -> dict[int, tuple[bytes, str]]:
+        """Roots the recomputed tree must reach, by size, each from a verified signed note."""
+        targets: dict[int, tuple[bytes, str]] = {}
+        if head.size == 0 and not head.note and not trusted:
+            return targets
+        if not head.note:
+            raise TamperError(f"the tree head of {head.size} entries is not signed")
+        key = self._trusted_key(verifier_key, head)
+        notes = [(n, f"checkpoint of size {s}") for s, n in self._store.checkpoints()]
+        notes.append((head.note, "signed tree head"))
+        if trusted:
+            notes.append((trusted, "trusted checkpoint"))
+        for note, label in notes:
+            try:
+                cp = verify_checkpoint(note, key, origin=self.origin)
+            except TamperError as e:
+                raise TamperError(f"{label}: {e}") from e
+            if cp.size in targets and targets[cp.size][0] != cp.root_hash:
+                raise TamperError(f"two signed checkpoints of size {cp.size} disagree (a forked log)")
+            targets[cp.size] = (cp.root_hash, label)
+        signed = parse_checkpoint(head.note)[0]
+        if signed.size != head.size or signed.root_hash != head.root:
+            raise TamperError("the tree head row does not match its signed checkpoint (edited)")
+        return targets
+
+    def _scan(
+        self,
+        targets: dict[int, tuple[bytes, str]],
+        signed_size: int,
+        personal: Iterator[tuple[int, bytes, str]],
+    ) -> LogCheck:
+        sha = _sha256
+        frontier: list[bytes] = []
+        leaves = bytearray()  # every leaf hash, 32 bytes each: only read to localise a failure
+        tail = b',"prev":null}'
+        next_personal = next(personal, None)
+        n = 0
+        good_size = 0  # largest verified checkpoint size so far
+
+        # A root that disagrees with a checkpoint only says "something before here changed";
+        # keep scanning, because a later row may name the exact place (an insertion shows
+        # up in the row after it).
+        rewritten: tuple[int, int, str] | None = None  # (checkpoint size, first unverified index, reason)
+
+        def bad(index: int, reason: str) -> LogCheck:
+            if rewritten is not None and index >= rewritten[0]:
+                _, index, reason = rewritten
+            return LogCheck(ok=False, size=signed_size, first_bad_index=index, reason=reason, checked=n)
+
+        for idx, body, stored_leaf in self._store.rows(Filters()):
+            if idx != n:
+                return bad(n, f"entry {n} is missing (the next stored entry is {idx})")
+            leaf = sha(b"\x00" + body).digest()
+            if leaf != stored_leaf:
+                return bad(n, f"entry {n} does not match its recorded leaf hash (edited)")
+            # Entries are canonical JSON with sorted keys, so the top-level index, kind,
+            # personal and prev are the last members: comparing bytes at known places is several
+            # times faster than parsing, and the hashes already bind every byte.
+            i = body.rfind(b',"index":')
+            j = body.find(b',"kind":"', i)
+            if i < 0 or j < 0:
+                return bad(n, f"entry {n} is not a well-formed audit entry")
+            if body[i + 9 : j] != b"%d" % n:
+                try:
+                    claimed = int(body[i + 9 : j])
+                except ValueError:
+                    return bad(n, f"entry {n} is not a well-formed audit entry")
+                if 0 <= claimed < n and leaves[32 * claimed : 32 * claimed + 32] != leaf:
+                    # The entry written as `claimed` now sits at n: entries were inserted from there.
+                    return bad(
+                        claimed, f"entries {claimed}..{n - 1} were inserted (entry {claimed} now sits at {n})"
+                    )
+                if 0 <= claimed < n:
+                    return bad(n, f"entry {n} is a copy of entry {claimed}")
+                return bad(n, f"entry {n} claims index {claimed} (entries were removed or reordered)")
+            if not body.endswith(tail):
+                m = body.rfind(b',"prev":')
+                earlier = _find_leaf(leaves, body[m + 8 : -1]) if m >= 0 else -1
+                if 0 <= earlier < n - 1:
+                    return bad(
+                        earlier + 1,
+                        f"entries {earlier + 1}..{n - 1} were inserted (entry {n} chains to {earlier})",
+                    )
+                return bad(n, f"entry {n} does not chain to entry {n - 1} (previous hash differs)")
+            if next_personal is not None and next_personal[0] <= n:
+                p_index, salt, text = next_personal
+                if p_index < n:
+                    return bad(p_index, f"personal data is stored for entry {p_index}, which does not exist")
+                k = body.find(b'","personal":', j)
+                committed = b'"' + sha(salt + text.encode()).hexdigest().encode() + b'"'
+                if k < 0 or body[k + 13 : len(body) - len(tail)] != committed:
+                    return bad(n, f"personal data of entry {n} does not match its commitment (edited)")
+                next_personal = next(personal, None)
+            node = leaf
+            s = n
+            while s & 1:
+                node = sha(b"\x01" + frontier.pop() + node).digest()
+                s >>= 1
+            frontier.append(node)
+            leaves += leaf
+            tail = b',"prev":"' + hexlify(leaf) + b'"}'
+            n += 1
+            if n in targets and rewritten is None:
+                root, label = targets[n]
+                if frontier_root(frontier) != root:
+                    rewritten = (
+                        n,
+                        good_size,
+                        f"the first {n} entries do not match the {label}: entries from {good_size} on were rewritten",
+                    )
+                else:
+                    good_size = n
+        if rewritten is not None:
+            return bad(rewritten[1], rewritten[2])
+        if n < signed_size:
+            label = targets[signed_size][1]
+            return bad(n, f"log truncated: the {label} covers {signed_size} entries but only {n} are stored")
+        if n > signed_size:
+            return bad(signed_size, f"entries from {signed_size} on are not covered by any signed checkpoint")
+        if next_personal is not None:
+            return bad(
+                next_personal[0],
+                f"personal data is stored for entry {next_personal[0]}, which does not exist",
+            )
+        root = frontier_root(frontier)
+        return LogCheck(ok=True, size=n, reason="", root_hash=root.hex(), checked=n)
+
+    # --- moving --------------------------------------------------------------------------
+
+    def migrate(self, to_url: str) -> MigrationResult:
+        """Copy this log into the empty store at ``to_url`` and prove the copy has the same root."""
+        check = self.verify(check_files=False)
+        if not check.ok:
+            raise TamperError(f"refusing to migrate a log that does not verify: {check.reason}")
+        with self._store.snapshot():
+            head = self._store.head()
+            personal = self._store.personal()
+            rows = []
+            for i, body, leaf in self._store.rows(Filters()):
+                obj = json.loads(body)
+                data = obj["data"]
+                p = personal.get(i)
+                subject = json.loads(p[1]).get("user") if p else None
+                rows.append(
+                    NewEntry(
+                        index=i,
+                        kind=obj["kind"],
+                        created=obj["created"],
+                        record_id=data.get("record_id"),
+                        payload=str(data["payload"]).lower() if data.get("payload") is not None else None,
+                        sha256=str(data["sha256"]).lower() if data.get("sha256") is not None else None,
+                        body=bytes(body),
+                        leaf=bytes(leaf),
+                        personal=(p[0], p[1], str(subject) if subject is not None else None) if p else None,
+                    )
+                )
+            nodes = list(self._store.all_nodes())
+            cps = [(s, n, rfc3339(None)) for s, n in self._store.checkpoints()]
+        target = open_store(to_url)
+        try:
+            origin = target.initialize(origin=self.origin)
+            if origin != self.origin:
+                if target.head().size:
+                    raise AuditError(f"target log {redact_url(to_url)} is not empty")
+                target.set_meta("origin", self.origin)
+            target.load(rows=rows, nodes=nodes, checkpoints=cps, head=replace(head))
+            if self._store.get_meta("retention_days"):
+                target.set_meta("retention_days", str(self.retention_days))
+        finally:
+            target.close()
+        with AuditLog.open(to_url, key_path=self.key_path) as copy:
+            copied = copy.verify(
+                check_files=False, trusted_checkpoint=head.note or None, verifier_key=head.vkey or None
+            )
+        if not copied.ok or copied.root_hash != check.root_hash:
+            raise TamperError(f"the migrated log does not verify: {copied.reason or 'root hash differs'}")
+        return MigrationResult(
+            source=self.url, target=redact_url(to_url), size=copied.size, root_hash=copied.root_hash
+        )

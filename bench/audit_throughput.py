@@ -1,0 +1,330 @@
+"""Audit log throughput: hallmark's durable appends beside plain INSERTs, verification, proofs.
+
+Prints, for SQLite and PostgreSQL, appends/s with 1 and 4 writer processes next to plain
+``INSERT``s of the same rows (same durability settings) in the same run, as a ratio; then full
+verification entries/s and the inclusion-proof time in a 1,000,000-entry log.
+
+    PYTHONPATH=. python bench/audit_throughput.py [--appends 500] [--verify-size 200000]
+        [--pg postgresql://postgres@127.0.0.1:5432/test] [--no-pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from audit import AuditLog, verify_inclusion  # noqa: E402
+from audit._checkpoint import CheckpointSigner  # noqa: E402
+from audit._entry import canonical_json  # noqa: E402
+from audit._merkle import frontier_root, hash_leaf, inclusion_path, push_leaf  # noqa: E402
+from audit._store import Head, open_store  # noqa: E402
+
+
+def sample(i: int) -> tuple[dict, dict]:
+    rid = str(uuid.UUID(int=i + 1))
+    data = {
+        "record_id": rid,
+        "path": f"/srv/out/{rid}.png",
+        "sha256": f"{i:064x}",
+        "scheme_id": "hallmark.dwtdctsvd.bch48",
+        "payload": f"{i:012x}",
+        "decisions": {
+            "prompt": {"action": "allow", "findings": []},
+            "image": {"action": "allow", "scores": {"nsfw": 0.01}},
+        },
+        "model": "tiny",
+        "seed": i,
+        "params": {"steps": 2, "size": 512, "guidance": 7.5},
+        "policy": {"id": "default", "version": 1, "digest": "ab" * 32},
+        "stages": {"enabled": ["prompt", "image", "watermark", "c2pa"], "skipped": []},
+        "manifest": {"claim_generator": "hallmark/0.1", "signature": "es256"},
+    }
+    return data, {"prompt": "a lighthouse at dawn, <EMAIL_ADDRESS>", "user": f"user{i % 17}"}
+
+
+def _append_worker(url: str, key: str, start: int, count: int, go, q: mp.Queue) -> None:
+    with AuditLog.open(url, key_path=Path(key)) as log:
+        log.verifier_key()  # load the key before the clock starts
+        go.wait()
+        t = time.time()
+        for i in range(start, start + count):
+            data, personal = sample(i)
+            log.append("image.released", data, personal=personal)
+        q.put((t, time.time()))
+
+
+def _plain_sqlite_worker(path: str, start: int, count: int, go, q: mp.Queue) -> None:
+    db = sqlite3.connect(path, isolation_level=None, timeout=60)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    go.wait()
+    t = time.time()
+    for i in range(start, start + count):
+        data, personal = sample(i)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "INSERT INTO plain (body, personal) VALUES (?, ?)", (canonical_json(data), json.dumps(personal))
+        )
+        db.execute("COMMIT")
+    q.put((t, time.time()))
+
+
+def _plain_pg_worker(url: str, table: str, start: int, count: int, go, q: mp.Queue) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        go.wait()
+        t = time.time()
+        for i in range(start, start + count):
+            data, personal = sample(i)
+            conn.execute(
+                f"INSERT INTO {table} (body, personal) VALUES (%s, %s)",
+                (canonical_json(data), json.dumps(personal)),
+            )
+        q.put((t, time.time()))
+
+
+def run_workers(target, args: tuple, writers: int, per: int) -> float:
+    """Start ``writers`` processes, release them together; return rows per second (first start to last end)."""
+    q: mp.Queue = mp.Queue()
+    go = mp.Event()
+    procs = [mp.Process(target=target, args=(*args, w * per, per, go, q)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # let every worker connect and import
+    go.set()
+    spans = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return writers * per / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+def bench_appends(tmp: Path, pg_url: str | None, n: int) -> list[tuple[str, float, float]]:
+    key = str(tmp / "bench.key")
+    rows = []
+    for writers in (1, 4):
+        per = n // writers
+        db = tmp / f"log-{writers}.db"
+        ours = run_workers(_append_worker, (f"sqlite:///{db}", key), writers, per)
+        plain = tmp / f"plain-{writers}.db"
+        c = sqlite3.connect(plain)
+        c.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, body BLOB, personal TEXT)")
+        c.close()
+        base = run_workers(_plain_sqlite_worker, (str(plain),), writers, per)
+        rows.append((f"sqlite, {writers} writer(s)", ours, base))
+    if pg_url:
+        import psycopg
+
+        for writers in (1, 4):
+            per = n // writers
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            table = f"plain_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f"CREATE TABLE {table} (id BIGSERIAL PRIMARY KEY, body BYTEA, personal TEXT)")
+            try:
+                sep = "&" if "?" in pg_url else "?"
+                ours = run_workers(_append_worker, (f"{pg_url}{sep}schema={schema}", key), writers, per)
+                base = run_workers(_plain_pg_worker, (pg_url, table), writers, per)
+            finally:
+                with psycopg.connect(pg_url, autocommit=True) as conn:
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            rows.append((f"postgresql, {writers} writer(s)", ours, base))
+    return rows
+
+
+def synthesize(path: Path, key: Path, size: int) -> None:
+    """Fill a new SQLite log with ``size`` well-formed, chained, signed entries.
+
+    Written in bulk (one transaction, straight into the tables) because a million durable
+    appends would take the whole benchmark; the result is byte-for-byte what appends produce.
+    """
+    store = open_store(f"sqlite:///{path}")
+    origin = store.initialize(origin="hallmark/audit/bench")
+    signer = CheckpointSigner.from_file(key, name=origin, create=True)
+    frontier: list[bytes] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    state = {"prev": None, "leaf": b""}
+    created = "2026-11-24T00:00:00.000000Z"
+
+    def rows():
+        for i in range(size):
+            data, _ = sample(i)
+            body = canonical_json(
+                {
+                    "index": i,
+                    "kind": "image.released",
+                    "created": created,
+                    "data": data,
+                    "personal": None,
+                    "prev": state["prev"],
+                }
+            )
+            leaf = hash_leaf(body)
+            nodes.extend(push_leaf(frontier, i, leaf))
+            state["prev"], state["leaf"] = leaf.hex(), leaf
+            yield (
+                i,
+                "image.released",
+                created,
+                data["record_id"],
+                data["payload"],
+                data["sha256"],
+                body,
+                leaf,
+            )
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO audit_entries (idx, kind, created, record_id, payload, sha256, body, leaf)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
+    db.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+    db.execute("COMMIT")
+    db.close()
+    root = frontier_root(frontier)
+    head = Head(
+        size=size,
+        root=root,
+        frontier=frontier,
+        last_leaf=state["leaf"],
+        note=signer.sign(origin, size, root).note,
+        vkey=str(signer.verifier),
+    )
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "UPDATE audit_head SET size = ?, root = ?, frontier = ?, last_leaf = ?, note = ?, vkey = ? WHERE id = 1",
+        (head.size, head.root, b"".join(head.frontier), head.last_leaf, head.note, head.vkey),
+    )
+    db.close()
+    store.close()
+
+
+def bench_verify(tmp: Path, size: int) -> dict[str, float]:
+    """Entries/s of AuditLog.verify beside reading the same rows (and reading + hashing them)."""
+    import hashlib
+    import random
+
+    db = tmp / "verify.db"
+    key = tmp / "verify.key"
+    t = time.perf_counter()
+    synthesize(db, key, size)
+    out = {"build_s": time.perf_counter() - t}
+    c = sqlite3.connect(db)
+    for _ in c.execute("SELECT idx, body, leaf FROM audit_entries ORDER BY idx"):  # warm the page cache
+        pass
+    t = time.perf_counter()
+    for _ in c.execute("SELECT idx, body, leaf FROM audit_entries ORDER BY idx"):
+        pass
+    out["read"] = size / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for _, body, _ in c.execute("SELECT idx, body, leaf FROM audit_entries ORDER BY idx"):
+        hashlib.sha256(b"\x00" + body).digest()
+    out["read_hash"] = size / (time.perf_counter() - t)
+    c.close()
+    with AuditLog.open(f"sqlite:///{db}", key_path=key) as log:
+        t = time.perf_counter()
+        check = log.verify(check_files=False)
+        out["verify"] = size / (time.perf_counter() - t)
+        assert check.ok, check.reason
+        t = time.perf_counter()
+        check = log.verify(check_files=True)
+        out["verify_files"] = size / (time.perf_counter() - t)
+        vkey = log.verifier_key()
+        rng = random.Random(1)
+        prove_ms, check_ms = [], []
+        for _ in range(200):
+            i = rng.randrange(size)
+            t = time.perf_counter()
+            proof = log.prove(i)
+            prove_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            verify_inclusion(proof, vkey)
+            check_ms.append((time.perf_counter() - t) * 1000)
+    out["prove_ms"] = statistics.median(prove_ms)
+    out["verify_proof_ms"] = statistics.median(check_ms)
+    return out
+
+
+def bench_proof_million() -> tuple[float, float]:
+    """Median inclusion-proof time in an in-memory 1,000,000-leaf tree, and the root computation time."""
+    import hashlib
+    import random
+
+    size = 1_000_000
+    leaves = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(size)]
+    t = time.perf_counter()
+    frontier: list[bytes] = []
+    levels: dict[tuple[int, int], bytes] = {}
+    for i, leaf in enumerate(leaves):
+        levels[(0, i)] = leaf
+        for level, idx, h in push_leaf(frontier, i, leaf):
+            levels[(level, idx)] = h
+    build = time.perf_counter() - t
+    rng = random.Random(7)
+    times = []
+    for _ in range(200):
+        i = rng.randrange(size)
+        t = time.perf_counter()
+        inclusion_path(lambda lv, ix: levels[(lv, ix)], i, size)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), build
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--appends", type=int, default=400)
+    ap.add_argument("--verify-size", type=int, default=1_000_000)
+    ap.add_argument("--skip-appends", action="store_true")
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--no-pg", action="store_true")
+    args = ap.parse_args()
+    pg = None if args.no_pg else args.pg
+    if pg:
+        try:
+            import psycopg
+
+            psycopg.connect(pg, connect_timeout=3).close()
+        except Exception as e:  # the bench still reports SQLite without a server
+            print(f"postgresql unreachable ({type(e).__name__}): skipped")
+            pg = None
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        print(
+            f"durable appends ({args.appends} rows; baseline = plain INSERT of the same rows, same fsync settings)"
+        )
+        for label, ours, base in [] if args.skip_appends else bench_appends(tmp, pg, args.appends):
+            print(f"  {label:28s} hallmark {ours:8.0f}/s   plain {base:8.0f}/s   ratio {ours / base:5.2f}")
+        v = bench_verify(tmp, args.verify_size)
+        n = args.verify_size
+        print(f"full verification of {n:,} entries (SQLite, built in {v['build_s']:.0f} s):")
+        print(f"  hallmark verify           {v['verify']:10,.0f} entries/s")
+        print(f"  hallmark verify + files   {v['verify_files']:10,.0f} entries/s")
+        print(f"  baseline: read rows       {v['read']:10,.0f} rows/s   ratio {v['verify'] / v['read']:.2f}")
+        print(
+            f"  baseline: read + sha256   {v['read_hash']:10,.0f} rows/s   ratio {v['verify'] / v['read_hash']:.2f}"
+        )
+        print(
+            f"inclusion proof from the SQLite store of {n:,} entries: prove {v['prove_ms']:.2f} ms,"
+            f" verify offline {v['verify_proof_ms']:.2f} ms (medians of 200)"
+        )
+        med, build = bench_proof_million()
+        print(
+            f"inclusion proof, 1,000,000-entry tree in memory: {med:.3f} ms median (tree built in {build:.1f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The detector registry and the raise paths of the detector plumbing."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrails import DETECTORS
+from guardrails import _detectors as detectors
+from guardrails import _image as image
+from guardrails import _pii as pii
+from policies import GuardrailError, load_policy
+
+
+def test_registry_names_every_kind() -> None:
+    assert set(DETECTORS) == {"terms", "regex", "names", "semantic"}
+
+
+def test_unknown_detector_kind_lists_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detectors, "DETECTORS", {"regex": detectors.RegexDetector})
+    with pytest.raises(GuardrailError, match="unknown detector 'terms'; known: regex"):
+        detectors.build_detectors(load_policy("default"))
+
+
+def test_unknown_image_backend_lists_known_ones() -> None:
+    with pytest.raises(GuardrailError, match="unknown image classifier 'x'; known: nudenet, opennsfw"):
+        image.image_classifier("x")
+
+
+def test_presidio_failures_are_guardrail_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def analyze(self, **kwargs: object) -> list[object]:
+            raise ValueError("boom")
+
+    monkeypatch.setattr(pii, "analyzer", lambda: Broken())
+    with pytest.raises(GuardrailError, match="presidio analysis failed"):
+        pii.find_pii("mail a@b.org", entities=["EMAIL_ADDRESS"], min_score=0.4)
+
+
+def test_presidio_import_failure_is_a_guardrail_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "presidio_analyzer", None)
+    with pytest.raises(GuardrailError, match="presidio-analyzer cannot be imported"):
+        pii._import_presidio()

@@ -1,0 +1,106 @@
+"""ImageSafety: the opennsfw backend, the policy's thresholds, failing closed."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from guardrails import CLASSIFIERS, Action, CheckState, ImageSafety
+from policies import GuardrailError, Policy, load_policy
+
+
+class _Fixed:
+    """A backend that returns given scores, to test the policy's thresholds."""
+
+    name = "fixed"
+
+    def __init__(self, *scores: float) -> None:
+        self.scores = list(scores)
+
+    def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
+        return [{"nsfw": s} for s in self.scores[: len(images)]]
+
+
+def _image(seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    sky = np.linspace(80, 220, 256, dtype=np.uint8)[:, None, None]
+    arr = np.broadcast_to(sky, (256, 256, 3)).copy()
+    arr[..., 2] = 230
+    arr[160:] = rng.integers(40, 90, size=(96, 256, 3), dtype=np.uint8)  # a dark noisy ground
+    return Image.fromarray(arr)
+
+
+def test_opennsfw_classifies_a_landscape_as_safe() -> None:
+    safety = ImageSafety.from_policy(load_policy("default"))
+    verdicts = safety.classify_batch([_image(0), _image(1).convert("L")])
+    for v in verdicts:
+        assert v.classifier == "opennsfw" and v.state is CheckState.CHECKED
+        assert 0.0 <= v.scores["nsfw"] < 0.4 and abs(v.scores["nsfw"] + v.scores["sfw"] - 1) < 1e-3
+        assert v.action is Action.ALLOW and v.findings == ()
+    assert safety.classify(_image(0)).to_dict()["scores"]["nsfw"] == round(verdicts[0].scores["nsfw"], 4)
+
+
+@pytest.mark.parametrize(
+    ("score", "action"),
+    [(0.1, Action.ALLOW), (0.5, Action.FLAG), (0.75, Action.BLUR), (0.9, Action.BLOCK), (0.85, Action.BLOCK)],
+)
+def test_thresholds_come_from_the_policy(score: float, action: Action) -> None:
+    verdict = ImageSafety(load_policy("default"), classifier=_Fixed(score)).classify(_image())
+    assert verdict.action is action
+    if action is not Action.ALLOW:
+        f = verdict.findings[0]
+        assert (f.rule_id, f.category, f.detector) == (f"image.fixed.{action.value}", "sexual", "fixed")
+        assert "threshold" in f.explanation
+
+
+def test_stricter_pack_blocks_earlier() -> None:
+    strict = ImageSafety(load_policy("strict"), classifier=_Fixed(0.75))
+    assert strict.classify(_image()).action is Action.BLOCK
+
+
+def test_disabled_image_safety_is_recorded_not_silent() -> None:
+    policy = Policy.model_validate({"id": "off", "image": {"enabled": False}})
+    verdict = ImageSafety.from_policy(policy).classify(_image())
+    assert verdict.state is CheckState.NOT_CHECKED and "disabled" in verdict.reason
+
+
+def test_empty_batch() -> None:
+    assert ImageSafety(load_policy("default"), classifier=_Fixed()).classify_batch([]) == []
+
+
+class _Broken:
+    name = "broken"
+
+    def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
+        raise RuntimeError("onnx exploded")
+
+
+def test_a_failing_classifier_fails_closed() -> None:
+    with pytest.raises(GuardrailError, match="image classifier broken failed"):
+        ImageSafety(load_policy("default"), classifier=_Broken()).classify(_image())
+    with pytest.raises(GuardrailError, match="returned 0 results for 1"):
+        ImageSafety(load_policy("default"), classifier=_Fixed()).classify(_image())
+
+
+def test_a_non_image_fails_closed() -> None:
+    with pytest.raises(GuardrailError, match="image classifier opennsfw failed"):
+        ImageSafety.from_policy(load_policy("default")).classify(b"not an image")
+
+
+def test_unknown_classifier_lists_known_ones() -> None:
+    policy = Policy.model_validate({"id": "x", "image": {"classifier": "oracle"}})
+    with pytest.raises(GuardrailError, match="unknown image classifier 'oracle'; known: nudenet, opennsfw"):
+        ImageSafety.from_policy(policy)
+    assert set(CLASSIFIERS) == {"opennsfw", "nudenet"}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nudenet") is not None, reason="nudenet is installed")
+def test_nudenet_is_optional_and_never_a_silent_fallback() -> None:
+    policy = Policy.model_validate({"id": "n", "image": {"classifier": "nudenet"}})
+    with pytest.raises(GuardrailError, match="the nudenet backend is not installed"):
+        ImageSafety.from_policy(policy).classify(_image())

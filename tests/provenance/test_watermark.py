@@ -1,0 +1,165 @@
+"""The watermark registry, the payload code and the first scheme (hallmark.dwtdctsvd-bch)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from policies._errors import WatermarkError
+from provenance import WatermarkScheme, payload_for_record, watermark_scheme, watermark_schemes
+from provenance._watermark_codec import PayloadCode, check_key
+
+KEY = bytes(range(32))
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return Image.fromarray(data.astronaut())  # 512×512 RGB
+
+
+@pytest.fixture(scope="module")
+def dwt() -> WatermarkScheme:
+    return watermark_scheme("hallmark.dwtdctsvd-bch", key=KEY)
+
+
+@pytest.fixture(scope="module")
+def marked(photo: Image.Image, dwt: WatermarkScheme) -> tuple[Image.Image, bytes]:
+    payload = payload_for_record(b"record-1", dwt.payload_bits)
+    return dwt.embed(photo, payload), payload
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+# -- registry -----------------------------------------------------------------------------
+
+
+def test_registry_lists_both_schemes_and_builds_them() -> None:
+    assert watermark_schemes() == ["hallmark.wm1", "hallmark.dwtdctsvd-bch"]
+    for scheme_id in watermark_schemes():
+        scheme = watermark_scheme(scheme_id, key=KEY)
+        assert isinstance(scheme, WatermarkScheme)
+        assert scheme.scheme_id == scheme_id
+        assert scheme.payload_bits == 48 and scheme.min_size == 256
+
+
+def test_unknown_scheme_lists_known_ids() -> None:
+    with pytest.raises(
+        WatermarkError, match="unknown watermark scheme 'nope'; known: hallmark.wm1, hallmark.dwtdctsvd-bch"
+    ):
+        watermark_scheme("nope", key=KEY)
+
+
+@pytest.mark.parametrize("key", [b"short", "a string key of 32 characters!!", None])
+def test_key_must_be_16_bytes_or_more(key: object) -> None:
+    with pytest.raises(WatermarkError, match="must be at least 16 bytes"):
+        watermark_scheme("hallmark.dwtdctsvd-bch", key=key)  # type: ignore[arg-type]
+    with pytest.raises(WatermarkError, match="must be at least 16 bytes"):
+        check_key(key, "x")
+
+
+# -- payload code -------------------------------------------------------------------------
+
+
+def test_code_corrects_up_to_t_errors_and_rejects_more() -> None:
+    code = PayloadCode(key=KEY, label="t", data_bits=48, tag_bits=24, t=7, m=7)
+    assert code.codeword_bits == 121
+    payload = bytes.fromhex("0123456789ab")
+    bits = code.encode(payload)
+    rng = np.random.default_rng(1)
+    for n in range(8):
+        noisy = bits.copy()
+        noisy[rng.choice(bits.size, n, replace=False)] ^= 1
+        assert code.decode(noisy) == (payload, n)
+    garbage = rng.integers(0, 2, bits.size).astype(np.uint8)
+    assert code.decode(garbage) is None
+
+
+def test_code_is_keyed_and_masks_constant_words() -> None:
+    a = PayloadCode(key=KEY, label="t", data_bits=48, tag_bits=24, t=7, m=7)
+    b = PayloadCode(key=b"k" * 32, label="t", data_bits=48, tag_bits=24, t=7, m=7)
+    bits = a.encode(bytes(6))
+    assert b.decode(bits) is None
+    # A flat image reads as all zeros or all ones: neither may decode.
+    assert a.decode(np.zeros(121, np.uint8)) is None and a.decode(np.ones(121, np.uint8)) is None
+
+
+def test_false_positive_probability_is_the_ball_volume_bound() -> None:
+    code = PayloadCode(key=KEY, label="t", data_bits=48, tag_bits=24, t=7, m=7)
+    assert code.false_positive_probability(0) == pytest.approx(2.0 ** (48 - 121))
+    probs = [code.false_positive_probability(e) for e in range(9)]
+    assert probs == sorted(probs) and probs[7] == probs[8]  # capped at t
+    assert code.false_positive_probability(7, trials=192) < 1e-6
+
+
+def test_payload_must_have_the_scheme_length(dwt: WatermarkScheme, photo: Image.Image) -> None:
+    with pytest.raises(WatermarkError, match="exactly 6 bytes"):
+        dwt.embed(photo, b"\x00" * 5)
+
+
+# -- hallmark.dwtdctsvd-bch ---------------------------------------------------------------
+
+
+def test_dwt_round_trip(marked: tuple[Image.Image, bytes], dwt: WatermarkScheme, photo: Image.Image) -> None:
+    image, payload = marked
+    assert image.size == photo.size and image.mode == "RGB"
+    psnr = 10 * np.log10(255**2 / np.mean((np.asarray(image, float) - np.asarray(photo, float)) ** 2))
+    assert psnr > 35
+    reading = dwt.detect(image)
+    assert reading.found and reading.payload == payload and reading.bit_errors == 0
+    assert reading.scheme_id == "hallmark.dwtdctsvd-bch"
+    assert reading.false_positive_probability is not None and reading.false_positive_probability < 1e-9
+
+
+def test_dwt_survives_jpeg_75(marked: tuple[Image.Image, bytes], dwt: WatermarkScheme) -> None:
+    image, payload = marked
+    reading = dwt.detect(_jpeg(image, 75))
+    assert reading.found and reading.payload == payload
+
+
+def test_dwt_wrong_key_and_clean_images_do_not_decode(marked: tuple[Image.Image, bytes]) -> None:
+    other = watermark_scheme("hallmark.dwtdctsvd-bch", key=b"another key, 32 bytes long......")
+    assert not other.detect(marked[0]).found
+    dwt = watermark_scheme("hallmark.dwtdctsvd-bch", key=KEY)
+    for clean in (data.astronaut(), data.chelsea(), data.coffee(), data.rocket()):
+        reading = dwt.detect(Image.fromarray(clean))
+        assert not reading.found and reading.payload is None
+
+
+def test_dwt_keeps_alpha_and_refuses_what_it_cannot_mark(dwt: WatermarkScheme, photo: Image.Image) -> None:
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(200)
+    out = dwt.embed(rgba, bytes(6))
+    assert out.mode == "RGBA" and np.asarray(out)[:, :, 3].min() == 200
+    assert dwt.detect(out).payload == bytes(6)
+    with pytest.raises(WatermarkError, match="cannot mark a greyscale"):
+        dwt.embed(photo.convert("L"), bytes(6))
+    with pytest.raises(WatermarkError, match="smaller than hallmark.dwtdctsvd-bch can mark"):
+        dwt.embed(photo.resize((255, 300)), bytes(6))
+    with pytest.raises(WatermarkError, match="cannot mark CMYK images"):
+        dwt.embed(photo.convert("CMYK"), bytes(6))
+    small = dwt.detect(photo.resize((200, 300)))
+    assert not small.found and "not readable" in small.detail
+    assert not dwt.detect(photo.convert("L")).found  # read as RGB; a grey image holds no U mark
+    with pytest.raises(WatermarkError, match="needs a PIL image"):
+        dwt.embed(np.zeros((300, 300, 3)), bytes(6))  # type: ignore[arg-type]
+
+
+def test_reading_imwatermark_does_not_import_torch() -> None:
+    code = (
+        "import sys; from provenance._watermark_dwt import imwatermark_module;"
+        "imwatermark_module('dwtDctSvd'); imwatermark_module('maxDct');"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={"PYTHONPATH": str(REPO)})

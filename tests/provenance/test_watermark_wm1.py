@@ -1,0 +1,147 @@
+"""hallmark.wm1: round trip, a representative attack set, keys, clean images, odd image modes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageFilter
+from skimage import data
+
+from policies._errors import WatermarkError
+from provenance import WatermarkScheme, watermark_scheme
+
+KEY = bytes(range(32))
+PAYLOAD = bytes.fromhex("c0ffee123456")
+
+
+def _square(array: np.ndarray, size: int) -> Image.Image:
+    img = Image.fromarray(array).convert("RGB")
+    w, h = img.size
+    s = min(w, h)
+    box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+    return img.crop(box).resize((size, size), Image.Resampling.LANCZOS)
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+def _scale(image: Image.Image, f: float) -> Image.Image:
+    return image.resize((round(image.width * f), round(image.height * f)), Image.Resampling.BICUBIC)
+
+
+@pytest.fixture(scope="module")
+def wm1() -> WatermarkScheme:
+    return watermark_scheme("hallmark.wm1", key=KEY)
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return _square(data.coffee(), 1024)
+
+
+@pytest.fixture(scope="module")
+def marked(wm1: WatermarkScheme, photo: Image.Image) -> Image.Image:
+    return wm1.embed(photo, PAYLOAD)
+
+
+def test_round_trip_quality_and_decision(
+    wm1: WatermarkScheme, photo: Image.Image, marked: Image.Image
+) -> None:
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    a, b = np.asarray(photo), np.asarray(marked)
+    assert peak_signal_noise_ratio(a, b) >= 38
+    assert structural_similarity(a, b, channel_axis=2) >= 0.96
+    reading = wm1.detect(marked)
+    assert reading.found and reading.payload == PAYLOAD and reading.scheme_id == "hallmark.wm1"
+    assert reading.false_positive_probability is not None and reading.false_positive_probability <= 1e-6
+    assert wm1.embed(photo, PAYLOAD).tobytes() == marked.tobytes()  # deterministic
+
+
+ATTACKS = {
+    "jpeg50": lambda im: _jpeg(im, 50),
+    "resize0.5": lambda im: _scale(im, 0.5),
+    "crop25-corner": lambda im: im.crop((0, 0, 768, 768)),
+    "crop10-centre": lambda im: im.crop((51, 51, 973, 973)),
+    "brightness+20": lambda im: ImageEnhance.Brightness(im).enhance(1.2),
+    "contrast-20": lambda im: ImageEnhance.Contrast(im).enhance(0.8),
+    "blur1": lambda im: im.filter(ImageFilter.GaussianBlur(1.0)),
+    "rotate2": lambda im: im.rotate(2.0, Image.Resampling.BICUBIC),
+    "crop+resize+jpeg": lambda im: _jpeg(_scale(im.crop((51, 51, 973, 973)), 0.5), 75),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_survives_attack(wm1: WatermarkScheme, marked: Image.Image, attack: str) -> None:
+    reading = wm1.detect(ATTACKS[attack](marked))
+    assert reading.found, reading.detail
+    assert reading.payload == PAYLOAD
+
+
+def test_wrong_key_does_not_decode(marked: Image.Image) -> None:
+    other = watermark_scheme("hallmark.wm1", key=b"another key, 32 bytes long......")
+    reading = other.detect(marked)
+    assert not reading.found and reading.payload is None
+
+
+def test_clean_images_do_not_decode(wm1: WatermarkScheme) -> None:
+    for array in (data.astronaut(), data.chelsea(), data.rocket(), data.camera(), data.brick()):
+        clean = Image.fromarray(array)
+        for image in (clean, _scale(clean, 0.75), clean.crop((10, 20, 280, 290))):
+            assert not wm1.detect(image).found
+
+
+def test_small_and_extreme_images(wm1: WatermarkScheme, photo: Image.Image) -> None:
+    with pytest.raises(WatermarkError, match=r"image 200x400 is smaller than hallmark.wm1 can mark"):
+        wm1.embed(photo.resize((200, 400)), PAYLOAD)
+    reading = wm1.detect(photo.resize((64, 64)))
+    assert not reading.found and "too small" in reading.detail
+    strip = photo.resize((2048, 256))  # 8:1
+    assert wm1.detect(wm1.embed(strip, PAYLOAD)).payload == PAYLOAD
+    smallest = photo.resize((256, 256))
+    assert wm1.detect(wm1.embed(smallest, PAYLOAD)).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "I;16", "I"])
+def test_image_modes_round_trip(wm1: WatermarkScheme, photo: Image.Image, mode: str) -> None:
+    base = photo.resize((512, 512))
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * np.uint16(257))
+    elif mode == "I":
+        image = base.convert("L").convert("I")
+    elif mode == "P":
+        image = base.convert("P", palette=Image.Palette.ADAPTIVE, colors=256)
+    else:
+        image = base.convert(mode)
+    out = wm1.embed(image, PAYLOAD)
+    expected_mode = {"P": "RGB", "I;16": "I;16"}.get(mode, mode)
+    assert out.mode == expected_mode and out.size == image.size
+    if mode in ("LA", "RGBA"):
+        assert out.getchannel("A").tobytes() == image.getchannel("A").tobytes()
+    assert wm1.detect(out).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("mode", ["1", "CMYK", "F"])
+def test_refuses_modes_it_cannot_mark(wm1: WatermarkScheme, photo: Image.Image, mode: str) -> None:
+    with pytest.raises(WatermarkError, match=f"cannot mark {mode} images"):
+        wm1.embed(photo.convert(mode), PAYLOAD)
+
+
+def test_refuses_images_with_nowhere_to_put_the_mark(wm1: WatermarkScheme) -> None:
+    for colour in ("black", "white"):
+        with pytest.raises(WatermarkError, match="uniformly black or white"):
+            wm1.embed(Image.new("RGB", (512, 512), colour), PAYLOAD)
+    grey = wm1.embed(Image.new("RGB", (512, 512), (128, 128, 128)), PAYLOAD)
+    assert wm1.detect(grey).payload == PAYLOAD
+    assert np.abs(np.asarray(grey, float) - 128).mean() < 2  # the amplitude cap holds
+
+
+def test_refuses_out_of_range_integer_images(wm1: WatermarkScheme) -> None:
+    image = Image.fromarray(np.full((300, 300), 70000, np.int32), "I")
+    with pytest.raises(WatermarkError, match="outside 0..65535"):
+        wm1.embed(image, PAYLOAD)

@@ -117,12 +117,12 @@ class CheckpointSigner:
                 os.fsync(f.fileno())
             return cls(private, name=name)
         try:
-            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError, OSError) as e:
             raise AuditError(f"cannot read checkpoint key {path}") from e
-        if not isinstance(private, Ed25519PrivateKey):
+        if not isinstance(loaded, Ed25519PrivateKey):
             raise AuditError(f"checkpoint key {path} is not an Ed25519 key")
-        return cls(private, name=name)
+        return cls(loaded, name=name)
 
     def sign(self, origin: str, size: int, root: bytes) -> Checkpoint:
         """Return a checkpoint for ``size`` and ``root``, signed into a note."""

@@ -13,6 +13,24 @@ from policies import AuditError
 EVENT_KINDS = ("prompt.blocked", "image.blocked", "image.released", "generation.failed", "record.erased")
 
 
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only, exactly as both stores' SQL does it (hex is case-free)."""
+    return text.translate(_LOWER)
+
+
+def index_columns(data: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The searchable columns of an entry: record id, watermark payload and sha256 (text only)."""
+    rid, payload, sha = data.get("record_id"), data.get("payload"), data.get("sha256")
+    return (
+        rid if isinstance(rid, str) else None,
+        ascii_lower(payload) if isinstance(payload, str) else None,
+        ascii_lower(sha) if isinstance(sha, str) else None,
+    )
+
+
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` as canonical JSON: sorted keys, no whitespace, UTF-8, no NaN."""
     try:

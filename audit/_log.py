@@ -28,7 +28,9 @@ from audit._entry import (
     LogCheck,
     MigrationResult,
     MissingFile,
+    ascii_lower,
     canonical_json,
+    index_columns,
     parse_time,
     rfc3339,
 )
@@ -186,7 +188,7 @@ class AuditLog:
             user = personal.get("user")
             sealed = (salt, text, str(user) if user is not None else None)
             commitment = _commit(salt, text)
-        record_id, payload, sha256 = data.get("record_id"), data.get("payload"), data.get("sha256")
+        record_id, payload, sha256 = index_columns(data)
         personal_json = b'"' + commitment.encode() + b'"' if commitment else b"null"
 
         def plan(head: Head) -> AppendPlan:
@@ -222,9 +224,9 @@ class AuditLog:
                 index=index,
                 kind=kind,
                 created=created,
-                record_id=str(record_id) if record_id is not None else None,
-                payload=str(payload).lower() if payload is not None else None,
-                sha256=str(sha256).lower() if sha256 is not None else None,
+                record_id=record_id,
+                payload=payload,
+                sha256=sha256,
                 body=body,
                 leaf=leaf,
                 personal=sealed,
@@ -339,8 +341,8 @@ class AuditLog:
             raise AuditError("find needs a record id, payload, sha256 or kind")
         filters = Filters(
             record_id=record_id,
-            payload=payload.lower() if payload else None,
-            sha256=sha256.lower() if sha256 else None,
+            payload=ascii_lower(payload) if payload else None,
+            sha256=ascii_lower(sha256) if sha256 else None,
             kind=kind,
         )
         return list(self._entries_from(self._store.rows(filters)))
@@ -467,6 +469,7 @@ class AuditLog:
         self,
         *,
         check_files: bool = True,
+        check_index: bool = True,
         trusted_checkpoint: str | None = None,
         verifier_key: str | None = None,
     ) -> LogCheck:
@@ -475,6 +478,8 @@ class AuditLog:
         Names the first bad index and why.  ``trusted_checkpoint`` is a note kept elsewhere (by an
         auditor): a log rolled back behind it fails.  ``check_files`` lists released images whose
         file is gone (not an integrity failure: a crash between commit and rename leaves one).
+        ``check_index`` also holds the search columns (kind, time, record id, payload, sha256)
+        to the entries, so that ``find`` cannot be misdirected.
         """
         with self._store.snapshot():
             head = self._store.head()
@@ -484,14 +489,30 @@ class AuditLog:
                 return LogCheck(ok=False, size=head.size, reason=str(e))
             signed_size = max(targets) if targets else 0
             check = self._scan(targets, signed_size, self._store.iter_personal())
-            if not check.ok or not check_files:
+            if not check.ok or not (check_files or check_index):
                 return check
-            missing = [
-                MissingFile(index=i, record_id=rid, path=path)
-                for i, rid, path in self._store.released_files()
-                if isinstance(path, str) and not os.path.exists(path)
-            ]
-            return replace(check, missing_files=missing)
+            return self._second_pass(check, check_files=check_files, check_index=check_index)
+
+    def _second_pass(self, check: LogCheck, *, check_files: bool, check_index: bool) -> LogCheck:
+        """Compare the search columns with the verified entries, and look for released files.
+
+        The store extracts the fields from the entry bodies in SQL (JSON parsed in C), so this
+        pass costs little beside the hashing one.
+        """
+        missing: list[MissingFile] = []
+        exists = os.path.exists
+        for i, same, kind, record_id, path in self._store.body_columns(mismatches_only=not check_files):
+            if check_index and not same:
+                return replace(
+                    check,
+                    ok=False,
+                    first_bad_index=i,
+                    reason=f"the search columns of entry {i} do not match the entry (edited)",
+                    root_hash="",
+                )
+            if check_files and kind == "image.released" and path is not None and not exists(path):
+                missing.append(MissingFile(index=i, record_id=record_id, path=path))
+        return replace(check, missing_files=missing)
 
     def _targets(
         self, head: Head, trusted: str | None, verifier_key: str | None
@@ -638,14 +659,15 @@ class AuditLog:
                 data = obj["data"]
                 p = personal.get(i)
                 subject = json.loads(p[1]).get("user") if p else None
+                record_id, payload, sha256 = index_columns(data)
                 rows.append(
                     NewEntry(
                         index=i,
                         kind=obj["kind"],
                         created=obj["created"],
-                        record_id=data.get("record_id"),
-                        payload=str(data["payload"]).lower() if data.get("payload") is not None else None,
-                        sha256=str(data["sha256"]).lower() if data.get("sha256") is not None else None,
+                        record_id=record_id,
+                        payload=payload,
+                        sha256=sha256,
                         body=bytes(body),
                         leaf=bytes(leaf),
                         personal=(p[0], p[1], str(subject) if subject is not None else None) if p else None,

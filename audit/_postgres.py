@@ -185,14 +185,41 @@ class PostgresStore:
                 cur.execute(sql)
                 yield from ((int(i), bytes(s), d) for i, s, d in cur)
 
-    def released_files(self) -> Iterator[tuple[int, str | None, str | None]]:
-        sql = (
-            "SELECT idx, b->'data'->>'record_id', b->'data'->>'path' FROM"
-            " (SELECT idx, convert_from(body, 'UTF8')::jsonb AS b FROM audit_entries) s"
-            " WHERE b->>'kind' = 'image.released' ORDER BY idx"
+    def body_columns(
+        self, *, mismatches_only: bool
+    ) -> Iterator[tuple[int, bool, str | None, str | None, str | None]]:
+        def text(field: str, lower: bool = False) -> str:
+            value = f"b->'data'->>'{field}'"
+            if lower:  # ASCII only, as the Python side lowers
+                value = f"translate({value}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+            return f"(CASE WHEN jsonb_typeof(b->'data'->'{field}') = 'string' THEN {value} END)"
+
+        same = (
+            "(kind IS NOT DISTINCT FROM b->>'kind' AND created IS NOT DISTINCT FROM b->>'created'"
+            f" AND record_id IS NOT DISTINCT FROM {text('record_id')}"
+            f" AND payload IS NOT DISTINCT FROM {text('payload', True)}"
+            f" AND sha256 IS NOT DISTINCT FROM {text('sha256', True)})"
         )
-        for i, rid, path in self._query(sql):
-            yield int(i), rid, path
+        sql = (
+            f"SELECT idx, same, k, rid, path FROM (SELECT idx, {same} AS same, b->>'kind' AS k,"
+            f" {text('record_id')} AS rid, {text('path')} AS path FROM (SELECT idx, kind, created, record_id,"
+            " payload, sha256, convert_from(body, 'UTF8')::jsonb AS b FROM audit_entries) s) t"
+            + (" WHERE NOT same" if mismatches_only else "")
+            + " ORDER BY idx"
+        )
+        for idx, same_, kind, rid, path in self._stream(sql, "audit_body_columns"):
+            yield int(idx), bool(same_), kind, rid, path
+
+    def _stream(self, sql: str, name: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows of a query, streamed through a server-side cursor inside a snapshot."""
+        with self._conn() as conn:
+            if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE:
+                yield from conn.execute(sql, params)
+                return
+            with conn.cursor(name=name) as cur:
+                cur.itersize = 5000
+                cur.execute(sql, params)
+                yield from cur
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         out: dict[tuple[int, int], bytes] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from audit._entry import ascii_lower
 from audit._merkle import EMPTY_ROOT
 from audit._store import (
     SCHEMA,
@@ -170,17 +172,33 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise AuditError(f"SQLite audit log read failed: {e}") from e
 
-    def released_files(self) -> Iterator[tuple[int, str | None, str | None]]:
-        # json_extract parses in C; the body (not the kind column) decides, as verification does.
+    def body_columns(
+        self, *, mismatches_only: bool
+    ) -> Iterator[tuple[int, bool, str | None, str | None, str | None]]:
+        # One json_extract with several paths parses each body once, in C, into a small JSON
+        # array (referencing it several times in SQL would parse the body again each time).
         sql = (
-            "SELECT idx, json_extract(t, '$.data.record_id'), json_extract(t, '$.data.path')"
-            " FROM (SELECT idx, CAST(body AS TEXT) AS t FROM audit_entries)"
-            " WHERE json_valid(t) AND json_extract(t, '$.kind') = 'image.released' ORDER BY idx"
+            "SELECT idx, kind, created, record_id, payload, sha256, json_extract(CAST(body AS TEXT),"
+            " '$.kind', '$.created', '$.data.record_id', '$.data.payload', '$.data.sha256', '$.data.path')"
+            " FROM audit_entries ORDER BY idx"
         )
+        loads = json.loads
+        text = str
         try:
-            yield from self._db.execute(sql)
-        except sqlite3.Error as e:
-            raise AuditError(f"SQLite audit log read failed: {e}") from e
+            for idx, kind, created, rid, payload, sha, fields in self._db.execute(sql):
+                f = loads(fields)
+                same = (
+                    kind == f[0]
+                    and created == f[1]
+                    and rid == (f[2] if type(f[2]) is text else None)
+                    and payload == (ascii_lower(f[3]) if type(f[3]) is text else None)
+                    and sha == (ascii_lower(f[4]) if type(f[4]) is text else None)
+                )
+                if same and mismatches_only:
+                    continue
+                yield idx, same, f[0], f[2], f[5] if type(f[5]) is text else None
+        except (sqlite3.Error, ValueError, TypeError, IndexError) as e:
+            raise AuditError(f"SQLite audit log read failed: {type(e).__name__}") from e
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         out: dict[tuple[int, int], bytes] = {}

@@ -102,8 +102,12 @@ class AuditStore(Protocol):
         """Every personal-data row (index, salt, data) in index order, streamed."""
         ...
 
-    def released_files(self) -> Iterator[tuple[int, str | None, str | None]]:
-        """(index, record id, path) of every ``image.released`` entry, read from the entry bodies."""
+    def body_columns(
+        self, *, mismatches_only: bool
+    ) -> Iterator[tuple[int, bool, str | None, str | None, str | None]]:
+        """Per entry in index order: whether the search columns (kind, created, record id, payload,
+        sha256) equal the same fields read from the body, and the body's kind, record id and
+        ``data.path``; with ``mismatches_only`` just the entries whose columns differ."""
         ...
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

@@ -16,6 +16,7 @@ from guardrails._normalise import Variant, variants
 from guardrails._terms import PhraseIndex
 from guardrails._types import CheckState, DetectorStatus
 from policies import GuardrailError, Policy
+from policies._guard_schema import ALWAYS_BLOCK
 
 if TYPE_CHECKING:
     from guardrails._semantic import Concept
@@ -203,10 +204,13 @@ DETECTORS: dict[str, DetectorFactory] = {
 
 
 def build_detectors(policy: Policy) -> list[PromptDetector]:
-    """One detector per kind used by the policy's enabled categories."""
+    """One detector per kind used by the policy's enabled categories.
+
+    With the prompt stage disabled only ``sexual_minors`` is built: that category is never
+    switched off, not even by disabling the whole stage."""
     by_kind: dict[str, list[tuple[str, object]]] = {}
     for category, cat in policy.prompt.categories.items():
-        if not cat.enabled:
+        if not cat.enabled or (not policy.prompt.enabled and category != ALWAYS_BLOCK):
             continue
         for cfg in cat.detectors:
             by_kind.setdefault(cfg.type, []).append((category, cfg))

@@ -78,6 +78,9 @@ class PromptFilter:
         )
         ner = sorted(set(pii.ner_entities) | {e for e in pii.entities if e in PII_NER_ENTITIES})
         self._statuses = [d.status() for d in detectors]
+        if not prompt.enabled:
+            reason = "prompt stage disabled by policy; sexual_minors is still checked"
+            self._statuses.insert(0, DetectorStatus("categories", CheckState.NOT_CHECKED, reason))
         if pii.enabled:
             self._statuses.append(DetectorStatus("pii", CheckState.CHECKED))
             if ner:
@@ -97,7 +100,7 @@ class PromptFilter:
         with _CACHE_LOCK:
             cached = _CACHE.get(policy.digest)
             if cached is None:
-                cached = cls(policy, build_detectors(policy) if policy.prompt.enabled else [])
+                cached = cls(policy, build_detectors(policy))
                 _CACHE[policy.digest] = cached
             return cached
 
@@ -115,7 +118,8 @@ class PromptFilter:
         if len(prompt) > policy.max_prompt_chars:
             return self._too_long(prompt)
         prepared = Prepared.of(prompt)
-        hits = self._drop_allowed(self._detect(prepared), prepared) if policy.enabled else []
+        # With the stage disabled the detectors cover sexual_minors only (see build_detectors).
+        hits = self._drop_allowed(self._detect(prepared), prepared)
         findings = [self._finding(h, prompt) for h in _dedupe(hits)]
         pii = self._pii(prepared)
         findings += [self._pii_finding(p, prompt) for p in pii]
@@ -133,6 +137,9 @@ class PromptFilter:
                     explanation=f"about {used} tokens; cut to {budget} before the generator sees it",
                 )
             )
+        if negative:
+            # The negative prompt reaches the generator (and maybe its logs) too: no PII in it.
+            negative = _redact(negative, self._pii(Prepared.of(negative)))
         negative_out = self._negative(negative, budget)
         action = Action.strongest([f.action for f in findings])
         return PromptDecision(

@@ -46,7 +46,7 @@ class Action(enum.Enum):
         return self.severity >= other.severity
 
     @classmethod
-    def strongest(cls, actions: "list[Action] | tuple[Action, ...]") -> "Action":
+    def strongest(cls, actions: list[Action] | tuple[Action, ...]) -> Action:
         return max(actions, default=cls.ALLOW)
 
 

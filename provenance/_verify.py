@@ -902,6 +902,11 @@ def _decide(
                 f"This image was made by an AI system ({_agent(c2pa)}) using hallmark; its signed Content "
                 "Credentials are intact and say how it was made."
             )
+        if not hallmark_claimed and run.record and any(r.found for r in ours):
+            run.warnings.append(
+                f"the image also carries hallmark's watermark for record {run.record.get('record_id')}: it was "
+                f"made with hallmark and later signed again by {issuer}"
+            )
         if hallmark_claimed:
             run.warnings.append(
                 "the credentials name hallmark, but the signer is not trusted and neither the watermark nor "

@@ -56,6 +56,8 @@ class PayloadCode:
         self.codeword_bits = self.message_bits + self.ecc_bits
         if self.codeword_bits > self._bch.n:
             raise ValueError("codeword longer than the BCH code allows")
+        # Words are whole message bytes followed by whole parity bytes, as bchlib takes them.
+        self._word_bits = self.message_bits + 8 * ((self.ecc_bits + 7) // 8)
         mask = derive(key, f"{label}/mask", (self.codeword_bits + 7) // 8)
         self._mask = np.unpackbits(np.frombuffer(mask, np.uint8))[: self.codeword_bits]
 
@@ -81,12 +83,26 @@ class PayloadCode:
     def decode(self, bits: np.ndarray) -> tuple[bytes, int] | None:
         """``(payload, bits corrected)`` when ``bits`` are within ``t`` errors of a codeword whose
         keyed check holds; None otherwise."""
+        return self.decode_word(self.to_word(bits))
+
+    def to_word(self, bits: np.ndarray) -> int:
+        """Unmasked codeword bits packed into one integer (message bytes, then parity bytes), the
+        form in which Chase decoding flips bits cheaply."""
         raw = (np.asarray(bits, np.uint8)[: self.codeword_bits] & 1) ^ self._mask
+        padded = np.zeros(self._word_bits, np.uint8)
+        padded[: self.codeword_bits] = raw
+        return int.from_bytes(np.packbits(padded).tobytes(), "big")
+
+    def flip_mask(self, index: int) -> int:
+        """The word bit that holds codeword bit ``index``."""
+        return 1 << (self._word_bits - 1 - index)
+
+    def decode_word(self, word: int) -> tuple[bytes, int] | None:
+        """``decode`` for a word made by ``to_word``."""
+        packed = word.to_bytes(self._word_bits // 8, "big")
         nbytes = self.message_bits // 8
-        ecc_len = (self.ecc_bits + 7) // 8
-        packed = np.packbits(np.concatenate([raw, np.zeros(ecc_len * 8 - self.ecc_bits, np.uint8)]))
-        data = bytearray(packed[:nbytes].tobytes())
-        ecc = bytearray(packed[nbytes : nbytes + ecc_len].tobytes())
+        data = bytearray(packed[:nbytes])
+        ecc = bytearray(packed[nbytes:])
         nerr = self._bch.decode(data, ecc)
         if nerr < 0:
             return None

@@ -43,7 +43,7 @@ MIN_TILES = 5.3  # tiles along the shortest side, at least: the lattice needs re
 TILE = 32  # chips per tile side
 ANALYSIS = 256  # detection works on the image scaled to at most this shortest side
 TARGET_RMS = 2.9  # luminance change, 8-bit levels (PSNR ≈ 38.9 dB before clipping)
-CHASE_BITS = 5  # least reliable bits tried flipped when BCH alone fails
+CHASE_BITS = 10  # least reliable bits tried flipped when BCH alone fails
 CANDIDATES = 3  # lattice candidates tried, best lattice score first
 REFINE_Z = 5.0  # sync z-score above which a failed decode is retried on a refined lattice
 # Codeword decodings one detection may try: per candidate, Chase patterns before and after refining.
@@ -157,8 +157,7 @@ class Wm1:
         tile = self._tile(payload)
         h, w = canvas.raw.shape[:2]
         ww, wh = _working_size(w, h)
-        lum = canvas.luminance()
-        small = _box_resize(lum, (ww, wh))
+        small = np.asarray(canvas.luma_image().resize((ww, wh), Image.Resampling.BOX), np.float32)
         # Texture masking: chip amplitude follows the local contrast at chip scale.
         mean = ndimage.uniform_filter(small, 3)
         act = np.sqrt(np.maximum(ndimage.uniform_filter(small * small, 3) - mean * mean, 0.0))
@@ -348,14 +347,15 @@ class Wm1:
 
     def _decode_soft(self, soft: np.ndarray) -> tuple[tuple[bytes, int] | None, int]:
         """BCH on the hard decisions, then on the Chase patterns of the least reliable bits."""
-        hard = (soft > 0).astype(np.uint8)
-        order = np.argsort(np.abs(soft))[:CHASE_BITS]
+        code = self._code
+        word = code.to_word((soft > 0).astype(np.uint8))
+        masks = [code.flip_mask(int(i)) for i in np.argsort(np.abs(soft))[:CHASE_BITS]]
         for flips in range(1 << CHASE_BITS):
-            trial = hard.copy()
-            for i in range(CHASE_BITS):
+            trial = word
+            for i, m in enumerate(masks):
                 if flips >> i & 1:
-                    trial[order[i]] ^= 1
-            decoded = self._code.decode(trial)
+                    trial ^= m
+            decoded = code.decode_word(trial)
             if decoded is not None:
                 return (decoded[0], decoded[1] + bin(flips).count("1")), flips + 1
         return None, 1 << CHASE_BITS

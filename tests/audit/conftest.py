@@ -59,6 +59,22 @@ class RawDb:
             for i, b, lf in self.query("SELECT idx, body, leaf FROM audit_entries ORDER BY idx")
         ]
 
+    def full_rows(self) -> list[tuple]:
+        return self.query(
+            "SELECT idx, kind, created, record_id, payload, sha256, body, leaf FROM audit_entries ORDER BY idx"
+        )
+
+    def restore(self, rows: list[tuple]) -> None:
+        self.conn.execute("BEGIN")
+        cur = self.conn.cursor()
+        cur.execute("DELETE FROM audit_entries")
+        cur.executemany(
+            "INSERT INTO audit_entries (idx, kind, created, record_id, payload, sha256, body, leaf)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)".replace("?", self.ph),
+            rows,
+        )
+        self.conn.execute("COMMIT")
+
     def replace_rows(self, rows: list[tuple[int, bytes, bytes]]) -> None:
         """Replace the entries table with ``rows`` (index, body, leaf), keeping the other columns simple."""
         self.conn.execute("BEGIN")

@@ -335,6 +335,21 @@ def test_edited_personal_data_is_detected(log_url: str, key_path: Path, raw, rel
         assert not check.ok and check.first_bad_index == 3 and "personal data of entry 3" in check.reason
 
 
+def test_edited_search_columns_are_detected(log_url: str, key_path: Path, raw, released) -> None:  # type: ignore[no-untyped-def]
+    with AuditLog.open(log_url, key_path=key_path) as log:
+        fill(log, released, 5)
+        assert [e.index for e in log.find(sha256=f"{3:064x}")] == [3]
+        raw.run(("UPDATE audit_entries SET sha256 = ? WHERE idx = 3", ("f" * 64,)))
+        check = log.verify()
+        assert not check.ok and check.first_bad_index == 3
+        assert check.reason == "the search columns of entry 3 do not match the entry (edited)"
+        assert log.verify(check_index=False).ok
+        raw.run(
+            ("UPDATE audit_entries SET sha256 = ?, kind = 'prompt.blocked' WHERE idx = 3", (f"{3:064x}",))
+        )
+        assert log.verify().first_bad_index == 3
+
+
 def test_migrate_proves_the_same_root(log_url: str, key_path: Path, tmp_path: Path, released) -> None:  # type: ignore[no-untyped-def]
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     with AuditLog.open(log_url, key_path=key_path, retention_days=30) as log:

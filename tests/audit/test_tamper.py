@@ -71,6 +71,7 @@ def test_random_edits_are_detected_with_the_first_bad_index(log_url: str, key_pa
                 "image.released", {"record_id": f"r{i}", "sha256": f"{i:064x}", "n": "x" * rng.randrange(40)}
             )
         original_rows = raw.rows()
+        full = raw.full_rows()
         original = [(b, lf) for _, b, lf in original_rows]
         seen = set()
         for _ in range(MUTATIONS):
@@ -88,6 +89,6 @@ def test_random_edits_are_detected_with_the_first_bad_index(log_url: str, key_pa
             assert check.first_bad_index == expected, (what, expected, check.reason)
             assert check.reason
             seen.add(what)
-        raw.replace_rows(original_rows)
+        raw.restore(full)
         assert log.verify(check_files=False).ok
     assert len(seen) == 7  # every kind of edit was tried

@@ -245,6 +245,22 @@ def test_disabled_prompt_policy_is_recorded() -> None:
     assert decision.state is CheckState.NOT_CHECKED and decision.action is Action.ALLOW
 
 
+def test_disabling_the_stage_never_disables_sexual_minors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pack = tmp_path / "off.yaml"
+    pack.write_text("id: stage-off\nextends: default\nprompt:\n  enabled: false\n")
+    f = PromptFilter.from_policy(load_policy(pack))
+    assert f.evaluate("a naked woman").action is Action.ALLOW
+    decision = f.evaluate("l0li hentai")
+    assert decision.action is Action.BLOCK and decision.state is CheckState.NOT_CHECKED
+    assert {x.category for x in decision.findings} == {"sexual_minors"}
+
+
+def test_pii_is_removed_from_the_negative_prompt(default: PromptFilter) -> None:
+    decision = default.evaluate("a cat", negative_prompt="bob@example.org")
+    assert decision.negative_prompt_out is not None and "bob@" not in decision.negative_prompt_out
+    assert decision.negative_prompt_out.endswith("<EMAIL_ADDRESS>")
+
+
 class _Broken:
     name = "broken"
 

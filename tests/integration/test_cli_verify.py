@@ -244,3 +244,11 @@ def test_cold_start_stays_light() -> None:
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
+
+
+def test_empty_folder_and_bad_workers_are_usage_errors(world: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = hallmark(tmp_path / "empty", home=world["home"])
+    assert r.returncode == 2 and r.stderr.startswith("error: no image files found")
+    r = hallmark(world["images"], "--workers", "-1", home=world["home"])
+    assert r.returncode == 2 and "--workers must be 0 or more" in r.stderr

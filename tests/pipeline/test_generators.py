@@ -64,3 +64,22 @@ def test_tiny_model_is_deterministic_and_prompt_dependent(tiny_dir: Path) -> Non
     assert a[0].size == (64, 64)
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[0]))
     assert not np.array_equal(np.asarray(a[0]), np.asarray(c[0]))
+
+
+def test_over_long_prompts_never_reach_the_logs(tiny_dir: Path) -> None:
+    # diffusers logs the text it truncates past 77 tokens; that text can hold personal data.
+    import io
+    import logging
+
+    from diffusers.utils import logging as diffusers_logging
+
+    gen = DiffusersGenerator.from_pretrained(tiny_dir)
+    diffusers_logging.set_verbosity_warning()  # its default, whatever the environment says
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    logging.getLogger("diffusers").addHandler(handler)
+    try:
+        gen.generate(_params(n=1, prompt="a quiet harbour " * 40 + "secretcanary"))
+    finally:
+        logging.getLogger("diffusers").removeHandler(handler)
+    assert "secretcanary" not in seen.getvalue()

@@ -649,3 +649,40 @@ def test_labelling_compliance_rows(made: Made, wkey: bytes, trusted: TrustConfig
     assert {(r.profile, r.duty): r.state for r in plain.compliance}[
         ("eu_ai_act", "machine_readable_marking")
     ] == "not_met"
+
+
+def test_hallmark_image_resigned_by_someone_else_says_so(
+    made: Made, keys: Path, wkey: bytes, trusted: TrustConfig, lookups: dict
+) -> None:
+    import c2pa
+
+    info = c2pa.C2paSignerInfo(
+        alg=b"es256",
+        sign_cert=(keys / "signer-chain.pem").read_bytes(),
+        private_key=(keys / "signer.key").read_bytes(),
+        ta_url=None,
+    )
+    ctx = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+    definition = {
+        "claim_generator_info": [{"name": "editor"}],
+        "title": "edited",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalArt",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    out = io.BytesIO()
+    with c2pa.Signer.from_info(info) as s, c2pa.Builder(definition, context=ctx) as b:
+        b.sign(s, "image/jpeg", io.BytesIO(stripped(made.data)), out)
+    report = verify_image(out.getvalue(), trust=trusted, watermark_key=wkey, lookup=lookups["lookup"])
+    assert report.verdict is Verdict.C2PA_SIGNED
+    assert any(f"record {made.record_id}" in w and "signed again" in w for w in report.warnings)

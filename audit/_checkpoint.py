@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,14 +108,20 @@ class CheckpointSigner:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
             path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return cls.from_file(path, name=name)  # another writer created it first
+            # Written whole to a private temporary name, then linked into place: another writer
+            # racing to create the key either wins or reads a complete file, never half of one.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(pem)
                 f.flush()
                 os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return cls.from_file(path, name=name)
+            finally:
+                tmp.unlink()
             return cls(private, name=name)
         try:
             loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 from binascii import hexlify
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -101,6 +102,7 @@ class AuditLog:
         self.origin = store.initialize(origin=f"hallmark/audit/{secrets.token_hex(8)}")
         self.key_path = key_path
         self._signer: CheckpointSigner | None = None
+        self._signer_lock = threading.Lock()
         if retention_days is not None:
             if retention_days < 0:
                 raise AuditError("retention_days must be 0 or more")
@@ -148,6 +150,10 @@ class AuditLog:
     # --- writing -------------------------------------------------------------------------
 
     def _signing_key(self) -> CheckpointSigner:
+        with self._signer_lock:
+            return self._load_signer()
+
+    def _load_signer(self) -> CheckpointSigner:
         if self._signer is None:
             if self.key_path is None:
                 raise AuditError(

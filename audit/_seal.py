@@ -33,12 +33,19 @@ class PersonalCipher:
         """Load the raw 32-byte key at ``path``; with ``create`` write a new one (mode 0600) if missing."""
         if not path.exists() and create:
             path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return cls.from_file(path)
+            # Whole file under a temporary name, then linked into place (racing creators agree).
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(os.urandom(32))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         try:
             return cls(path.read_bytes())
         except OSError as e:

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,11 @@ class SqliteStore:
             raise AuditError(f"no audit log at {self.path}", hint="Generate something first, or pass --home.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
+            # Usable from several threads: writes are serialised by _thread_lock below.
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA journal_mode = WAL")
             # FULL: every commit is fsynced, so an acknowledged append survives a power cut.
@@ -64,12 +69,14 @@ class SqliteStore:
     def _write(self) -> Iterator[sqlite3.Cursor]:
         # Writers queue on an flock first: the kernel wakes the next one the moment the lock is
         # free, where SQLite's busy handler would poll with sleeps of up to 100 ms.
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-        try:
-            with self._transaction() as cur:
-                yield cur
-        finally:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
+        # (An flock is shared by the threads of one process, hence the thread lock too.)
+        with self._thread_lock:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            try:
+                with self._transaction() as cur:
+                    yield cur
+            finally:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:

@@ -2,10 +2,11 @@
 # Installs the system packages hallmark's labels and their tests need (Debian/Ubuntu):
 #   fonts-noto-cjk          a CJK font for the GB 45438 visible label ("AI生成")
 #   libimage-exiftool-perl  exiftool, the independent reader the label tests check XMP with
+#   chromium                the headless browser that opens `hallmark verify --html` reports in tests
 # Idempotent: packages already installed are left alone, and nothing runs when all are present.
 set -euo pipefail
 
-packages=(fonts-noto-cjk libimage-exiftool-perl)
+packages=(fonts-noto-cjk libimage-exiftool-perl chromium)
 missing=()
 for pkg in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

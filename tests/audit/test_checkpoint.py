@@ -108,3 +108,22 @@ def test_key_file_errors(tmp_path: Path) -> None:
         CheckpointSigner.from_file(tmp_path / "ec.key", name="x")
     with pytest.raises(AuditError, match="invalid key name"):
         signer(tmp_path, name="has space")
+
+
+def _create(path: str, q) -> None:  # type: ignore[no-untyped-def]
+    q.put(str(CheckpointSigner.from_file(Path(path), name="example.com/log", create=True).verifier))
+
+
+def test_racing_creators_agree_on_one_key(tmp_path: Path) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_create, args=(str(tmp_path / "race.key"), q)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    keys = {q.get(timeout=60) for _ in procs}
+    for p in procs:
+        p.join()
+    assert len(keys) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["race.key"]

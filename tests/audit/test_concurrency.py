@@ -45,3 +45,13 @@ def test_eight_writers(log_url: str, key_path: Path) -> None:
         verify_inclusion(log.prove(WRITERS * EACH - 1), vkey)
         for m in (1, 250, 1000, 1999):
             verify_consistency(log.prove_consistency(m), vkey)
+
+
+def test_threads_share_one_log(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with AuditLog.open(f"sqlite:///{tmp_path / 'a.db'}") as log:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda i: log.append("generation.failed", {"n": i}), range(40)))
+        assert sorted(e.data["n"] for e in log.entries()) == list(range(40))
+        assert log.verify().ok

@@ -96,8 +96,8 @@ def test_hallmark_keys_through_the_real_entry_point(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "heavy: []" in first.stdout
     again = run("keys", "init")
-    assert again.returncode == 2
-    assert again.stderr.strip().startswith("error: keys already exist")
+    assert again.returncode == 0, again.stderr
+    assert "already exist" in again.stdout
     shown = run("keys", "show", "--json")
     assert shown.returncode == 0, shown.stderr
     info = json.loads(shown.stdout[: shown.stdout.rindex("heavy:")])

@@ -149,18 +149,18 @@ class AuditLog:
 
     # --- writing -------------------------------------------------------------------------
 
-    def _signing_key(self) -> CheckpointSigner:
+    def _signing_key(self, *, create: bool = True) -> CheckpointSigner:
         with self._signer_lock:
-            return self._load_signer()
+            return self._load_signer(create=create)
 
-    def _load_signer(self) -> CheckpointSigner:
+    def _load_signer(self, *, create: bool) -> CheckpointSigner:
         if self._signer is None:
             if self.key_path is None:
                 raise AuditError(
                     "this audit store needs a checkpoint key path",
                     hint="Pass key_path=HALLMARK_HOME/keys/" + KEY_FILE,
                 )
-            self._signer = CheckpointSigner.from_file(self.key_path, name=self.origin, create=True)
+            self._signer = CheckpointSigner.from_file(self.key_path, name=self.origin, create=create)
         return self._signer
 
     def _check_key(self, head: Head, signer: CheckpointSigner) -> str:
@@ -430,7 +430,7 @@ class AuditLog:
         # The root of any earlier size follows from complete subtrees that never change, so
         # signing it now attests to the same tree that existed then.
         root = self._with_nodes(lambda get: subtree_hash(get, 0, size)) if size else EMPTY_ROOT
-        signer = self._signing_key()
+        signer = self._signing_key(create=False)  # a reader's machine must not grow a key
         self._check_key(head, signer)
         return signer.sign(self.origin, size, root)
 

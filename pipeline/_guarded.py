@@ -211,7 +211,18 @@ class GuardedPipeline:
 
         from audit import AuditLog
 
-        self.audit = AuditLog.open(audit_url or self.home.audit_url, key_path=self.home.keys / "audit-checkpoint.key")
+        self.audit = AuditLog.open(
+            audit_url or self.home.audit_url,
+            key_path=self.home.keys / "audit-checkpoint.key",
+            retention_days=self.policy.audit.retention_days or None,
+        )
+        self._cipher = None
+        if self.policy.audit.store_raw_prompt:
+            from audit import PersonalCipher
+
+            # Raw prompts are kept only when the policy asks, and then only encrypted under a
+            # key the operator holds; erasing the record deletes the ciphertext too.
+            self._cipher = PersonalCipher.from_file(self.home.keys / "personal.key", create=True)
 
     @classmethod
     def from_pretrained(
@@ -263,11 +274,14 @@ class GuardedPipeline:
 
         with _timed(timings, "prompt"):
             decision = self.prompt_filter.evaluate(prompt, negative_prompt=negative_prompt)
-        personal = {"prompt": decision.redacted_prompt, "user": user}
+        request_id = str(new_record_id(now=self._now()))
+        personal: dict[str, Any] = {"prompt": decision.redacted_prompt, "user": user}
+        if self._cipher is not None:
+            personal["raw_prompt"] = self._cipher.seal(prompt, context=request_id)
         result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
         if decision.blocked:
             self.audit.append(
-                "prompt.blocked", self._base_record(decision, params=None), personal=personal, now=self._now()
+                "prompt.blocked", self._base_record(decision, params=None, request_id=request_id), personal=personal, now=self._now()
             )
             return result
 
@@ -288,7 +302,7 @@ class GuardedPipeline:
             with _timed(timings, "generate"):
                 images = self.generator.generate(params)
         except Exception as e:
-            data = self._base_record(decision, params=params)
+            data = self._base_record(decision, params=params, request_id=request_id)
             data.update(stage="generate", error=type(e).__name__)
             self.audit.append("generation.failed", data, personal=personal, now=self._now())
             if isinstance(e, HallmarkError):
@@ -310,7 +324,9 @@ class GuardedPipeline:
         # Audit appends and renames happen in order, on this thread: the log sees the images in
         # generation order and no file is renamed before its entry is committed.
         for w in works:
-            self._commit(w, decision=decision, params=params, personal=personal, fmt=fmt, result=result)
+            self._commit(
+                w, decision=decision, params=params, personal=personal, fmt=fmt, result=result, request_id=request_id
+            )
             tick("release", w.index + 1)
         for w in works:
             for stage, ms in w.timings.items():
@@ -473,8 +489,11 @@ class GuardedPipeline:
 
     # -- commit, in order, on the calling thread -----------------------------------------
 
-    def _base_record(self, decision: PromptDecision, *, params: GenerationParams | None) -> dict[str, Any]:
+    def _base_record(
+        self, decision: PromptDecision, *, params: GenerationParams | None, request_id: str
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "request_id": request_id,
             "policy": self.policy.summary(),
             "model": self.generator.name,
             "decisions": {"prompt": decision.to_dict(redact=True)},
@@ -501,8 +520,9 @@ class GuardedPipeline:
         personal: dict[str, Any],
         fmt: str,
         result: GenerationResult,
+        request_id: str,
     ) -> None:
-        data = self._base_record(decision, params=params)
+        data = self._base_record(decision, params=params, request_id=request_id)
         data["record_id"] = str(w.record_id)
         data["decisions"]["image"] = w.verdict.to_dict() if w.verdict else None
         data["stages"] = dict(w.stages)

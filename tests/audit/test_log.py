@@ -425,3 +425,18 @@ def test_default_key_lives_beside_the_database(tmp_path: Path) -> None:
     with AuditLog.open(f"sqlite:///{tmp_path / 'audit.db'}") as log:
         log.append("generation.failed", {"error": "x"})
     assert (tmp_path / "keys" / "audit-checkpoint.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_reader_without_the_key_gets_current_proofs_but_never_a_new_key(
+    log_url: str, key_path: Path, tmp_path: Path, released
+) -> None:  # type: ignore[no-untyped-def]
+    with AuditLog.open(log_url, key_path=key_path) as log:
+        fill(log, released, 6)
+        vkey = log.verifier_key()
+    reader_key = tmp_path / "reader" / "audit-checkpoint.key"
+    with AuditLog.open(log_url, key_path=reader_key) as log:
+        verify_inclusion(log.prove(2), vkey)  # the signed head needs no key
+        assert log.verify().ok  # falls back on the key recorded with the log
+        with pytest.raises(AuditError, match="checkpoint key not found"):
+            log.prove(2, size=4)  # an older tree must be signed now: needs the key
+    assert not reader_key.exists()

@@ -1,0 +1,158 @@
+"""GuardedPipeline's guarantees, with a callable generator (no model load)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from audit import AuditLog, PersonalCipher
+from guardrails import Action, ImageVerdict
+from pipeline import GuardedPipeline
+from policies import GuardrailError, PipelineError, load_policy
+from provenance import init_keys, verify_image
+
+
+def photo(size: int = 512) -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.astronaut()).resize((size, size))
+
+
+def render(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+    return [photo(width).resize((width, height)) for _ in range(n)]
+
+
+@pytest.fixture
+def keyed_home(home: Path) -> Path:
+    init_keys(home / "keys")
+    return home
+
+
+def policy_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text("id: test\nextends: default\n" + body)
+    return path
+
+
+def entries(home: Path) -> list:
+    with AuditLog.open(f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key") as log:
+        return list(log.entries())
+
+
+def test_a_callable_generator_is_guarded_end_to_end(keyed_home: Path, tmp_path: Path) -> None:
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        result = pipe("a lighthouse at dawn", n=2, seed=5, out_dir=tmp_path / "out")
+    assert [i.verdict.action for i in result.images] == [Action.ALLOW, Action.ALLOW]
+    kinds = [e.kind for e in entries(keyed_home)]
+    assert kinds == ["image.released", "image.released"]
+    first = entries(keyed_home)[0]
+    assert first.data["stages"]["watermark"].startswith("applied")
+    assert first.data["request_id"] == entries(keyed_home)[1].data["request_id"]
+    report = verify_image(result.images[0].path)
+    assert report.c2pa is not None and report.c2pa.state in ("Valid", "Trusted")
+
+
+def test_a_failing_classifier_releases_nothing_and_records_why(keyed_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+
+        def broken(image: Image.Image) -> ImageVerdict:
+            raise GuardrailError("classifier model could not be loaded")
+
+        pipe.image_safety.classify = broken  # type: ignore[union-attr,method-assign]
+        result = pipe("a lighthouse", n=2, out_dir=out)
+    assert result.images == [] and [w.reason for w in result.withheld] == ["failed:classifier"] * 2
+    assert not any(out.iterdir())
+    logged = entries(keyed_home)
+    assert [e.kind for e in logged] == ["generation.failed"] * 2
+    assert logged[0].data["stage"] == "classifier" and logged[0].data["error"] == "GuardrailError"
+
+
+def test_blur_verdict_releases_a_blurred_copy(keyed_home: Path, tmp_path: Path) -> None:
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        pipe.image_safety.classify = lambda image: ImageVerdict(action=Action.BLUR, scores={"nsfw": 0.75})  # type: ignore[union-attr,method-assign]
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    released = np.asarray(Image.open(result.images[0].path).convert("L"), dtype=float)
+    original = np.asarray(photo().convert("L"), dtype=float)
+    assert np.abs(np.diff(released, axis=1)).mean() < 0.3 * np.abs(np.diff(original, axis=1)).mean()
+    assert entries(keyed_home)[0].data["stages"]["blur"] == "applied"
+
+
+def test_too_small_for_the_watermark_is_refused_by_default(keyed_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        result = pipe("a lighthouse", size=128, out_dir=out)
+    assert result.images == [] and result.withheld[0].reason == "failed:watermark"
+    assert "smaller than" in result.withheld[0].error
+    assert not any(out.iterdir())
+
+
+def test_too_small_is_released_with_the_manifest_only_when_the_policy_says_so(keyed_home: Path, tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, "watermark:\n  on_too_small: manifest_only\n")
+    with GuardedPipeline(render, home=keyed_home, policy=str(policy)) as pipe:
+        result = pipe("a lighthouse", size=128, out_dir=tmp_path / "out")
+    (image,) = result.images
+    assert image.payload is None
+    stage = entries(keyed_home)[0].data["stages"]["watermark"]
+    assert stage.startswith("skipped: image 128x128 is smaller than")
+    manifest = json.dumps(verify_image(image.path).to_dict()["c2pa"])
+    assert "skipped: image 128x128" in manifest  # the skip is in the signed manifest too
+
+
+def test_a_disabled_stage_is_written_in_the_manifest_and_the_log(keyed_home: Path, tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, "watermark:\n  enabled: false\nimage:\n  enabled: false\n")
+    with GuardedPipeline(render, home=keyed_home, policy=str(policy)) as pipe:
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    stages = entries(keyed_home)[0].data["stages"]
+    assert stages["watermark"] == "skipped: disabled by policy"
+    assert stages["classifier"] == "skipped: disabled by policy"
+    assert result.images[0].verdict.state.value == "not_checked"
+    assert "skipped: disabled by policy" in json.dumps(verify_image(result.images[0].path).to_dict()["c2pa"])
+
+
+def test_raw_prompts_are_kept_only_encrypted_when_the_policy_asks(keyed_home: Path, tmp_path: Path) -> None:
+    prompt = "a postcard for jane.doe@example.com"
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        pipe(prompt, out_dir=tmp_path / "a")
+    (plain,) = entries(keyed_home)
+    assert "raw_prompt" not in plain.personal and "jane.doe" not in json.dumps(plain.personal)
+
+    policy = policy_file(tmp_path, "audit:\n  store_raw_prompt: true\n")
+    with GuardedPipeline(render, home=keyed_home, policy=str(policy)) as pipe:
+        pipe(prompt, out_dir=tmp_path / "b")
+    sealed = entries(keyed_home)[1]
+    token = sealed.personal["raw_prompt"]
+    assert "jane.doe" not in token
+    cipher = PersonalCipher.from_file(keyed_home / "keys" / "personal.key")
+    assert cipher.open(token, context=sealed.data["request_id"]) == prompt
+
+
+def test_bad_requests_fail_before_anything_is_written(keyed_home: Path, tmp_path: Path) -> None:
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        with pytest.raises(PipelineError, match="n must be between 1 and 64"):
+            pipe("a cat", n=0, out_dir=tmp_path)
+        with pytest.raises(PipelineError, match="width must be a multiple of 8"):
+            pipe("a cat", size=(500, 512), out_dir=tmp_path)
+        with pytest.raises(PipelineError, match="unknown format 'gif'"):
+            pipe("a cat", fmt="gif", out_dir=tmp_path)
+    assert entries(keyed_home) == []
+
+
+def test_a_failing_generator_is_recorded_and_reported(keyed_home: Path, tmp_path: Path) -> None:
+    def broken(prompt: str) -> list[Image.Image]:
+        raise RuntimeError("CUDA out of memory")
+
+    with GuardedPipeline(broken, home=keyed_home) as pipe:
+        with pytest.raises(PipelineError, match="generator 'broken' failed: RuntimeError"):
+            pipe("a cat", out_dir=tmp_path)
+    (entry,) = entries(keyed_home)
+    assert entry.kind == "generation.failed" and entry.data["stage"] == "generate"
+
+
+def test_the_default_policy_loads_with_every_stage_on() -> None:
+    p = load_policy("default")
+    assert p.watermark.enabled and p.c2pa.enabled and p.image.enabled and p.prompt.enabled

@@ -367,7 +367,7 @@ def main() -> None:
             e, eb = statistics.median(ours["embed_cpu"][size]), statistics.median(base["embed_cpu"][size])
             d, db = statistics.median(ours["detect_cpu"][size]), statistics.median(base["detect_cpu"][size])
             print(
-                f"{size} px: embed {e:.0f} vs {eb:.0f} ms (x{e / eb:.2f}), detect {d:.0f} vs {db:.0f} ms (x{d / db:.2f})"
+                f"{size} px CPU: embed {e:.0f} vs {eb:.0f} ms (x{e / eb:.2f}), detect {d:.0f} vs {db:.0f} ms (x{d / db:.2f})"
             )
     if fp:
         false_positives(fp, natural_images() + generated_images(), key, seed=2, budget_s=args.fp_budget)

@@ -22,6 +22,7 @@ _WHERE = {
     "Home": "pipeline._home",
     "new_record_id": "pipeline._records",
     "TINY_NOTE": "pipeline._tiny",
+    "Verifier": "pipeline._verifier",
 }
 
 __all__ = sorted(_WHERE)
@@ -41,3 +42,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from pipeline._home import Home
     from pipeline._records import new_record_id
     from pipeline._tiny import TINY_NOTE
+    from pipeline._verifier import Verifier

@@ -10,9 +10,8 @@ imported once there is something to verify.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,28 +47,19 @@ def verify(
     ] = False,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each."""
-    from pipeline._home import Home
-    from provenance import TrustConfig, collect_images, verify_batch
+    from pipeline._verifier import Verifier
+    from provenance import collect_images
 
-    h = Home.resolve(home)
     files = collect_images(paths)
     if not files:
         fail(
             "no image files found in " + ", ".join(str(p) for p in paths),
             hint="Folders are searched for .jpg, .png, .webp and other image files.",
         )
-    trust_cfg = TrustConfig.from_files(
-        trust or [], trust_list=trust_list, keys_dir=h.keys, allow_network=allow_network
-    )
-    options: dict[str, Any] = {
-        "trust": trust_cfg,
-        "watermark_key": _watermark_key(h.keys),
-        "lookup": _audit_lookup(h.audit_url),
-        "manifest_lookup": _manifest_lookup(h.manifests),
-    }
+    verifier = Verifier.from_home(home, trust=trust or [], trust_list=trust_list, allow_network=allow_network)
     reports = []
     with _progress(len(files), enabled=not json_out) as tick:
-        for report in verify_batch(files, workers=workers, timeout_s=timeout, **options):
+        for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
             reports.append(report)
             if json_out:
                 sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, default=str) + "\n")
@@ -97,54 +87,6 @@ def _exit_code(reports: list[Any]) -> int:
     if any(r.verdict is Verdict.ERROR for r in reports):
         return EXIT_USAGE
     return EXIT_OK
-
-
-def _watermark_key(keys_dir: Path) -> bytes | None:
-    """The watermark key when this home has one; without it our watermark is reported not checked."""
-    from provenance import load_watermark_key
-
-    if not (keys_dir / "watermark.key").exists():
-        return None
-    return load_watermark_key(keys_dir)
-
-
-def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | None:
-    """A lookup from (scheme id, payload hex) to an audit record summary, or None when there is no
-    log.  Verification never creates a database: a missing SQLite file means no lookup.  The log is
-    opened once per process (worker processes are forked and must not share a connection)."""
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
-        return None
-    opened: dict[int, Any] = {}
-
-    def lookup(scheme_id: str, payload_hex: str) -> Mapping[str, Any] | None:
-        from audit import AuditLog
-        from provenance import audit_summary
-
-        log = opened.get(os.getpid())
-        if log is None:
-            log = opened[os.getpid()] = AuditLog.open(url)
-        entries = [e for e in log.find(payload=payload_hex) if e.kind == "image.released"]
-        entries = [e for e in entries if e.data.get("scheme_id") in (None, scheme_id)] or entries
-        if not entries:
-            return None
-        entry = entries[-1]
-        summary = audit_summary(
-            {**entry.data, "kind": entry.kind, "created": entry.created, "index": entry.index}
-        )
-        rid = entry.data.get("record_id")
-        if rid and any(e.kind == "record.erased" for e in log.find(record_id=str(rid))):
-            summary["erased"] = True
-        return summary
-
-    return lookup
-
-
-def _manifest_lookup(directory: Path) -> Callable[[str], bytes | None] | None:
-    if not directory.is_dir():
-        return None
-    from provenance import ManifestStore
-
-    return ManifestStore(directory).get
 
 
 class _progress:

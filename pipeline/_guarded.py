@@ -423,8 +423,10 @@ class GuardedPipeline:
 
             w.payload = payload_for_record(w.record_id.bytes, self._scheme.payload_bits)
             with self._stage(w, "watermark"):
-                w.image = self._scheme.embed(w.image, w.payload)
-            w.stages["watermark"] = f"applied: {self._scheme.scheme_id}"
+                w.image, strength = self._embed_checked(w.image, w.payload)
+            w.stages["watermark"] = f"applied: {self._scheme.scheme_id}" + (
+                f" (strength {strength})" if strength != 1.0 else ""
+            )
 
         with self._stage(w, "encode"):
             buf = io.BytesIO()
@@ -464,6 +466,23 @@ class GuardedPipeline:
                 self._manifests.put(str(w.record_id), signed.manifest_store)
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
+
+    def _embed_checked(self, image: Image.Image, payload: bytes) -> tuple[Image.Image, float]:
+        """Embed, then read the mark back: an image is never released with a mark that does not
+        decode.  Images whose own texture drowns the mark (noise, foliage) are re-marked at the
+        scheme's next strength; if none reads back, the stage fails and the image is withheld."""
+        assert self._scheme is not None
+        strengths = tuple(getattr(self._scheme, "strengths", (1.0,)))
+        for strength in strengths:
+            kwargs = {"strength": strength} if len(strengths) > 1 else {}
+            marked = self._scheme.embed(image, payload, **kwargs)
+            reading = self._scheme.detect(marked)
+            if reading.found and reading.payload == payload:
+                return marked, strength
+        raise WatermarkError(
+            f"{self._scheme.scheme_id}: the mark did not read back at any strength {strengths}",
+            hint="The image's texture drowns the mark; release with the manifest only if the policy allows.",
+        )
 
     def _policy_assertion(self, w: _Work) -> dict[str, Any]:
         verdict = w.verdict

@@ -24,7 +24,7 @@ class _Section(BaseModel):
 
 class WatermarkPolicy(_Section):
     enabled: bool = True
-    scheme: str = "hallmark.dwtdctsvd-bch"
+    scheme: str = "hallmark.wm1"
     # What to do when an image is smaller than the scheme can mark: refuse to release it, or
     # release it with the C2PA manifest only (recorded in the manifest and the audit entry).
     on_too_small: Literal["refuse", "manifest_only"] = "refuse"

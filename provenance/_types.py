@@ -40,7 +40,12 @@ class WatermarkReading:
 
 @runtime_checkable
 class WatermarkScheme(Protocol):
-    """A keyed invisible watermark carrying ``payload_bits`` of data."""
+    """A keyed invisible watermark carrying ``payload_bits`` of data.
+
+    A scheme may also declare ``strengths: tuple[float, ...]`` (1.0 first) and then accept
+    ``embed(image, payload, *, strength=s)``: the pipeline reads every mark back before release
+    and re-embeds at the next strength when it does not decode.
+    """
 
     scheme_id: str
     payload_bits: int

@@ -559,16 +559,8 @@ def _read_our_watermarks(
             run.checks.append(Check(name, CheckStatus.NOT_CHECKED, "The pixels could not be decoded."))
             continue
         scheme = watermark_scheme(scheme_id, key=key)
-        if min(image.size) < scheme.min_size:
-            run.checks.append(
-                Check(
-                    name,
-                    CheckStatus.NOT_CHECKED,
-                    f"The image ({image.size[0]}x{image.size[1]}) is smaller than the {scheme.min_size} px "
-                    "this watermark needs.",
-                )
-            )
-            continue
+        # No size gate here: ``min_size`` is what a scheme needs to *embed*; detectors read
+        # smaller images (crops, downscaled copies) and report "too small" themselves.
         try:
             reading = scheme.detect(image)
         except Exception as e:  # a detector crash must not take the whole verification down

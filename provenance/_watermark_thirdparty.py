@@ -61,23 +61,20 @@ KNOWN_MARKS: tuple[KnownMark, ...] = (
 )
 
 
-def block_scores(bgr: np.ndarray) -> np.ndarray:
-    """Per-block bit reads of invisible-watermark's dwtDct decoder, in its block order.
+def block_scores(rgb: np.ndarray, *, as_float32: bool) -> np.ndarray:
+    """Per-block bit reads of invisible-watermark's dwtDct decoder, in its block order, for an
+    8-bit RGB array handed to it as uint8 BGR (SD scripts) or float32 BGR (diffusers).
 
     This is ``EmbedMaxDct.decode_frame`` vectorised: in each 4×4 block of the Haar
     approximation of the U channel, the largest non-DC coefficient's magnitude modulo the scale
     says 1 when it lies in the upper half. Bit ``i`` of an ``L``-bit message is the mean over
-    the blocks numbered ``i (mod L)``.
+    the blocks numbered ``i (mod L)``. The band is bit-identical to invisible-watermark's
+    (see ``u_approximation``), so the reads are too.
     """
-    import cv2
-    import pywt
+    from provenance._watermark_dwt import blocks_of, u_approximation
 
-    row, col = bgr.shape[:2]
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    ca1 = pywt.dwt2(yuv[: row // 4 * 4, : col // 4 * 4, 1], "haar")[0]
-    r, c = ca1.shape[0] // _BLOCK, ca1.shape[1] // _BLOCK
-    blocks = ca1[: r * _BLOCK, : c * _BLOCK].reshape(r, _BLOCK, c, _BLOCK).transpose(0, 2, 1, 3)
-    flat = blocks.reshape(r * c, _BLOCK * _BLOCK)
+    blocks = blocks_of(u_approximation(rgb, as_float32=as_float32), _BLOCK)
+    flat = blocks.reshape(blocks.shape[0], _BLOCK * _BLOCK)
     pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
     val = np.abs(flat[np.arange(flat.shape[0]), pos])
     return ((val % _SCALE) > 0.5 * _SCALE).astype(np.float64)
@@ -85,9 +82,9 @@ def block_scores(bgr: np.ndarray) -> np.ndarray:
 
 def read_bits(scores: np.ndarray, length: int) -> np.ndarray:
     """The ``length`` message bits from per-block reads (as invisible-watermark averages them)."""
-    sums = np.bincount(np.arange(scores.size) % length, weights=scores, minlength=length)
-    counts = np.bincount(np.arange(scores.size) % length, minlength=length)
-    return (sums / np.maximum(counts, 1) * 255 > 127).astype(np.uint8)
+    from provenance._watermark_dwt import message_bits
+
+    return message_bits(scores, length)
 
 
 def _tail(n: int, k: int) -> float:
@@ -108,8 +105,8 @@ def detect_third_party(image: Image.Image) -> list[WatermarkReading]:
             for m in KNOWN_MARKS
         ]
     rgb = np.asarray(image.convert("RGB"))
-    bgr8 = np.ascontiguousarray(rgb[:, :, ::-1])
-    scores = {"uint8": block_scores(bgr8), "float32": block_scores(bgr8.astype(np.float32))}
+    # One read per way of handing the image over, shared by the three marks.
+    scores = {kind: block_scores(rgb, as_float32=kind == "float32") for kind in ("uint8", "float32")}
     readings = []
     for mark in KNOWN_MARKS:
         n = len(mark.bits)

@@ -151,8 +151,16 @@ class Wm1:
         signs = np.where(self._sync, 1.0, bits[np.maximum(self._bit_of, 0)])
         return (self._carrier * signs).astype(np.float32)
 
-    def embed(self, image: Image.Image, payload: bytes) -> Image.Image:
-        """The image with ``payload`` (6 bytes) in its luminance; mode and size are kept."""
+    # Strengths the pipeline may retry at when a mark does not read back (informed embedding):
+    # heavily textured or noisy images mask the pattern and get a stronger one.
+    strengths = (1.0, 1.6, 2.5)
+
+    def embed(self, image: Image.Image, payload: bytes, *, strength: float = 1.0) -> Image.Image:
+        """The image with ``payload`` (6 bytes) in its luminance; mode and size are kept.
+
+        ``strength`` scales the mark's amplitude (1.0 spends the PSNR ≈ 38.9 dB budget)."""
+        if not 0.0 < strength <= max(self.strengths):
+            raise WatermarkError(f"strength must be in (0, {max(self.strengths)}], got {strength}")
         canvas = open_canvas(image, scheme_id=self.scheme_id, min_size=self.min_size)
         tile = self._tile(payload)
         h, w = canvas.raw.shape[:2]
@@ -179,7 +187,7 @@ class Wm1:
             )
         # Spend the quality budget, but never more than twice the unmasked amplitude in one place:
         # a mostly flat or saturated image would otherwise get all of it in its few busy areas.
-        gain = min(TARGET_RMS / rms, 2.0 * TARGET_RMS / _PATTERN_RMS)
+        gain = min(TARGET_RMS / rms, 2.0 * TARGET_RMS / _PATTERN_RMS) * strength
         return canvas.add_luminance(delta * np.float32(gain))
 
     # -- detection -------------------------------------------------------------------------

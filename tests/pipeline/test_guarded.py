@@ -156,3 +156,30 @@ def test_a_failing_generator_is_recorded_and_reported(keyed_home: Path, tmp_path
 def test_the_default_policy_loads_with_every_stage_on() -> None:
     p = load_policy("default")
     assert p.watermark.enabled and p.c2pa.enabled and p.image.enabled and p.prompt.enabled
+
+
+def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(keyed_home: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+
+    def noise(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        return [Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)) for _ in range(n)]
+
+    with GuardedPipeline(noise, home=keyed_home) as pipe:
+        result = pipe("static", n=2, out_dir=tmp_path / "out")
+        key = pipe._scheme  # the scheme instance, keyed with this home's watermark key
+    assert len(result.images) == 2
+    for image, entry in zip(result.images, entries(keyed_home)):
+        assert "strength" in entry.data["stages"]["watermark"]
+        reading = key.detect(Image.open(image.path))  # type: ignore[union-attr]
+        assert reading.found and reading.payload.hex() == image.payload  # type: ignore[union-attr]
+
+
+def test_a_mark_that_never_reads_back_withholds_the_image(keyed_home: Path, tmp_path: Path) -> None:
+    from provenance import WatermarkReading
+
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        scheme = pipe._scheme
+        scheme.detect = lambda image: WatermarkReading(scheme_id=scheme.scheme_id, found=False)  # type: ignore[union-attr,method-assign]
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    assert result.images == [] and result.withheld[0].reason == "failed:watermark"
+    assert "did not read back" in result.withheld[0].error

@@ -7,8 +7,10 @@ StableDiffusionXLWatermarker (float32 BGR, 48 "bits") and the SD 1.x/2.x scripts
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+import pywt
 from PIL import Image
 from skimage import data
 
@@ -95,7 +97,18 @@ def test_small_images_are_reported_unreadable() -> None:
 def test_vectorised_reader_matches_invisible_watermark() -> None:
     from provenance._watermark_dwt import imwatermark_module
 
-    reference = imwatermark_module("maxDct").EmbedMaxDct(watermarks=[], wmLen=136)
-    bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
-    for array in (bgr, bgr.astype(np.float32)):
-        assert (read_bits(block_scores(array), 136) == reference.decode(array).astype(np.uint8)).all()
+    maxdct = imwatermark_module("maxDct")
+    for array in (data.astronaut(), data.coffee()[3:390, 5:601], data.chelsea()):
+        bgr = np.ascontiguousarray(array[:, :, ::-1])
+        for as_float32 in (False, True):
+            handed = bgr.astype(np.float32) if as_float32 else bgr
+            # Every block's read, not just the voted bits: wmLen=1 keeps them in block order.
+            rows, cols = bgr.shape[:2]
+            yuv = cv2.cvtColor(handed, cv2.COLOR_BGR2YUV)
+            band = pywt.dwt2(yuv[: rows // 4 * 4, : cols // 4 * 4, 1], "haar")[0]
+            reference = maxdct.EmbedMaxDct(watermarks=[], wmLen=1).decode_frame(band, 36, [[]])[0]
+            scores = block_scores(np.ascontiguousarray(array), as_float32=as_float32)
+            assert np.array_equal(scores, np.asarray(reference, np.float64))
+            for n in (48, 136, 32):
+                expected = maxdct.EmbedMaxDct(watermarks=[], wmLen=n).decode(handed).astype(np.uint8)
+                assert np.array_equal(read_bits(scores, n), expected)

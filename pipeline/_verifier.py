@@ -1,0 +1,112 @@
+"""``verify_image`` wired to a HALLMARK_HOME: its development CA, watermark key, audit log and
+manifest store.
+
+``provenance`` and ``audit`` do not know each other; this is where the audit log becomes the
+lookup that resolves a watermark payload to its record, and the manifest store becomes the source
+of credentials recovered after stripping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline._home import Home
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Verifies found images with everything one hallmark home knows.
+
+    Build it with ``Verifier.from_home()``; ``verify(path)`` checks one image in this process,
+    ``verify_batch(paths, workers=N)`` checks many in worker processes with a per-file time limit.
+    """
+
+    options: Mapping[str, Any]
+
+    @classmethod
+    def from_home(
+        cls,
+        home: Home | str | Path | None = None,
+        *,
+        trust: Sequence[Path] = (),
+        trust_list: Path | None = None,
+        allow_network: bool = False,
+    ) -> Verifier:
+        """Trust the home's development CA (plus ``trust`` anchors), read our watermark with the
+        home's key, resolve payloads through its audit log and recover from its manifest store.
+        Whatever the home lacks (no keys, no log yet) is reported as not checked, never created."""
+        from provenance import TrustConfig
+
+        h = home if isinstance(home, Home) else Home.resolve(home)
+        return cls(
+            {
+                "trust": TrustConfig.from_files(
+                    list(trust), trust_list=trust_list, keys_dir=h.keys, allow_network=allow_network
+                ),
+                "watermark_key": _watermark_key(h.keys),
+                "lookup": _audit_lookup(h.audit_url),
+                "manifest_lookup": _manifest_lookup(h.manifests),
+            }
+        )
+
+    def verify(self, source: Path | str | bytes) -> Any:
+        """One ``provenance.VerificationReport``."""
+        from provenance import verify_image
+
+        return verify_image(source, **self.options)
+
+    def verify_batch(self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0) -> Iterator[Any]:
+        """Reports in the order of ``files``; a file that hangs or crashes becomes an error report."""
+        from provenance import verify_batch
+
+        return iter(verify_batch(list(files), workers=workers, timeout_s=timeout_s, **self.options))
+
+
+def _watermark_key(keys_dir: Path) -> bytes | None:
+    """The watermark key when this home has one; without it our watermark is reported not checked."""
+    from provenance import load_watermark_key
+
+    if not (keys_dir / "watermark.key").exists():
+        return None
+    return load_watermark_key(keys_dir)
+
+
+def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | None:
+    """A lookup from (scheme id, payload hex) to an audit record summary, or None when there is no
+    log.  Verification never creates a database: a missing SQLite file means no lookup.  The log is
+    opened once per process (worker processes are forked and must not share a connection)."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        return None
+    opened: dict[int, Any] = {}
+
+    def lookup(scheme_id: str, payload_hex: str) -> Mapping[str, Any] | None:
+        from audit import AuditLog
+        from provenance import audit_summary
+
+        log = opened.get(os.getpid())
+        if log is None:
+            log = opened[os.getpid()] = AuditLog.open(url)
+        entries = [e for e in log.find(payload=payload_hex) if e.kind == "image.released"]
+        entries = [e for e in entries if e.data.get("scheme_id") in (None, scheme_id)] or entries
+        if not entries:
+            return None
+        entry = entries[-1]
+        summary = audit_summary({**entry.data, "kind": entry.kind, "created": entry.created, "index": entry.index})
+        rid = entry.data.get("record_id")
+        if rid and any(e.kind == "record.erased" for e in log.find(record_id=str(rid))):
+            summary["erased"] = True
+        return summary
+
+    return lookup
+
+
+def _manifest_lookup(directory: Path) -> Callable[[str], bytes | None] | None:
+    if not directory.is_dir():
+        return None
+    from provenance import ManifestStore
+
+    return ManifestStore(directory).get

@@ -423,10 +423,8 @@ class GuardedPipeline:
 
             w.payload = payload_for_record(w.record_id.bytes, self._scheme.payload_bits)
             with self._stage(w, "watermark"):
-                w.image, strength = self._embed_checked(w.image, w.payload)
-            w.stages["watermark"] = f"applied: {self._scheme.scheme_id}" + (
-                f" (strength {strength})" if strength != 1.0 else ""
-            )
+                w.image, note = self._embed_checked(w.image, w.payload)
+            w.stages["watermark"] = f"applied: {self._scheme.scheme_id} ({note})"
 
         with self._stage(w, "encode"):
             buf = io.BytesIO()
@@ -436,7 +434,7 @@ class GuardedPipeline:
             elif fmt == "webp":
                 w.image.save(buf, format="WEBP", quality=o.webp_quality)
             else:
-                w.image.save(buf, format="PNG")
+                w.image.save(buf, format="PNG", compress_level=o.png_compress_level)
             w.data = buf.getvalue()
         if self._labeler is not None:
             with self._stage(w, "labels"):
@@ -467,20 +465,38 @@ class GuardedPipeline:
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
 
-    def _embed_checked(self, image: Image.Image, payload: bytes) -> tuple[Image.Image, float]:
-        """Embed, then read the mark back: an image is never released with a mark that does not
-        decode.  Images whose own texture drowns the mark (noise, foliage) are re-marked at the
-        scheme's next strength; if none reads back, the stage fails and the image is withheld."""
+    def _embed_checked(self, image: Image.Image, payload: bytes) -> tuple[Image.Image, str]:
+        """Embed, then read the mark back before the image may be released.
+
+        The mark must first survive a reference shared copy (JPEG 75 at half size, what a re-upload
+        does); images whose own texture drowns it (noise, foliage) are re-marked at the scheme's
+        next strength.  When no strength survives that, the first mark that still decodes from the
+        pristine image is kept and the weakness is recorded; when none decodes at all, the stage
+        fails and the image is withheld.  Returns the marked image and a note for the record.
+        """
         assert self._scheme is not None
-        strengths = tuple(getattr(self._scheme, "strengths", (1.0,)))
+        scheme = self._scheme
+        strengths = tuple(getattr(scheme, "strengths", (1.0,)))
+        shareable = min(image.size) >= 2 * scheme.min_size
+        fallback: tuple[Image.Image, float] | None = None
         for strength in strengths:
-            kwargs = {"strength": strength} if len(strengths) > 1 else {}
-            marked = self._scheme.embed(image, payload, **kwargs)
-            reading = self._scheme.detect(marked)
-            if reading.found and reading.payload == payload:
-                return marked, strength
+            marked = scheme.embed(image, payload, **({"strength": strength} if len(strengths) > 1 else {}))
+            # The pristine image must decode whatever happens: a downscaled copy can decode when
+            # the original does not (downscaling averages away the texture that hides the mark).
+            if not _reads(scheme, marked, payload):
+                continue
+            if not shareable:
+                fallback = (marked, strength)
+                break
+            if _reads(scheme, _shared_copy(marked), payload):
+                return marked, _strength_note(strength, "survives JPEG 75 at half size")
+            fallback = fallback or (marked, strength)
+        if fallback is not None:
+            marked, strength = fallback
+            note = "too small to test a shared copy" if not shareable else "reads back, but not after JPEG 75 at half size"
+            return marked, _strength_note(strength, note)
         raise WatermarkError(
-            f"{self._scheme.scheme_id}: the mark did not read back at any strength {strengths}",
+            f"{scheme.scheme_id}: the mark did not read back at any strength {strengths}",
             hint="The image's texture drowns the mark; release with the manifest only if the policy allows.",
         )
 
@@ -583,6 +599,23 @@ class GuardedPipeline:
                 timings_ms=dict(w.timings),
             )
         )
+
+
+def _reads(scheme: Any, image: Image.Image, payload: bytes) -> bool:
+    reading = scheme.detect(image)
+    return bool(reading.found and reading.payload == payload)
+
+
+def _shared_copy(image: Image.Image) -> Image.Image:
+    """What a re-upload typically does to an image: half size, JPEG quality 75."""
+    half = image.convert("RGB").resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    half.save(buf, format="JPEG", quality=75)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+def _strength_note(strength: float, note: str) -> str:
+    return f"strength {strength}; {note}"
 
 
 def _fsync_dir(path: Path) -> None:

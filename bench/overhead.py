@@ -158,6 +158,20 @@ def cold_start(args: list[str], reps: int, env: dict[str, str]) -> float:
     return statistics.median(walls)
 
 
+def peak_rss_generate(home: Path, out: Path) -> float:
+    """Peak resident memory (MiB) of a whole `hallmark generate -n 8` at 512 px, tiny model."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "generate", "a lighthouse at dawn", "-n", "8", "--size", "512",
+         "--home", str(home), "--out", str(out), "--json"],
+        check=True, stdout=subprocess.DEVNULL, cwd=REPO,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024  # ru_maxrss is KiB on Linux; the largest child so far
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -192,6 +206,9 @@ def main() -> None:
         seq, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=1)
         par, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=2)
         print(f"one worker {seq:.1f} ms · two workers {par:.1f} ms · ratio {par / seq:.2f}×")
+
+        rss = peak_rss_generate(home, Path(tmp) / "rss-out")
+        print(f"\n## peak RSS of `hallmark generate -n 8 --size 512` (tiny model): {rss:.0f} MiB")
 
         p50, p99 = prompt_latency(500 if args.quick else 2000)
         print(f"\n## prompt stage (default policy): p50 {p50:.3f} ms · p99 {p99:.3f} ms")

@@ -11,6 +11,7 @@ import inspect
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,11 +184,24 @@ def _as_images(out: Any, *, expected: int, name: str) -> list[Image.Image]:
     return [i if i.mode == "RGB" else i.convert("RGB") for i in images]
 
 
+# One loaded pipeline per model in a process: a second GuardedPipeline (another policy, another
+# home) over the same weights shares them instead of loading them again.
+_LOADED: dict[str, DiffusersGenerator] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _shared(key: str, load: Callable[[], DiffusersGenerator]) -> DiffusersGenerator:
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = load()
+        return _LOADED[key]
+
+
 def tiny_generator(models_dir: Path) -> DiffusersGenerator:
     """The offline default: see ``pipeline._tiny``."""
     folder = ensure_tiny_model(models_dir)
-    gen = DiffusersGenerator.from_pretrained(folder, name=f"hallmark/{TINY_MODEL_ID}-sd (random weights)")
-    return gen
+    name = f"hallmark/{TINY_MODEL_ID}-sd (random weights)"
+    return _shared(str(folder.resolve()), lambda: DiffusersGenerator.from_pretrained(folder, name=name))
 
 
 _KINDS = ("tiny", "a diffusers folder", "a hub id (org/name)")
@@ -202,7 +216,8 @@ def generator_for(model: str | Path | Callable[..., Any] | Generator, *, models_
     if str(model) == TINY_MODEL_ID:
         return tiny_generator(models_dir)
     if isinstance(model, (str, Path)):
-        return DiffusersGenerator.from_pretrained(model)
+        key = str(Path(model).resolve()) if Path(model).exists() else str(model)
+        return _shared(key, lambda: DiffusersGenerator.from_pretrained(model))
     raise PipelineError(f"unknown model {model!r}; known kinds: {', '.join(_KINDS)}")
 
 

@@ -191,3 +191,21 @@ def test_console_script_runs(home: Path) -> None:
     proc = subprocess.run([exe, "check", "a lighthouse at dawn", "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["action"] == "allow"
+
+
+def test_a_re_saved_half_size_jpeg_is_still_identified_and_recovered(
+    home: Path, generated: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    _, result = generated
+    for image in result["images"]:
+        src = Image.open(image["path"]).convert("RGB")
+        copy = tmp_path / f"{image['record_id']}.jpg"
+        src.resize((src.width // 2, src.height // 2), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=75)
+    code, stdout, err = hallmark("verify", tmp_path, "--home", home, "--json")
+    assert code == 0, err
+    for report in json_lines(stdout):
+        assert report["verdict"] == "hallmark-recovered", report["explanation"]
+        assert report["record"]["record_id"] == Path(report["source"]).stem
+        assert report["recovered"]["hallmark_policy"]["record_id"] == Path(report["source"]).stem

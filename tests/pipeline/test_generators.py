@@ -83,3 +83,13 @@ def test_over_long_prompts_never_reach_the_logs(tiny_dir: Path) -> None:
     finally:
         logging.getLogger("diffusers").removeHandler(handler)
     assert "secretcanary" not in seen.getvalue()
+
+
+def test_a_model_is_loaded_once_per_process(tiny_dir: Path) -> None:
+    from guardrails._image import image_classifier
+
+    a = generator_for(tiny_dir, models_dir=tiny_dir.parent)
+    b = generator_for(str(tiny_dir) + "/", models_dir=tiny_dir.parent)
+    assert a is b and a.pipe is b.pipe  # type: ignore[attr-defined]
+    assert generator_for("tiny", models_dir=tiny_dir.parent) is generator_for("tiny", models_dir=tiny_dir.parent)
+    assert image_classifier("opennsfw") is image_classifier("opennsfw")

@@ -30,7 +30,6 @@ import functools
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from policies._errors import WatermarkError
 from provenance._types import WatermarkReading
@@ -51,6 +50,51 @@ MAX_TRIALS = CANDIDATES * 2 * (1 << CHASE_BITS)
 _CODEWORD_BITS = 121  # 48 data + 24 check + 49 BCH parity
 # A ±1 chip pattern scaled up bicubically has about this rms: the amplitude of an unmasked mark.
 _PATTERN_RMS = 0.8
+
+
+# Numpy stand-ins for the four scipy.ndimage calls wm1 makes: importing scipy.ndimage costs
+# ~0.4 s, a third of a whole `hallmark verify` process.
+
+
+def _uniform(a: np.ndarray, size: int) -> np.ndarray:
+    """``scipy.ndimage.uniform_filter(a, size)`` (mode "reflect", odd ``size``), by summed areas."""
+    r = size // 2
+    p = np.pad(a.astype(np.float64, copy=False), r, mode="symmetric")
+    c = np.zeros((p.shape[0] + 1, p.shape[1] + 1))
+    np.cumsum(np.cumsum(p, axis=0), axis=1, out=c[1:, 1:])
+    s = c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+    return (s / (size * size)).astype(a.dtype, copy=False)
+
+
+def _maximum3(a: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.maximum_filter(a, 3)`` (mode "reflect")."""
+    p = np.pad(a, 1, mode="symmetric")
+    h, w = a.shape
+    out = p[1 : h + 1, 1 : w + 1].copy()
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            np.maximum(out, p[dy : dy + h, dx : dx + w], out=out)
+    return out
+
+
+def _sample(a: np.ndarray, ys: np.ndarray, xs: np.ndarray, *, bilinear: bool) -> np.ndarray:
+    """``scipy.ndimage.map_coordinates(a, [ys, xs], order=0|1, mode="constant", cval=0)``:
+    nearest or bilinear samples, 0 outside the image."""
+    h, w = a.shape
+    inside = (ys >= 0) & (ys <= h - 1) & (xs >= 0) & (xs <= w - 1)
+    if not bilinear:
+        iy = np.clip(np.floor(ys + 0.5).astype(np.intp), 0, h - 1)
+        ix = np.clip(np.floor(xs + 0.5).astype(np.intp), 0, w - 1)
+        return np.where(inside, a[iy, ix], 0.0).astype(a.dtype, copy=False)
+    y0 = np.clip(np.floor(ys).astype(np.intp), 0, h - 1)
+    x0 = np.clip(np.floor(xs).astype(np.intp), 0, w - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
+    x1 = np.minimum(x0 + 1, w - 1)
+    fy = (ys - y0).astype(a.dtype)
+    fx = (xs - x0).astype(a.dtype)
+    top = a[y0, x0] * (1 - fx) + a[y0, x1] * fx
+    bottom = a[y1, x0] * (1 - fx) + a[y1, x1] * fx
+    return np.where(inside, top * (1 - fy) + bottom * fy, 0.0).astype(a.dtype, copy=False)
 
 
 @functools.cache
@@ -167,8 +211,8 @@ class Wm1:
         ww, wh = _working_size(w, h)
         small = np.asarray(canvas.luma_image().resize((ww, wh), Image.Resampling.BOX), np.float32)
         # Texture masking: chip amplitude follows the local contrast at chip scale.
-        mean = ndimage.uniform_filter(small, 3)
-        act = np.sqrt(np.maximum(ndimage.uniform_filter(small * small, 3) - mean * mean, 0.0))
+        mean = _uniform(small, 3)
+        act = np.sqrt(np.maximum(_uniform(small * small, 3) - mean * mean, 0.0))
         ref = float(np.median(act)) + 1.0
         mask = np.clip(act / ref, 0.15, 2.5)
         # Keep the mark out of the clipped ends of the range, where it would be cut off.
@@ -204,8 +248,8 @@ class Wm1:
             h, w = lum.shape
         s = min(1.0, ANALYSIS / min(w, h))
         a = _box_resize(lum, (max(1, round(w * s)), max(1, round(h * s)))) if s < 1.0 else lum
-        r = a - ndimage.uniform_filter(a, 3)
-        r /= np.sqrt(np.maximum(ndimage.uniform_filter(r * r, 9), 0.0)) + 2.0
+        r = a - _uniform(a, 3)
+        r /= np.sqrt(np.maximum(_uniform(r * r, 9), 0.0)) + 2.0
         return r - r.mean()
 
     @staticmethod
@@ -220,9 +264,9 @@ class Wm1:
         """
         h, w = r.shape
         power = np.abs(np.fft.rfft2(r)) ** 2
-        ac = np.fft.irfft2(power / (ndimage.uniform_filter(power, 5) + 1e-9), s=r.shape)
+        ac = np.fft.irfft2(power / (_uniform(power, 5) + 1e-9), s=r.shape)
         ac = np.fft.fftshift(ac)
-        ac -= ndimage.uniform_filter(ac, 7)
+        ac -= _uniform(ac, 7)
         ac /= float(np.std(ac)) + 1e-12
         cy, cx = h // 2, w // 2  # zero lag after fftshift
         # A chip covers at least one analysis pixel, so the period is at least ~TILE pixels.
@@ -237,7 +281,7 @@ class Wm1:
         points = [(1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2)]
 
         # Peaks fall between pixels: score a point by the best value in its 3×3 neighbourhood.
-        acd = ndimage.maximum_filter(ac, 3)
+        acd = _maximum3(ac)
 
         def lattice_score(vy: np.ndarray, vx: np.ndarray, pts: list[tuple[int, int]] = points) -> np.ndarray:
             total = np.zeros(vx.shape)
@@ -286,7 +330,7 @@ class Wm1:
         ys = u[:, None] * v2[0] + v[None, :] * v1[0]
         xs = u[:, None] * v2[1] + v[None, :] * v1[1]
         # Nearest-neighbour is enough at half-chip steps and twice as fast as bilinear.
-        samples = ndimage.map_coordinates(r, [ys, xs], order=0, mode="constant", cval=0.0, prefilter=False)
+        samples = _sample(r, ys, xs, bilinear=False)
         return samples.reshape(n_u // q, q, n_v // q, q).sum(axis=(0, 2))
 
     def _synchronise(self, fold2: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -316,7 +360,7 @@ class Wm1:
         v = (np.arange(-1, n_v - 1)[:, None] + (np.arange(TILE)[None, :] / TILE + offset[1])).ravel()
         ys = u[:, None] * v2[0] + v[None, :] * v1[0]
         xs = u[:, None] * v2[1] + v[None, :] * v1[1]
-        samples = ndimage.map_coordinates(r, [ys, xs], order=1, mode="constant", cval=0.0, prefilter=False)
+        samples = _sample(r, ys, xs, bilinear=True)
         return samples.reshape(n_u, TILE, n_v, TILE).sum(axis=(0, 2))
 
     def _soft_bits(self, chips: np.ndarray) -> tuple[np.ndarray, float]:

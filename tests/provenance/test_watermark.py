@@ -244,3 +244,24 @@ def _timed(fn: object, *args: object) -> float:
     start = time.perf_counter()
     fn(*args)  # type: ignore[operator]
     return time.perf_counter() - start
+
+
+def test_interval_reads_agree_with_lapack_on_hard_blocks() -> None:
+    from provenance._watermark_dwt import _interval_reads
+
+    rng = np.random.default_rng(11)
+    q = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    hard = [
+        np.zeros((4, 4)),  # a flat block
+        np.diag([18.0, 0, 0, 0]),  # exactly on an edge: 18 mod 36 is not above 18
+        np.diag([54.0, 54.0, 3.0, 0]),  # a repeated largest value on an edge (54 mod 36 = 18)
+        np.diag([55.0, 55.0, 3.0, 0]),  # and off one (19)
+        np.diag([36.0 + 1e-12, 36.0, 1.0, 1.0]),  # a hair above an edge, close second value
+        np.diag([17.999999999, 5.0, 0, 0]),  # a hair below one
+        q @ np.diag([90.0, 89.9999, 10.0, 0.0]) @ q.T,  # slow power-iteration convergence
+    ]
+    blocks = np.stack(hard + list(rng.normal(0, 40, (4000, 4, 4))) + list(rng.normal(0, 4, (4000, 4, 4))))
+    gram = np.matmul(blocks.transpose(0, 2, 1), blocks)
+    expected = (np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[:, -1], 0.0)) % 36.0 > 18.0).astype(float)
+    assert np.array_equal(_interval_reads(gram, scale=36.0), expected)
+    assert _interval_reads(gram[:4], scale=36.0).tolist() == [0.0, 0.0, 0.0, 1.0]

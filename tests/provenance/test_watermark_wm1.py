@@ -145,3 +145,22 @@ def test_refuses_out_of_range_integer_images(wm1: WatermarkScheme) -> None:
     image = Image.fromarray(np.full((300, 300), 70000, np.int32), "I")
     with pytest.raises(WatermarkError, match="outside 0..65535"):
         wm1.embed(image, PAYLOAD)
+
+
+def test_numpy_filters_match_scipy_ndimage() -> None:
+    # wm1 carries numpy stand-ins for four scipy.ndimage calls (its import costs ~0.4 s of a
+    # whole `hallmark verify`); they must give scipy's results, borders included.
+    import numpy as np
+    from scipy import ndimage
+
+    from provenance._watermark_wm1 import _maximum3, _sample, _uniform
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(97, 131)).astype(np.float32)
+    for size in (3, 5, 7, 9):
+        assert np.allclose(_uniform(a, size), ndimage.uniform_filter(a, size), atol=1e-5)
+    assert np.array_equal(_maximum3(a), ndimage.maximum_filter(a, 3))
+    ys, xs = rng.uniform(-3, 100, size=(50, 60)), rng.uniform(-3, 134, size=(50, 60))
+    for order in (0, 1):
+        expected = ndimage.map_coordinates(a, [ys, xs], order=order, mode="constant", cval=0.0, prefilter=False)
+        assert np.allclose(_sample(a, ys, xs, bilinear=order == 1), expected, atol=1e-5)

@@ -46,7 +46,9 @@ def natural_images(size: int, count: int) -> list[Image.Image]:
     return out
 
 
-def hallmark_chain(size: int, batch: int, reps: int, home: Path, *, workers: int) -> tuple[float, dict[str, float]]:
+def hallmark_chain(
+    size: int, batch: int, reps: int, home: Path, *, workers: int
+) -> tuple[float, dict[str, float]]:
     """Mean post-generation ms per image, and mean ms per stage per image."""
     from pipeline import GuardedPipeline
 
@@ -59,7 +61,9 @@ def hallmark_chain(size: int, batch: int, reps: int, home: Path, *, workers: int
         for _ in range(reps):
             start = time.perf_counter()
             result = pipe("a lighthouse at dawn", n=batch, size=size, out_dir=out)
-            totals.append((time.perf_counter() - start) * 1000 / batch - result.timings_ms.get("prompt", 0) / batch)
+            totals.append(
+                (time.perf_counter() - start) * 1000 / batch - result.timings_ms.get("prompt", 0) / batch
+            )
             assert len(result.images) == batch, result.withheld
             for img in result.images:
                 for stage, ms in img.timings_ms.items():
@@ -70,7 +74,9 @@ def hallmark_chain(size: int, batch: int, reps: int, home: Path, *, workers: int
 def audit_append_ms(home: Path, reps: int) -> float:
     from audit import AuditLog
 
-    with AuditLog.open(f"sqlite:///{home / 'bench-audit.db'}", key_path=home / "keys" / "bench-ckpt.key") as log:
+    with AuditLog.open(
+        f"sqlite:///{home / 'bench-audit.db'}", key_path=home / "keys" / "bench-ckpt.key"
+    ) as log:
         start = time.perf_counter()
         for i in range(reps):
             log.append("image.released", {"record_id": str(i), "sha256": "0" * 64, "payload": "ab" * 8})
@@ -164,9 +170,25 @@ def peak_rss_generate(home: Path, out: Path) -> float:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "generate", "a lighthouse at dawn", "-n", "8", "--size", "512",
-         "--home", str(home), "--out", str(out), "--json"],
-        check=True, stdout=subprocess.DEVNULL, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "generate",
+            "a lighthouse at dawn",
+            "-n",
+            "8",
+            "--size",
+            "512",
+            "--home",
+            str(home),
+            "--out",
+            str(out),
+            "--json",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=REPO,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(after, before) / 1024  # ru_maxrss is KiB on Linux; the largest child so far
@@ -184,10 +206,16 @@ def main() -> None:
     print(f"# hallmark overhead benchmark — {os.cpu_count()} CPUs; torch threads 1; reps {reps}")
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        subprocess.run([sys.executable, "-m", "pipeline.cli", "keys", "init", "--home", str(home)], check=True,
-                       stdout=subprocess.DEVNULL, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "keys", "init", "--home", str(home)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=REPO,
+        )
         print("\n## post-generation stages, ms per image (hallmark, one worker) vs diffusers' chain")
-        print("| size | hallmark total | classifier | watermark | labels | encode | c2pa_sign | write | audit+rename | diffusers checker | SDXL watermarker | diffusers total | ratio |")
+        print(
+            "| size | hallmark total | classifier | watermark | labels | encode | c2pa_sign | write | audit+rename | diffusers checker | SDXL watermarker | diffusers total | ratio |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for size in (512, 1024):
             total, stages = hallmark_chain(size, 1, reps, home, workers=1)
@@ -200,7 +228,9 @@ def main() -> None:
                 f"{stages.get('write', 0):.1f} | {max(total - measured, 0):.1f} | {checker_ms:.0f} | {wm_ms:.0f} | "
                 f"{d_total:.0f} | {total / d_total:.3f}× |"
             )
-        print(f"\naudit append alone (SQLite, durable): {audit_append_ms(home, 50 if args.quick else 200):.2f} ms")
+        print(
+            f"\naudit append alone (SQLite, durable): {audit_append_ms(home, 50 if args.quick else 200):.2f} ms"
+        )
 
         print("\n## batch of 8 at 512 px: post-generation ms per image")
         seq, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=1)

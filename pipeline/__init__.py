@@ -25,7 +25,22 @@ _WHERE = {
     "Verifier": "pipeline._verifier",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "TINY_NOTE",
+    "CallableGenerator",
+    "DiffusersGenerator",
+    "GenerationParams",
+    "GenerationResult",
+    "Generator",
+    "GuardedPipeline",
+    "Home",
+    "ReleasedImage",
+    "Verifier",
+    "WithheldImage",
+    "generator_for",
+    "new_record_id",
+]
+assert sorted(__all__) == sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
@@ -37,7 +52,13 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pipeline._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
+    from pipeline._generators import (
+        CallableGenerator,
+        DiffusersGenerator,
+        GenerationParams,
+        Generator,
+        generator_for,
+    )
     from pipeline._guarded import GenerationResult, GuardedPipeline, ReleasedImage, WithheldImage
     from pipeline._home import Home
     from pipeline._records import new_record_id

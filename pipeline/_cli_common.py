@@ -21,7 +21,9 @@ EXIT_USAGE = 2  # usage or input error
 
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="State folder (keys, audit.db). Default: $HALLMARK_HOME or ~/.local/share/hallmark."),
+    typer.Option(
+        "--home", help="State folder (keys, audit.db). Default: $HALLMARK_HOME or ~/.local/share/hallmark."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 PolicyOption = Annotated[str, typer.Option("--policy", "-p", help="Bundled policy name or YAML file.")]

@@ -8,14 +8,24 @@ from typing import Annotated
 
 import typer
 
-from pipeline._cli_common import EXIT_FAILED, HomeOption, JsonOption, PolicyOption, command, console, print_json
+from pipeline._cli_common import (
+    EXIT_FAILED,
+    HomeOption,
+    JsonOption,
+    PolicyOption,
+    command,
+    console,
+    print_json,
+)
 
 
 @command
 def generate(
     prompt: Annotated[str, typer.Argument(help="What to draw.")],
     n: Annotated[int, typer.Option("-n", "--n", help="Number of images.")] = 1,
-    seed: Annotated[int | None, typer.Option(help="Random seed (default: random, recorded in the audit log).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default: random, recorded in the audit log).")
+    ] = None,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT or one number for a square.")] = "512",
     steps: Annotated[int, typer.Option(help="Denoising steps.")] = 2,
     model: Annotated[
@@ -25,8 +35,12 @@ def generate(
     negative: Annotated[str | None, typer.Option("--negative", help="Negative prompt.")] = None,
     policy: PolicyOption = "default",
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the images.")] = Path("."),
-    fmt: Annotated[str | None, typer.Option("--format", help="png, jpeg or webp (default: the policy's).")] = None,
-    user: Annotated[str | None, typer.Option(help="Who asked (kept apart from the log entry, erasable).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="png, jpeg or webp (default: the policy's).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Who asked (kept apart from the log entry, erasable).")
+    ] = None,
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -44,8 +58,12 @@ def generate(
     from pipeline._guarded import GuardedPipeline
 
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), transient=True, disable=json_out or not sys.stderr.isatty(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=json_out or not sys.stderr.isatty(),
         console=None,
     )
     with progress:
@@ -53,11 +71,23 @@ def generate(
         with GuardedPipeline.from_pretrained(model, policy=policy, home=home) as pipe:
 
             def tick(stage: str, done: int) -> None:
-                progress.update(task, description={"generate": "generating", "release": "releasing"}[stage], completed=done)
+                progress.update(
+                    task,
+                    description={"generate": "generating", "release": "releasing"}[stage],
+                    completed=done,
+                )
 
             result = pipe(
-                prompt, negative_prompt=negative, n=n, seed=seed, size=(width, height), steps=steps,
-                user=user, out_dir=out, fmt=fmt, progress=tick,
+                prompt,
+                negative_prompt=negative,
+                n=n,
+                seed=seed,
+                size=(width, height),
+                steps=steps,
+                user=user,
+                out_dir=out,
+                fmt=fmt,
+                progress=tick,
             )
 
     if json_out:

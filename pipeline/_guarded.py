@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,7 @@ class GuardedPipeline:
     ) -> None:
         self.home = home if isinstance(home, Home) else Home.resolve(home)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
 
         from guardrails import ImageSafety, PromptFilter
@@ -182,7 +182,9 @@ class GuardedPipeline:
         if self.policy.watermark.enabled:
             from provenance import load_watermark_key, watermark_scheme
 
-            self._scheme = watermark_scheme(self.policy.watermark.scheme, key=load_watermark_key(self.home.keys))
+            self._scheme = watermark_scheme(
+                self.policy.watermark.scheme, key=load_watermark_key(self.home.keys)
+            )
 
         self._signer = signer
         self._manifests = None
@@ -202,7 +204,9 @@ class GuardedPipeline:
 
             # The TC260 check code is an HMAC under a key derived from the operator's watermark
             # key, so that it proves origin, not only integrity.
-            integrity_key = hmac.new(load_watermark_key(self.home.keys), b"hallmark.labels.integrity", "sha256").digest()
+            integrity_key = hmac.new(
+                load_watermark_key(self.home.keys), b"hallmark.labels.integrity", "sha256"
+            ).digest()
             self._labeler = Labeler.from_policy(self.policy.labels, integrity_key=integrity_key)
 
         # The model loads after every key and setting was checked, and the audit log opens last:
@@ -232,7 +236,7 @@ class GuardedPipeline:
         policy: Policy | str = "default",
         home: Home | str | Path | None = None,
         **kwargs: Any,
-    ) -> "GuardedPipeline":
+    ) -> GuardedPipeline:
         """Load a generator by name (``tiny``, a diffusers folder or a hub id) and guard it."""
         return cls(model, policy=policy, home=home, **kwargs)
 
@@ -241,7 +245,7 @@ class GuardedPipeline:
     def close(self) -> None:
         self.audit.close()
 
-    def __enter__(self) -> "GuardedPipeline":
+    def __enter__(self) -> GuardedPipeline:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -281,7 +285,10 @@ class GuardedPipeline:
         result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
         if decision.blocked:
             self.audit.append(
-                "prompt.blocked", self._base_record(decision, params=None, request_id=request_id), personal=personal, now=self._now()
+                "prompt.blocked",
+                self._base_record(decision, params=None, request_id=request_id),
+                personal=personal,
+                now=self._now(),
             )
             return result
 
@@ -311,7 +318,10 @@ class GuardedPipeline:
         tick("generate", n)
 
         out.mkdir(parents=True, exist_ok=True)
-        works = [_Work(index=i, record_id=new_record_id(now=self._now()), image=img) for i, img in enumerate(images)]
+        works = [
+            _Work(index=i, record_id=new_record_id(now=self._now()), image=img)
+            for i, img in enumerate(images)
+        ]
         post_start = time.perf_counter()
         if self.workers > 1 and len(works) > 1:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -325,7 +335,13 @@ class GuardedPipeline:
         # generation order and no file is renamed before its entry is committed.
         for w in works:
             self._commit(
-                w, decision=decision, params=params, personal=personal, fmt=fmt, result=result, request_id=request_id
+                w,
+                decision=decision,
+                params=params,
+                personal=personal,
+                fmt=fmt,
+                result=result,
+                request_id=request_id,
             )
             tick("release", w.index + 1)
         for w in works:
@@ -355,7 +371,11 @@ class GuardedPipeline:
             self._write_temp(w, out_dir=out_dir, fmt=fmt)
         except _StageFailed as e:
             w.outcome = f"failed:{e.stage}"
-            w.error = f"{type(e.error).__name__}: {e.error}" if isinstance(e.error, HallmarkError) else type(e.error).__name__
+            w.error = (
+                f"{type(e.error).__name__}: {e.error}"
+                if isinstance(e.error, HallmarkError)
+                else type(e.error).__name__
+            )
 
     def _stage(self, w: _Work, stage: str) -> Any:
         """Time a stage and turn any exception into a recorded, fail-closed stage failure."""
@@ -376,7 +396,9 @@ class GuardedPipeline:
 
     def _classify(self, w: _Work) -> None:
         if self.image_safety is None:
-            w.verdict = ImageVerdict(action=Action.ALLOW, state=CheckState.NOT_CHECKED, reason="disabled by policy")
+            w.verdict = ImageVerdict(
+                action=Action.ALLOW, state=CheckState.NOT_CHECKED, reason="disabled by policy"
+            )
             w.stages["classifier"] = "skipped: disabled by policy"
             return
         with self._stage(w, "classifier"):
@@ -392,7 +414,7 @@ class GuardedPipeline:
     def _label_context(self, w: _Work) -> Any:
         from provenance import LabelContext
 
-        created = datetime.fromtimestamp((w.record_id.int >> 80) / 1000, tz=timezone.utc)
+        created = datetime.fromtimestamp((w.record_id.int >> 80) / 1000, tz=UTC)
         return LabelContext(
             record_id=str(w.record_id),
             created=created,
@@ -493,7 +515,11 @@ class GuardedPipeline:
             fallback = fallback or (marked, strength)
         if fallback is not None:
             marked, strength = fallback
-            note = "too small to test a shared copy" if not shareable else "reads back, but not after JPEG 75 at half size"
+            note = (
+                "too small to test a shared copy"
+                if not shareable
+                else "reads back, but not after JPEG 75 at half size"
+            )
             return marked, _strength_note(strength, note)
         raise WatermarkError(
             f"{scheme.scheme_id}: the mark did not read back at any strength {strengths}",
@@ -568,7 +594,9 @@ class GuardedPipeline:
         if w.outcome != "ready":
             data.update(stage=w.outcome.removeprefix("failed:"), error=w.error.split(":")[0])
             entry = self.audit.append("generation.failed", data, personal=personal, now=self._now())
-            result.withheld.append(WithheldImage(str(w.record_id), w.outcome, w.verdict, entry.index, w.error))
+            result.withheld.append(
+                WithheldImage(str(w.record_id), w.outcome, w.verdict, entry.index, w.error)
+            )
             return
         assert w.tmp_path is not None and w.final_path is not None
         digest = hashlib.sha256(w.data).hexdigest()
@@ -576,7 +604,9 @@ class GuardedPipeline:
             path=str(w.final_path.resolve()),
             sha256=digest,
             format=fmt,
-            scheme_id=self._scheme.scheme_id if (self._scheme is not None and w.payload is not None) else None,
+            scheme_id=self._scheme.scheme_id
+            if (self._scheme is not None and w.payload is not None)
+            else None,
             payload=w.payload.hex() if w.payload is not None else None,
             manifest=w.manifest_summary,
         )

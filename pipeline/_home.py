@@ -23,7 +23,7 @@ class Home:
     root: Path
 
     @classmethod
-    def resolve(cls, path: str | Path | None = None) -> "Home":
+    def resolve(cls, path: str | Path | None = None) -> Home:
         return cls(Path(path).expanduser() if path else default_home())
 
     @property

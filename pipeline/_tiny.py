@@ -24,7 +24,11 @@ _FORMAT_VERSION = "1"
 def _byte_level_vocab() -> tuple[dict[str, int], list[str]]:
     """A byte-level BPE vocabulary with no merges: every byte is a token, alone or word-final."""
     # GPT-2's reversible byte -> printable-character map, which CLIP's tokenizer also uses.
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     codes = printable[:]
     extra = 0
     for b in range(256):

@@ -59,7 +59,9 @@ class Verifier:
 
         return verify_image(source, **self.options)
 
-    def verify_batch(self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0) -> Iterator[Any]:
+    def verify_batch(
+        self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0
+    ) -> Iterator[Any]:
         """Reports in the order of ``files``; a file that hangs or crashes becomes an error report."""
         from provenance import verify_batch
 
@@ -95,7 +97,9 @@ def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | 
         if not entries:
             return None
         entry = entries[-1]
-        summary = audit_summary({**entry.data, "kind": entry.kind, "created": entry.created, "index": entry.index})
+        summary = audit_summary(
+            {**entry.data, "kind": entry.kind, "created": entry.created, "index": entry.index}
+        )
         rid = entry.data.get("record_id")
         if rid and any(e.kind == "record.erased" for e in log.find(record_id=str(rid))):
             summary["erased"] = True

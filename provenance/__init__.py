@@ -14,20 +14,20 @@ from provenance._labels import (
 from provenance._manifest_store import ManifestStore
 from provenance._trust import TrustAnchor, TrustConfig
 from provenance._types import WatermarkReading, WatermarkScheme, payload_for_record
-from provenance._watermark_registry import watermark_scheme, watermark_schemes
-from provenance._watermark_thirdparty import detect_third_party
 from provenance._verify import (
     VERDICTS,
     Check,
     CheckStatus,
     ImageInfo,
-    VerificationReport,
     Verdict,
+    VerificationReport,
     audit_summary,
     verify_image,
 )
 from provenance._verify_batch import collect_images, verify_batch
 from provenance._verify_c2pa import C2paReading
+from provenance._watermark_registry import watermark_scheme, watermark_schemes
+from provenance._watermark_thirdparty import detect_third_party
 
 __all__ = [
     "C2paSigner",

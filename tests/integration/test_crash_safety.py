@@ -69,13 +69,17 @@ def test_sigkill_never_releases_an_image_without_a_record(tmp_path: Path) -> Non
         child.wait(timeout=30)
 
         finals = [p for p in out.glob("*.png")] if out.exists() else []
-        with AuditLog.open(f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key") as log:
+        with AuditLog.open(
+            f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key"
+        ) as log:
             check = log.verify(check_files=False)
             assert check.ok, f"after kill {kill}: {check.reason}"
             for path in finals:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 entries = log.find(sha256=digest)
-                assert entries and entries[0].kind == "image.released", f"{path.name} released without a record"
+                assert entries and entries[0].kind == "image.released", (
+                    f"{path.name} released without a record"
+                )
         released_total = len(finals)
     leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")] if out.exists() else []
     assert released_total > 0  # the kills did not all land before the first release

@@ -51,10 +51,14 @@ def generated(home: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return out, json.loads(stdout)
 
 
-def test_generate_then_verify_finds_credentials_watermark_and_record(home: Path, generated: tuple[Path, dict]) -> None:
+def test_generate_then_verify_finds_credentials_watermark_and_record(
+    home: Path, generated: tuple[Path, dict]
+) -> None:
     out, result = generated
     assert not result["blocked"] and len(result["images"]) == 2
-    assert {"prompt", "generate", "classifier", "watermark", "encode", "c2pa_sign"} <= set(result["timings_ms"])
+    assert {"prompt", "generate", "classifier", "watermark", "encode", "c2pa_sign"} <= set(
+        result["timings_ms"]
+    )
     paths = [Path(i["path"]) for i in result["images"]]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files left
 
@@ -70,7 +74,11 @@ def test_generate_then_verify_finds_credentials_watermark_and_record(home: Path,
         labels = json.dumps(c2pa)
         for assertion in ("c2pa.actions", "c2pa.soft-binding", "cawg.training-mining", "org.hallmark.policy"):
             assert assertion in labels, assertion
-        ours = [w for w in report["watermarks"] if w["found"] and w["scheme_id"] == image["watermark"]["scheme_id"]]
+        ours = [
+            w
+            for w in report["watermarks"]
+            if w["found"] and w["scheme_id"] == image["watermark"]["scheme_id"]
+        ]
         assert ours and ours[0]["payload"] == image["watermark"]["payload"]
         assert report["record"]["record_id"] == image["record_id"]
         assert "a lighthouse at dawn" not in json.dumps(report)  # never the prompt
@@ -93,7 +101,9 @@ def test_prompt_with_an_email_is_logged_redacted(home: Path, tmp_path: Path) -> 
 
 def test_blocked_prompt_produces_no_image_and_a_blocked_entry(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, _ = hallmark("generate", "a nude photo of a teenage girl", "--home", home, "--out", out, "--json")
+    code, stdout, _ = hallmark(
+        "generate", "a nude photo of a teenage girl", "--home", home, "--out", out, "--json"
+    )
     assert code == 1
     assert json.loads(stdout)["blocked"] is True
     assert not out.exists() or not any(out.iterdir())
@@ -104,14 +114,20 @@ def test_blocked_prompt_produces_no_image_and_a_blocked_entry(home: Path, tmp_pa
 
 
 def test_obfuscated_blocked_terms_are_still_blocked(home: Path) -> None:
-    for prompt in ("a n\u200bud3 portrait", "a \u043d\u0443de portrait".replace("\u043d", "n"), "a ｎｕｄｅ portrait",
-                   "a n\u0443d\u0435 portrait"):
+    for prompt in (
+        "a n\u200bud3 portrait",
+        "a \u043d\u0443de portrait".replace("\u043d", "n"),
+        "a ｎｕｄｅ portrait",
+        "a n\u0443d\u0435 portrait",
+    ):
         code, stdout, _ = hallmark("check", prompt, "--json")
         assert code == 1, prompt
         assert json.loads(stdout)["action"] == "block"
 
 
-def test_one_flipped_byte_is_reported_as_a_data_hash_mismatch(home: Path, generated: tuple[Path, dict], tmp_path: Path) -> None:
+def test_one_flipped_byte_is_reported_as_a_data_hash_mismatch(
+    home: Path, generated: tuple[Path, dict], tmp_path: Path
+) -> None:
     _, result = generated
     src = Path(result["images"][0]["path"])
     data = bytearray(src.read_bytes())
@@ -126,12 +142,16 @@ def test_one_flipped_byte_is_reported_as_a_data_hash_mismatch(home: Path, genera
     assert report["verdict"] == "tampered"
 
 
-def test_an_edited_audit_row_fails_audit_verify_naming_the_entry(home: Path, generated: tuple[Path, dict], tmp_path: Path) -> None:
+def test_an_edited_audit_row_fails_audit_verify_naming_the_entry(
+    home: Path, generated: tuple[Path, dict], tmp_path: Path
+) -> None:
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
     db = copy / "audit.db"
     with sqlite3.connect(db) as conn:
-        idx, body = conn.execute("select idx, body from audit_entries order by idx limit 1 offset 1").fetchone()
+        idx, body = conn.execute(
+            "select idx, body from audit_entries order by idx limit 1 offset 1"
+        ).fetchone()
         edited = bytes(body).replace(b'"seed":7', b'"seed":8', 1)
         assert edited != bytes(body)
         conn.execute("update audit_entries set body = ? where idx = ?", (edited, idx))
@@ -150,7 +170,9 @@ def _nothing_written(out: Path) -> bool:
 
 def test_unknown_model_path(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, _, err = hallmark("generate", "a cat", "--model", str(tmp_path / "nope"), "--home", home, "--out", out)
+    code, _, err = hallmark(
+        "generate", "a cat", "--model", str(tmp_path / "nope"), "--home", home, "--out", out
+    )
     assert code == 2 and "unknown model" in err and len(err.strip().splitlines()) == 1
     assert _nothing_written(out)
 
@@ -188,7 +210,9 @@ def test_console_script_runs(home: Path) -> None:
     exe = shutil.which("hallmark") or str(Path(sys.executable).with_name("hallmark"))
     if not Path(exe).exists():
         pytest.skip("hallmark is not installed as a console script (pip install -e .)")
-    proc = subprocess.run([exe, "check", "a lighthouse at dawn", "--json"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [exe, "check", "a lighthouse at dawn", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["action"] == "allow"
 

@@ -37,7 +37,12 @@ PROBE = textwrap.dedent(
 def loaded_modules(tmp_path: Path, *args: str) -> list[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO), HALLMARK_HOME=str(tmp_path / "home"))
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
     )
     line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
     return json.loads(line.removeprefix("MODULES "))

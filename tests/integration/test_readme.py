@@ -27,7 +27,7 @@ def shown_commands() -> list[list[str]]:
                     found.add(tuple(w for w in words[1:3] if re.fullmatch(r"[a-z][a-z-]*", w)))
     for cell in re.findall(r"`hallmark ([a-z-]+)(?: ([a-z|\\-]+))?", README):
         group, subs = cell
-        for sub in (subs.replace("\\", "").split("|") if subs else [""]):
+        for sub in subs.replace("\\", "").split("|") if subs else [""]:
             found.add(tuple(x for x in (group, sub) if x))
     return sorted([list(c) for c in found if c])
 
@@ -45,7 +45,9 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command in ci
 
 
-def test_the_python_example_runs_as_written(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_python_example_runs_as_written(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from provenance import init_keys
 
     init_keys(home / "keys")

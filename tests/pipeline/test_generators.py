@@ -91,5 +91,7 @@ def test_a_model_is_loaded_once_per_process(tiny_dir: Path) -> None:
     a = generator_for(tiny_dir, models_dir=tiny_dir.parent)
     b = generator_for(str(tiny_dir) + "/", models_dir=tiny_dir.parent)
     assert a is b and a.pipe is b.pipe  # type: ignore[attr-defined]
-    assert generator_for("tiny", models_dir=tiny_dir.parent) is generator_for("tiny", models_dir=tiny_dir.parent)
+    assert generator_for("tiny", models_dir=tiny_dir.parent) is generator_for(
+        "tiny", models_dir=tiny_dir.parent
+    )
     assert image_classifier("opennsfw") is image_classifier("opennsfw")

@@ -39,7 +39,9 @@ def policy_file(tmp_path: Path, body: str) -> Path:
 
 
 def entries(home: Path) -> list:
-    with AuditLog.open(f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key") as log:
+    with AuditLog.open(
+        f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key"
+    ) as log:
         return list(log.entries())
 
 
@@ -91,7 +93,9 @@ def test_too_small_for_the_watermark_is_refused_by_default(keyed_home: Path, tmp
     assert not any(out.iterdir())
 
 
-def test_too_small_is_released_with_the_manifest_only_when_the_policy_says_so(keyed_home: Path, tmp_path: Path) -> None:
+def test_too_small_is_released_with_the_manifest_only_when_the_policy_says_so(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     policy = policy_file(tmp_path, "watermark:\n  on_too_small: manifest_only\n")
     with GuardedPipeline(render, home=keyed_home, policy=str(policy)) as pipe:
         result = pipe("a lighthouse", size=128, out_dir=tmp_path / "out")
@@ -158,7 +162,9 @@ def test_the_default_policy_loads_with_every_stage_on() -> None:
     assert p.watermark.enabled and p.c2pa.enabled and p.image.enabled and p.prompt.enabled
 
 
-def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(keyed_home: Path, tmp_path: Path) -> None:
+def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(3)
 
     def noise(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
@@ -170,7 +176,7 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(keyed_
     assert len(result.images) == 2
     from pipeline._guarded import _shared_copy
 
-    for image, entry in zip(result.images, entries(keyed_home)):
+    for image, entry in zip(result.images, entries(keyed_home), strict=True):
         assert "survives JPEG 75 at half size" in entry.data["stages"]["watermark"]
         released = Image.open(image.path)
         for copy in (released, _shared_copy(released)):

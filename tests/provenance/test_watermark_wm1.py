@@ -162,5 +162,7 @@ def test_numpy_filters_match_scipy_ndimage() -> None:
     assert np.array_equal(_maximum3(a), ndimage.maximum_filter(a, 3))
     ys, xs = rng.uniform(-3, 100, size=(50, 60)), rng.uniform(-3, 134, size=(50, 60))
     for order in (0, 1):
-        expected = ndimage.map_coordinates(a, [ys, xs], order=order, mode="constant", cval=0.0, prefilter=False)
+        expected = ndimage.map_coordinates(
+            a, [ys, xs], order=order, mode="constant", cval=0.0, prefilter=False
+        )
         assert np.allclose(_sample(a, ys, xs, bilinear=order == 1), expected, atol=1e-5)

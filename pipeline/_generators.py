@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -73,6 +73,7 @@ class CallableGenerator:
     _accepts: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
+        params: Mapping[str, inspect.Parameter]
         try:
             params = inspect.signature(self.fn).parameters
         except (TypeError, ValueError):
@@ -113,7 +114,7 @@ class DiffusersGenerator:
         # 4096 latent positions costs ~64 MiB per image.  `hallmark generate -n 8` at 512 px
         # peaked at 1815 MiB without slicing and 696 MiB with it; pixels move by at most one level.
         vae = getattr(pipe, "vae", None)
-        if hasattr(vae, "use_slicing"):
+        if vae is not None and hasattr(vae, "use_slicing"):
             vae.enable_slicing()
 
     @classmethod

@@ -425,10 +425,11 @@ class GuardedPipeline:
         )
 
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
-        ctx = self._label_context(w) if self._labeler is not None else None
-        if self._labeler is not None:
+        labeler = self._labeler
+        ctx = self._label_context(w) if labeler is not None else None
+        if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
-                w.image = self._labeler.visible(w.image, ctx)
+                w.image = labeler.visible(w.image, ctx)
             w.stages["labels"] = "applied: " + ",".join(self.policy.labels.profiles)
         else:
             w.stages["labels"] = "skipped: no profile in policy"
@@ -458,9 +459,9 @@ class GuardedPipeline:
             else:
                 w.image.save(buf, format="PNG", compress_level=o.png_compress_level)
             w.data = buf.getvalue()
-        if self._labeler is not None:
+        if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
-                w.data = self._labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
+                w.data = labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
 
         if self._signer is None:
             w.stages["c2pa"] = "skipped: disabled by policy"
@@ -476,7 +477,9 @@ class GuardedPipeline:
             else None,
             training_mining=self.policy.c2pa.training_mining,
             policy_assertion=self._policy_assertion(w),
-            extra_assertions=list(self._labeler.assertions(ctx)) if self._labeler is not None else [],
+            extra_assertions=list(labeler.assertions(ctx))
+            if (labeler is not None and ctx is not None)
+            else [],
             thumbnail=self.policy.c2pa.thumbnail,
         )
         with self._stage(w, "c2pa_sign"):

@@ -101,7 +101,7 @@ def _build(target: Path) -> None:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(target, safe_serialization=True)
+    pipe.save_pretrained(target, safe_serialization=True)  # type: ignore[attr-defined]  # set by ConfigMixin
     (target / "hallmark-tiny.json").write_text(
         json.dumps({"format": _FORMAT_VERSION, "seed": _BUILD_SEED, "note": TINY_NOTE}), encoding="utf-8"
     )

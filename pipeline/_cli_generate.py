@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from pipeline._cli_common import (
     console,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from pipeline._guarded import GenerationResult
 
 
 @command
@@ -109,12 +112,9 @@ def _parse_size(text: str) -> tuple[int, int]:
     raise ValueError(text)
 
 
-def _render(result: object) -> None:
+def _render(result: GenerationResult) -> None:
     from rich.table import Table
 
-    from pipeline._guarded import GenerationResult
-
-    assert isinstance(result, GenerationResult)
     con = console()
     d = result.decision
     if result.blocked:

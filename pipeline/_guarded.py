@@ -377,22 +377,16 @@ class GuardedPipeline:
                 else type(e.error).__name__
             )
 
-    def _stage(self, w: _Work, stage: str) -> Any:
+    @contextmanager
+    def _stage(self, w: _Work, stage: str) -> Iterator[None]:
         """Time a stage and turn any exception into a recorded, fail-closed stage failure."""
-
-        @contextmanager
-        def run() -> Iterator[None]:
-            start = time.perf_counter()
+        with _timed(w.timings, stage):
             try:
                 yield
             except _StageFailed:
                 raise
             except Exception as e:
                 raise _StageFailed(stage, e) from e
-            finally:
-                w.timings[stage] = w.timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000
-
-        return run()
 
     def _classify(self, w: _Work) -> None:
         if self.image_safety is None:

@@ -33,6 +33,7 @@ from PIL import Image, ImageFilter
 from guardrails import Action, CheckState, ImageVerdict, PromptDecision
 from pipeline._generators import GenerationParams, Generator, generator_for
 from pipeline._home import Home
+from pipeline._png import encode_png
 from pipeline._records import new_record_id
 from policies import HallmarkError, PipelineError, Policy, WatermarkError, load_policy
 
@@ -444,15 +445,16 @@ class GuardedPipeline:
             w.stages["watermark"] = f"applied: {self._scheme.scheme_id} ({note})"
 
         with self._stage(w, "encode"):
-            buf = io.BytesIO()
             o = self.policy.output
-            if fmt == "jpeg":
-                w.image.save(buf, format="JPEG", quality=o.jpeg_quality)
-            elif fmt == "webp":
-                w.image.save(buf, format="WEBP", quality=o.webp_quality)
+            if fmt == "png":
+                w.data = encode_png(w.image, compress_level=o.png_compress_level)
             else:
-                w.image.save(buf, format="PNG", compress_level=o.png_compress_level)
-            w.data = buf.getvalue()
+                buf = io.BytesIO()
+                if fmt == "jpeg":
+                    w.image.save(buf, format="JPEG", quality=o.jpeg_quality)
+                else:
+                    w.image.save(buf, format="WEBP", quality=o.webp_quality)
+                w.data = buf.getvalue()
         if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
                 w.data = labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
@@ -629,6 +631,11 @@ class GuardedPipeline:
 
 
 def _reads(scheme: Any, image: Image.Image, payload: bytes) -> bool:
+    """Whether a blind detection of ``image`` finds ``payload`` (a scheme's ``reads`` answers
+    this without its error-correction search, when it has one)."""
+    reads = getattr(scheme, "reads", None)
+    if reads is not None:
+        return bool(reads(image, payload))
     reading = scheme.detect(image)
     return bool(reading.found and reading.payload == payload)
 

@@ -44,7 +44,9 @@ class WatermarkScheme(Protocol):
 
     A scheme may also declare ``strengths: tuple[float, ...]`` (1.0 first) and then accept
     ``embed(image, payload, *, strength=s)``: the pipeline reads every mark back before release
-    and re-embeds at the next strength when it does not decode.
+    and re-embeds at the next strength when it does not decode.  A scheme may also offer
+    ``reads(image, payload) -> bool``, the same answer as ``detect(image).payload == payload``
+    computed more cheaply; the pipeline's read-back uses it when present.
     """
 
     scheme_id: str

@@ -101,13 +101,13 @@ class PayloadCode:
         """``decode`` for a word made by ``to_word``."""
         packed = word.to_bytes(self._word_bits // 8, "big")
         nbytes = self.message_bits // 8
-        data = bytearray(packed[:nbytes])
-        ecc = bytearray(packed[nbytes:])
-        nerr = self._bch.decode(data, ecc)
+        # Most words handed here (Chase trials) do not decode: test before copying anything.
+        nerr = self._bch.decode(packed[:nbytes], packed[nbytes:])
         if nerr < 0:
             return None
+        data = bytearray(packed[:nbytes])
         if nerr:
-            self._bch.correct(data, ecc)
+            self._bch.correct(data, bytearray(packed[nbytes:]))
         payload = bytes(data[: self.data_bits // 8])
         if bytes(data[self.data_bits // 8 :]) != self._tag(payload):
             return None

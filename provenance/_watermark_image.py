@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 from policies._errors import WatermarkError
 
@@ -57,18 +57,12 @@ class Canvas:
         """The image with ``delta`` added to every colour plane, which changes luma by ``delta``
         and leaves chroma alone."""
         if self.source is not None:
-            # Adding a rounded delta to integers is the same as rounding the sum; PIL's saturating
-            # add and subtract of the positive and negative parts clip exactly, in C, several
-            # times faster than float arithmetic on a 1024 px RGB image.
-            d = np.rint(delta).astype(np.int16)
-            pos = Image.fromarray(np.clip(d, 0, 255).astype(np.uint8))
-            neg = Image.fromarray(np.clip(-d, 0, 255).astype(np.uint8))
-            if self.colour:
-                pos, neg = Image.merge("RGB", [pos] * 3), Image.merge("RGB", [neg] * 3)
-            out = ImageChops.subtract(ImageChops.add(self.source, pos), neg)
-            if self.alpha is not None:
-                out.putalpha(self.alpha)
-            return out
+            # Adding a rounded delta to integers is the same as rounding the sum: int16
+            # arithmetic on the 8-bit planes is exact and several times faster than float.
+            out = self.raw.astype(np.int16)
+            out += np.rint(delta).astype(np.int16)[:, :, None]
+            np.clip(out, 0, 255, out=out)
+            return self._wrap(out.astype(np.uint8))
         return self.to_image(self.pixels + delta[:, :, None])
 
     def to_image(self, pixels: np.ndarray) -> Image.Image:

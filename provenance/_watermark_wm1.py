@@ -27,6 +27,8 @@ holds, so the false-positive probability is computable (see ``PayloadCode``): at
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -35,6 +37,8 @@ from policies._errors import WatermarkError
 from provenance._types import WatermarkReading
 from provenance._watermark_codec import PayloadCode, check_key, derive
 from provenance._watermark_image import open_canvas
+
+_T = TypeVar("_T")
 
 WORK = 256  # chips along the shortest side, at most
 MIN_CHIP = 3.0  # pixels per chip, at least: smaller chips do not survive downscaling + JPEG
@@ -77,24 +81,33 @@ def _maximum3(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sample(a: np.ndarray, ys: np.ndarray, xs: np.ndarray, *, bilinear: bool) -> np.ndarray:
-    """``scipy.ndimage.map_coordinates(a, [ys, xs], order=0|1, mode="constant", cval=0)``:
-    nearest or bilinear samples, 0 outside the image."""
-    h, w = a.shape
-    inside = (ys >= 0) & (ys <= h - 1) & (xs >= 0) & (xs <= w - 1)
-    if not bilinear:
-        iy = np.clip(np.floor(ys + 0.5).astype(np.intp), 0, h - 1)
-        ix = np.clip(np.floor(xs + 0.5).astype(np.intp), 0, w - 1)
-        return np.where(inside, a[iy, ix], 0.0).astype(a.dtype, copy=False)
-    y0 = np.clip(np.floor(ys).astype(np.intp), 0, h - 1)
-    x0 = np.clip(np.floor(xs).astype(np.intp), 0, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    x1 = np.minimum(x0 + 1, w - 1)
-    fy = (ys - y0).astype(a.dtype)
-    fx = (xs - x0).astype(a.dtype)
-    top = a[y0, x0] * (1 - fx) + a[y0, x1] * fx
-    bottom = a[y1, x0] * (1 - fx) + a[y1, x1] * fx
-    return np.where(inside, top * (1 - fy) + bottom * fy, 0.0).astype(a.dtype, copy=False)
+def _grid_samples(
+    plane: Image.Image,
+    shape: tuple[int, int],
+    origin: tuple[float, float],
+    row_step: tuple[float, float],
+    col_step: tuple[float, float],
+    *,
+    bilinear: bool,
+) -> np.ndarray:
+    """Samples of the "F" image ``plane`` on the affine grid ``origin + i*row_step + j*col_step``
+    (points as (y, x) in pixel-centre coordinates), ``shape`` = (rows, columns): nearest or
+    bilinear, 0 outside the image.
+
+    This is ``scipy.ndimage.map_coordinates(order=0|1, mode="constant")`` on a regular grid,
+    done by PIL's affine transform in C; it differs from scipy only within half a pixel of the
+    border, where PIL still samples."""
+    (y0, x0), (ry, rx), (cy, cx) = origin, row_step, col_step
+    # PIL maps output pixel centres (j + 0.5, i + 0.5) to input coordinates that count from
+    # pixel edges, i.e. pixel-centre coordinates + 0.5.
+    coefficients = (cx, rx, x0 + 0.5 - 0.5 * (cx + rx), cy, ry, y0 + 0.5 - 0.5 * (cy + ry))
+    out = plane.transform(
+        (shape[1], shape[0]),
+        Image.Transform.AFFINE,
+        coefficients,
+        resample=Image.Resampling.BILINEAR if bilinear else Image.Resampling.NEAREST,
+    )
+    return np.asarray(out)
 
 
 @functools.cache
@@ -238,16 +251,19 @@ class Wm1:
 
     def _analysis(self, image: Image.Image) -> np.ndarray:
         """Whitened, locally normalised luminance residual at the analysis resolution."""
-        if image.mode in ("RGB", "RGBA", "L", "LA", "P", "PA"):
-            w, h = image.size
-            lum_img = image.convert("L") if image.mode != "L" else image
-            lum = np.asarray(lum_img, np.float32)
-        else:
-            canvas = open_canvas(image, scheme_id=self.scheme_id, min_size=1)
-            lum = canvas.luminance()
-            h, w = lum.shape
+        w, h = image.size
         s = min(1.0, ANALYSIS / min(w, h))
-        a = _box_resize(lum, (max(1, round(w * s)), max(1, round(h * s)))) if s < 1.0 else lum
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        if image.mode in ("RGB", "RGBA", "L", "LA", "P", "PA"):
+            lum_img = image.convert("L") if image.mode != "L" else image
+            a = (
+                np.asarray(lum_img.convert("F").resize(size, Image.Resampling.BOX))
+                if s < 1.0
+                else np.asarray(lum_img, np.float32)
+            )
+        else:
+            lum = open_canvas(image, scheme_id=self.scheme_id, min_size=1).luminance()
+            a = _box_resize(lum, size) if s < 1.0 else lum
         r = a - _uniform(a, 3)
         r /= np.sqrt(np.maximum(_uniform(r * r, 9), 0.0)) + 2.0
         return r - r.mean()
@@ -314,9 +330,9 @@ class Wm1:
                 break
         return out
 
-    def _fold(self, r: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
+    def _fold(self, r: Image.Image, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
         """Sample the residual on the lattice at half-chip steps and fold it into a 2T×2T tile."""
-        h, w = r.shape
+        w, h = r.size
         q = 2 * TILE
         # Number of half-chips along each lattice direction that cover the image.
         n_u = int(np.ceil(h / np.linalg.norm(v2) * q)) + 2
@@ -325,12 +341,8 @@ class Wm1:
         n_v -= n_v % q
         n_u += q
         n_v += q
-        u = np.arange(n_u, dtype=np.float32) / q
-        v = np.arange(n_v, dtype=np.float32) / q
-        ys = u[:, None] * v2[0] + v[None, :] * v1[0]
-        xs = u[:, None] * v2[1] + v[None, :] * v1[1]
         # Nearest-neighbour is enough at half-chip steps and twice as fast as bilinear.
-        samples = _sample(r, ys, xs, bilinear=False)
+        samples = _grid_samples(r, (n_u, n_v), (0.0, 0.0), tuple(v2 / q), tuple(v1 / q), bilinear=False)
         return samples.reshape(n_u // q, q, n_v // q, q).sum(axis=(0, 2))
 
     def _synchronise(self, fold2: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -351,16 +363,17 @@ class Wm1:
         assert best is not None
         return best
 
-    def _chips(self, r: np.ndarray, v1: np.ndarray, v2: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    def _chips(self, r: Image.Image, v1: np.ndarray, v2: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """The residual summed over all tiles at each chip centre of the pattern (T×T)."""
-        h, w = r.shape
+        w, h = r.size
         n_u = int(np.ceil(h / max(np.hypot(*v2), 1.0))) + 2
         n_v = int(np.ceil(w / max(np.hypot(*v1), 1.0))) + 2
-        u = (np.arange(-1, n_u - 1)[:, None] + (np.arange(TILE)[None, :] / TILE + offset[0])).ravel()
-        v = (np.arange(-1, n_v - 1)[:, None] + (np.arange(TILE)[None, :] / TILE + offset[1])).ravel()
-        ys = u[:, None] * v2[0] + v[None, :] * v1[0]
-        xs = u[:, None] * v2[1] + v[None, :] * v1[1]
-        samples = _sample(r, ys, xs, bilinear=True)
+        # Chip (t, s) of tile (k, l) sits at (k - 1 + t/T + offset) v2 + (l - 1 + s/T + offset) v1.
+        u0, v0 = offset[0] - 1.0, offset[1] - 1.0
+        origin = (u0 * v2[0] + v0 * v1[0], u0 * v2[1] + v0 * v1[1])
+        samples = _grid_samples(
+            r, (n_u * TILE, n_v * TILE), origin, tuple(v2 / TILE), tuple(v1 / TILE), bilinear=True
+        )
         return samples.reshape(n_u, TILE, n_v, TILE).sum(axis=(0, 2))
 
     def _soft_bits(self, chips: np.ndarray) -> tuple[np.ndarray, float]:
@@ -372,7 +385,7 @@ class Wm1:
         return soft, float(contrib[~sel].sum() + np.abs(soft).sum())
 
     def _refine(
-        self, r: np.ndarray, v1: np.ndarray, v2: np.ndarray, offset: np.ndarray
+        self, r: Image.Image, v1: np.ndarray, v2: np.ndarray, offset: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pattern search on the lattice vectors and offset: a period error of a fraction of a
         pixel drifts by whole chips across the image, so a small correction recovers many bits."""
@@ -397,65 +410,97 @@ class Wm1:
                             break
         return params[0:2], params[2:4], base_offset + params[4:6]
 
-    def _decode_soft(self, soft: np.ndarray) -> tuple[tuple[bytes, int] | None, int]:
-        """BCH on the hard decisions, then on the Chase patterns of the least reliable bits."""
+    def _decode_soft(self, soft: np.ndarray) -> tuple[bytes, int] | None:
+        """BCH on the hard decisions, then on the Chase patterns of the least reliable bits:
+        ``(payload, bits that differ from its codeword)`` for the first pattern that decodes."""
         code = self._code
-        word = code.to_word((soft > 0).astype(np.uint8))
+        hard = (soft > 0).astype(np.uint8)
         masks = [code.flip_mask(int(i)) for i in np.argsort(np.abs(soft))[:CHASE_BITS]]
-        for flips in range(1 << CHASE_BITS):
-            trial = word
-            for i, m in enumerate(masks):
-                if flips >> i & 1:
-                    trial ^= m
+        trial = code.to_word(hard)
+        # Gray-code order: each pattern differs from the one before in a single bit.
+        for k in range(1 << CHASE_BITS):
+            if k:
+                trial ^= masks[(k & -k).bit_length() - 1]
             decoded = code.decode_word(trial)
             if decoded is not None:
-                return (decoded[0], decoded[1] + bin(flips).count("1")), flips + 1
-        return None, 1 << CHASE_BITS
+                payload = decoded[0]
+                return payload, int(np.count_nonzero(code.encode(payload) != hard))
+        return None
+
+    def _reaches(self, soft: np.ndarray, codeword: np.ndarray) -> bool:
+        """Whether ``_decode_soft(soft)`` reaches ``codeword``: some Chase pattern leaves at most
+        ``t`` errors exactly when the errors outside the least reliable bits are at most ``t``."""
+        errors = (soft > 0).astype(np.uint8) != codeword
+        least_reliable = np.argsort(np.abs(soft))[:CHASE_BITS]
+        return int(errors.sum()) - int(errors[least_reliable].sum()) <= self._code.t
+
+    def _search(
+        self, image: Image.Image, decode: Callable[[np.ndarray], _T | None]
+    ) -> tuple[_T | None, float, np.ndarray | None]:
+        """The blind search: for each lattice candidate, fold, synchronise and ``decode`` the soft
+        bits, retrying on a refined lattice when sync is clear.  Returns the first decoding, its
+        sync z-score and hard bits; or None with the best z-score and that candidate's bits."""
+        r = self._analysis(image)
+        plane = Image.fromarray(r.astype(np.float32, copy=False), "F")
+        best: tuple[float, np.ndarray | None] = (-np.inf, None)
+        for v1, v2 in self._lattice(r):
+            z, offset, aligned = self._synchronise(self._fold(plane, v1, v2))
+            soft, _ = self._soft_bits(aligned)
+            decoded = decode(soft)
+            if decoded is None and z >= REFINE_Z:
+                v1, v2, offset = self._refine(plane, v1, v2, offset)
+                soft, _ = self._soft_bits(self._chips(plane, v1, v2, offset))
+                decoded = decode(soft)
+            if decoded is not None:
+                return decoded, z, (soft > 0).astype(np.uint8)
+            if z > best[0]:
+                best = (z, (soft > 0).astype(np.uint8))
+        return None, best[0], best[1]
 
     def detect(self, image: Image.Image) -> WatermarkReading:
         """Find the tile lattice, fold, synchronise, decode; found when BCH and the check agree."""
         return self.read(image)[0]
 
+    def reads(self, image: Image.Image, payload: bytes) -> bool:
+        """Whether ``detect(image)`` finds ``payload``, for a fraction of its cost when it does not.
+
+        The same blind search runs, but with the codeword known each candidate is settled by
+        counting its bit errors instead of trying up to 1,024 Chase patterns.  The answers differ
+        only if another codeword passes the keyed check first, which is the false-positive event
+        whose probability ``detect`` reports.  The pipeline calls this before releasing a mark."""
+        if min(image.size) < 96:
+            return False
+        codeword = self._code.encode(payload)
+        found, _, _ = self._search(image, lambda soft: True if self._reaches(soft, codeword) else None)
+        return bool(found)
+
     def read(self, image: Image.Image) -> tuple[WatermarkReading, np.ndarray | None]:
         """The reading and the raw (masked) codeword bits of the best-synchronised candidate,
         before error correction; the bits are what the robustness benchmark scores."""
-        w, h = image.size
-        if min(w, h) < 96:
+        if min(image.size) < 96:
             reading = WatermarkReading(
                 scheme_id=self.scheme_id, found=False, detail="image too small to read"
             )
             return reading, None
-        r = self._analysis(image)
-        best: tuple[float, np.ndarray | None] = (-np.inf, None)
-        for v1, v2 in self._lattice(r):
-            z, offset, aligned = self._synchronise(self._fold(r, v1, v2))
-            soft, _ = self._soft_bits(aligned)
-            decoded, _ = self._decode_soft(soft)
-            if decoded is None and z >= REFINE_Z:
-                v1, v2, offset = self._refine(r, v1, v2, offset)
-                soft, _ = self._soft_bits(self._chips(r, v1, v2, offset))
-                decoded, _ = self._decode_soft(soft)
-            if z > best[0]:
-                best = (z, (soft > 0).astype(np.uint8))
-            if decoded is not None:
-                payload, nerr = decoded
-                fpp = self._code.false_positive_probability(nerr, trials=MAX_TRIALS)
-                reading = WatermarkReading(
-                    scheme_id=self.scheme_id,
-                    found=True,
-                    payload=payload,
-                    bit_errors=nerr,
-                    confidence=1.0 - nerr / (self._code.t + CHASE_BITS + 1),
-                    false_positive_probability=fpp,
-                    detail=f"BCH corrected {nerr} of {_CODEWORD_BITS} bits; sync z={z:.1f}",
-                )
-                return reading, (soft > 0).astype(np.uint8)
+        decoded, z, bits = self._search(image, self._decode_soft)
+        if decoded is None:
+            reading = WatermarkReading(
+                scheme_id=self.scheme_id,
+                found=False,
+                detail=f"no valid codeword (best sync z={max(z, 0.0):.1f})",
+            )
+            return reading, bits
+        payload, nerr = decoded
         reading = WatermarkReading(
             scheme_id=self.scheme_id,
-            found=False,
-            detail=f"no valid codeword (best sync z={max(best[0], 0.0):.1f})",
+            found=True,
+            payload=payload,
+            bit_errors=nerr,
+            confidence=1.0 - nerr / (self._code.t + CHASE_BITS + 1),
+            false_positive_probability=self._code.false_positive_probability(nerr, trials=MAX_TRIALS),
+            detail=f"{nerr} of {_CODEWORD_BITS} codeword bits corrected; sync z={z:.1f}",
         )
-        return reading, best[1]
+        return reading, bits
 
     def codeword(self, payload: bytes) -> np.ndarray:
         """The masked codeword bits that ``embed`` spreads for ``payload``."""

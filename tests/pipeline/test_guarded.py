@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -184,12 +185,29 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
             assert reading.found and reading.payload.hex() == image.payload  # type: ignore[union-attr]
 
 
-def test_a_mark_that_never_reads_back_withholds_the_image(keyed_home: Path, tmp_path: Path) -> None:
-    from provenance import WatermarkReading
+class _DetectOnly:
+    """A scheme with no ``reads`` shortcut whose detector never finds anything."""
 
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.scheme_id, self.payload_bits, self.min_size = inner.scheme_id, inner.payload_bits, inner.min_size
+
+    def embed(self, image: Image.Image, payload: bytes) -> Image.Image:
+        return self._inner.embed(image, payload)
+
+    def detect(self, image: Image.Image) -> Any:
+        from provenance import WatermarkReading
+
+        return WatermarkReading(scheme_id=self.scheme_id, found=False)
+
+
+@pytest.mark.parametrize("how", ["reads", "detect"])
+def test_a_mark_that_never_reads_back_withholds_the_image(how: str, keyed_home: Path, tmp_path: Path) -> None:
     with GuardedPipeline(render, home=keyed_home) as pipe:
-        scheme = pipe._scheme
-        scheme.detect = lambda image: WatermarkReading(scheme_id=scheme.scheme_id, found=False)  # type: ignore[union-attr,method-assign]
+        if how == "reads":
+            pipe._scheme.reads = lambda image, payload: False  # type: ignore[union-attr]
+        else:
+            pipe._scheme = _DetectOnly(pipe._scheme)  # type: ignore[assignment]
         result = pipe("a lighthouse", out_dir=tmp_path / "out")
     assert result.images == [] and result.withheld[0].reason == "failed:watermark"
     assert "did not read back" in result.withheld[0].error

@@ -83,6 +83,34 @@ def test_survives_attack(wm1: WatermarkScheme, marked: Image.Image, attack: str)
     assert reading.payload == PAYLOAD
 
 
+def test_reads_agrees_with_detect(wm1: WatermarkScheme, photo: Image.Image, marked: Image.Image) -> None:
+    # `reads` settles each candidate by counting bit errors against the known codeword instead
+    # of trying Chase patterns; its answer must be detect's, including where detect fails.
+    weak = wm1.embed(photo, PAYLOAD, strength=0.15)  # type: ignore[call-arg]
+    cases = {
+        "marked": marked,
+        "unmarked": photo,
+        "weak mark": weak,
+        "weak mark, half size, JPEG 60": _jpeg(_scale(weak, 0.5), 60),
+        **{name: attack(marked) for name, attack in ATTACKS.items()},
+    }
+    outcomes = set()
+    for name, image in cases.items():
+        reading = wm1.detect(image)
+        found = reading.found and reading.payload == PAYLOAD
+        outcomes.add(found)
+        assert wm1.reads(image, PAYLOAD) is found, name  # type: ignore[attr-defined]
+        assert not wm1.reads(image, bytes(6)), name  # type: ignore[attr-defined]
+    assert outcomes == {True, False}
+
+
+def test_chase_decoding_counts_the_bits_it_changed(wm1: WatermarkScheme, marked: Image.Image) -> None:
+    reading = wm1.detect(ATTACKS["crop+resize+jpeg"](marked))
+    _, bits = wm1.read(ATTACKS["crop+resize+jpeg"](marked))  # type: ignore[attr-defined]
+    expected = wm1.codeword(PAYLOAD)  # type: ignore[attr-defined]
+    assert reading.bit_errors == int(np.count_nonzero(bits != expected))
+
+
 def test_wrong_key_does_not_decode(marked: Image.Image) -> None:
     other = watermark_scheme("hallmark.wm1", key=b"another key, 32 bytes long......")
     reading = other.detect(marked)
@@ -148,21 +176,42 @@ def test_refuses_out_of_range_integer_images(wm1: WatermarkScheme) -> None:
 
 
 def test_numpy_filters_match_scipy_ndimage() -> None:
-    # wm1 carries numpy stand-ins for four scipy.ndimage calls (its import costs ~0.4 s of a
-    # whole `hallmark verify`); they must give scipy's results, borders included.
+    # wm1 carries numpy stand-ins for scipy.ndimage's filters (its import costs ~0.4 s of a whole
+    # `hallmark verify`); they must give scipy's results, borders included.
     import numpy as np
     from scipy import ndimage
 
-    from provenance._watermark_wm1 import _maximum3, _sample, _uniform
+    from provenance._watermark_wm1 import _maximum3, _uniform
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(97, 131)).astype(np.float32)
     for size in (3, 5, 7, 9):
         assert np.allclose(_uniform(a, size), ndimage.uniform_filter(a, size), atol=1e-5)
     assert np.array_equal(_maximum3(a), ndimage.maximum_filter(a, 3))
-    ys, xs = rng.uniform(-3, 100, size=(50, 60)), rng.uniform(-3, 134, size=(50, 60))
-    for order in (0, 1):
-        expected = ndimage.map_coordinates(
-            a, [ys, xs], order=order, mode="constant", cval=0.0, prefilter=False
-        )
-        assert np.allclose(_sample(a, ys, xs, bilinear=order == 1), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("bilinear", [False, True])
+def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
+    # The lattice is sampled by PIL's affine transform; it must agree with scipy's
+    # map_coordinates on the same grid (PIL also samples within half a pixel of the border,
+    # where scipy gives 0, so those points are left out).
+    import numpy as np
+    from scipy import ndimage
+
+    from provenance._watermark_wm1 import _grid_samples
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(97, 131)).astype(np.float32)
+    origin, row_step, col_step = (-4.3, 2.7), (0.61, 0.13), (-0.09, 0.57)
+    i, j = np.mgrid[0:180, 0:240]
+    ys = origin[0] + i * row_step[0] + j * col_step[0]
+    xs = origin[1] + i * row_step[1] + j * col_step[1]
+    got = _grid_samples(Image.fromarray(a, "F"), (180, 240), origin, row_step, col_step, bilinear=bilinear)
+    expected = ndimage.map_coordinates(a, [ys, xs], order=int(bilinear), mode="constant", prefilter=False)
+    interior = (ys >= 0.5) & (ys <= 96 - 0.5) & (xs >= 0.5) & (xs <= 130 - 0.5)
+    if not bilinear:  # exact ties between two pixels may round either way
+        interior &= (np.abs(ys % 1 - 0.5) > 1e-6) & (np.abs(xs % 1 - 0.5) > 1e-6)
+    outside = (ys < -1) | (ys > 97) | (xs < -1) | (xs > 131)
+    assert interior.sum() > 10_000 and outside.sum() > 1_000
+    assert np.allclose(got[interior], expected[interior], atol=1e-4)
+    assert not got[outside].any()

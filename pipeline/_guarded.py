@@ -324,17 +324,10 @@ class GuardedPipeline:
             for i, img in enumerate(images)
         ]
         post_start = time.perf_counter()
-        if self.workers > 1 and len(works) > 1:
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(lambda w: self._process(w, out_dir=out, fmt=fmt), works))
-        else:
-            for w in works:
-                self._process(w, out_dir=out, fmt=fmt)
-        timings["post_generation"] = (time.perf_counter() - post_start) * 1000
-
         # Audit appends and renames happen in order, on this thread: the log sees the images in
-        # generation order and no file is renamed before its entry is committed.
-        for w in works:
+        # generation order and no file is renamed before its entry is committed.  With workers,
+        # image k is committed while the later ones are still being processed.
+        for w in self._processed(works, out_dir=out, fmt=fmt):
             self._commit(
                 w,
                 decision=decision,
@@ -345,10 +338,25 @@ class GuardedPipeline:
                 request_id=request_id,
             )
             tick("release", w.index + 1)
+        timings["post_generation"] = (time.perf_counter() - post_start) * 1000
         for w in works:
             for stage, ms in w.timings.items():
                 timings[stage] = timings.get(stage, 0.0) + ms
         return result
+
+    def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Iterator[_Work]:
+        """The works, in order, each once its post-generation stages have run (on the pool's
+        threads when there are workers and more than one image)."""
+
+        def run(w: _Work) -> _Work:
+            self._process(w, out_dir=out_dir, fmt=fmt)
+            return w
+
+        if self.workers > 1 and len(works) > 1:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                yield from pool.map(run, works)
+        else:
+            yield from map(run, works)
 
     def _check_request(self, *, n: int, width: int, height: int, steps: int, fmt: str) -> None:
         if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
@@ -499,27 +507,22 @@ class GuardedPipeline:
         scheme = self._scheme
         strengths = tuple(getattr(scheme, "strengths", (1.0,)))
         shareable = min(image.size) >= 2 * scheme.min_size
-        fallback: tuple[Image.Image, float] | None = None
+        # Marks whose shared copy did not decode, weakest first: the fallback if none survives.
+        unshared: list[tuple[Image.Image, float]] = []
         for strength in strengths:
             marked = scheme.embed(image, payload, **({"strength": strength} if len(strengths) > 1 else {}))
-            # The pristine image must decode whatever happens: a downscaled copy can decode when
-            # the original does not (downscaling averages away the texture that hides the mark).
-            if not _reads(scheme, marked, payload):
+            # The shared copy is the read that fails in practice, so it goes first. The pristine
+            # image must decode as well: a downscaled copy can decode when the original does not
+            # (downscaling averages away the texture that hides the mark).
+            if shareable and not _reads(scheme, _shared_copy(marked), payload):
+                unshared.append((marked, strength))
                 continue
-            if not shareable:
-                fallback = (marked, strength)
-                break
-            if _reads(scheme, _shared_copy(marked), payload):
-                return marked, _strength_note(strength, "survives JPEG 75 at half size")
-            fallback = fallback or (marked, strength)
-        if fallback is not None:
-            marked, strength = fallback
-            note = (
-                "too small to test a shared copy"
-                if not shareable
-                else "reads back, but not after JPEG 75 at half size"
-            )
-            return marked, _strength_note(strength, note)
+            if _reads(scheme, marked, payload):
+                note = "survives JPEG 75 at half size" if shareable else "too small to test a shared copy"
+                return marked, _strength_note(strength, note)
+        for marked, strength in unshared:
+            if _reads(scheme, marked, payload):
+                return marked, _strength_note(strength, "reads back, but not after JPEG 75 at half size")
         raise WatermarkError(
             f"{scheme.scheme_id}: the mark did not read back at any strength {strengths}",
             hint="The image's texture drowns the mark; release with the manifest only if the policy allows.",
@@ -642,7 +645,8 @@ def _reads(scheme: Any, image: Image.Image, payload: bytes) -> bool:
 
 def _shared_copy(image: Image.Image) -> Image.Image:
     """What a re-upload typically does to an image: half size, JPEG quality 75."""
-    half = image.convert("RGB").resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    half = rgb.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     half.save(buf, format="JPEG", quality=75)
     return Image.open(io.BytesIO(buf.getvalue()))

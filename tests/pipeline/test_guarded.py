@@ -211,3 +211,27 @@ def test_a_mark_that_never_reads_back_withholds_the_image(how: str, keyed_home: 
         result = pipe("a lighthouse", out_dir=tmp_path / "out")
     assert result.images == [] and result.withheld[0].reason == "failed:watermark"
     assert "did not read back" in result.withheld[0].error
+
+
+def test_read_back_order_and_fallbacks(keyed_home: Path, tmp_path: Path) -> None:
+    # The shared copy never decodes: every strength is tried, then the weakest mark whose
+    # pristine image decodes is released and the weakness recorded.
+    calls: list[tuple[int, float]] = []
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        scheme = pipe._scheme
+        embed = scheme.embed  # type: ignore[union-attr]
+
+        def recording_embed(image: Image.Image, payload: bytes, *, strength: float = 1.0) -> Image.Image:
+            calls.append((image.width, strength))
+            return embed(image, payload, strength=strength)
+
+        def reads(image: Image.Image, payload: bytes) -> bool:
+            return image.width in (512, 384)  # pristine images, never a half-size copy
+
+        scheme.embed, scheme.reads = recording_embed, reads  # type: ignore[union-attr]
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+        small = pipe("a lighthouse", size=384, out_dir=tmp_path / "small")
+    assert [s for _, s in calls] == [1.0, 1.6, 2.5, 1.0]
+    (first, second) = [e.data["stages"]["watermark"] for e in entries(keyed_home)]
+    assert len(result.images) == 1 and "strength 1.0; reads back, but not after JPEG 75 at half size" in first
+    assert len(small.images) == 1 and "strength 1.0; too small to test a shared copy" in second

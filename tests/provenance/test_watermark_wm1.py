@@ -215,3 +215,14 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
     assert interior.sum() > 10_000 and outside.sum() > 1_000
     assert np.allclose(got[interior], expected[interior], atol=1e-4)
     assert not got[outside].any()
+
+
+@pytest.mark.parametrize(("shape", "size"), [((256, 256), (1024, 1024)), ((171, 256), (768, 512))])
+def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, int]) -> None:
+    from provenance._watermark_wm1 import _bicubic_upscale
+
+    plane = np.random.default_rng(2).normal(size=shape).astype(np.float32)
+    expected = np.asarray(Image.fromarray(plane, "F").resize(size, Image.Resampling.BICUBIC))
+    got = _bicubic_upscale(plane, size)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert np.allclose(got, expected, atol=1e-5)

@@ -57,7 +57,12 @@ class OpenNsfwClassifier:
             raise GuardrailError(f"open_nsfw model could not be loaded ({e.__class__.__name__})") from e
 
     def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
-        predictions = self._clf.classify_batch(list(images), max_workers=1)
+        # One image (the pipeline's case) skips the thread pool classify_batch starts per call.
+        predictions = (
+            [self._clf.classify(images[0])]
+            if len(images) == 1
+            else self._clf.classify_batch(list(images), max_workers=1)
+        )
         return [{"nsfw": p.nsfw, "sfw": p.sfw} for p in predictions]
 
 

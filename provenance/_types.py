@@ -46,7 +46,10 @@ class WatermarkScheme(Protocol):
     ``embed(image, payload, *, strength=s)``: the pipeline reads every mark back before release
     and re-embeds at the next strength when it does not decode.  A scheme may also offer
     ``reads(image, payload) -> bool``, the same answer as ``detect(image).payload == payload``
-    computed more cheaply; the pipeline's read-back uses it when present.
+    computed more cheaply; the pipeline's read-back uses it when present.  A scheme that reads
+    nothing of an 8-bit image but its Rec. 601 luma (PIL's "L" conversion) may declare
+    ``luma_only = True``: the read-back then reads that plane, and tests a greyscale shared
+    copy, a third of the work of a colour one.
     """
 
     scheme_id: str

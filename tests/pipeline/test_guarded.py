@@ -185,6 +185,24 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
             assert reading.found and reading.payload.hex() == image.payload  # type: ignore[union-attr]
 
 
+def test_the_shared_copy_halves_like_pil_and_keeps_luma_alone() -> None:
+    from skimage import data
+
+    from pipeline._guarded import _halve, _shared_copy
+
+    photo = Image.fromarray(data.astronaut()).resize((512, 384))
+    expected = np.asarray(photo.resize((256, 192), Image.Resampling.BILINEAR), np.int16)
+    got = _halve(np.asarray(photo)).astype(np.int16)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected)[1:-1, 1:-1].max() <= 1  # rounding; edge rows differ more
+    colour, grey = _shared_copy(photo), _shared_copy(photo.convert("L"))
+    assert colour.format == grey.format == "JPEG" and grey.mode == "L"
+    assert colour.size == grey.size == (256, 192)
+    # The same Y plane up to rounding, which JPEG quantisation amplifies in a few places.
+    diff = np.abs(np.asarray(colour.convert("L"), np.int16) - np.asarray(grey, np.int16))
+    assert diff.mean() < 1.0 and np.median(diff) == 0
+
+
 class _DetectOnly:
     """A scheme with no ``reads`` shortcut whose detector never finds anything."""
 

@@ -52,27 +52,71 @@ def natural_images(size: int, count: int) -> list[Image.Image]:
 
 def hallmark_chain(
     size: int, batch: int, reps: int, home: Path, *, workers: int
-) -> tuple[float, dict[str, float]]:
-    """Mean post-generation ms per image, and mean ms per stage per image."""
+) -> tuple[float, dict[str, float], float]:
+    """Post-generation ms per image (median over the calls), the median ms of each stage, and
+    the minor page faults per image.  Calls cycle through the five natural images, so that one
+    image's texture (which sets the watermark's strength) does not stand for all."""
+    import resource
+
     from pipeline import GuardedPipeline
 
-    images = natural_images(size, batch)
+    images = natural_images(size, 5 + batch - 1)
     out = home / "out"
+    calls = iter(range(1 << 30))
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
-    with GuardedPipeline(lambda prompt, n: images[:n], policy="default", home=home, workers=workers) as pipe:
-        pipe("warm-up", n=1, size=size, out_dir=out)
+
+    def generate(prompt: str, n: int) -> list[Image.Image]:
+        first = next(calls) % 5
+        return images[first : first + n]
+
+    with GuardedPipeline(generate, policy="default", home=home, workers=workers) as pipe:
+        pipe("warm-up", n=batch, size=size, out_dir=out)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(reps):
             start = time.perf_counter()
             result = pipe("a lighthouse at dawn", n=batch, size=size, out_dir=out)
-            totals.append(
-                (time.perf_counter() - start) * 1000 / batch - result.timings_ms.get("prompt", 0) / batch
-            )
+            totals.append(((time.perf_counter() - start) * 1000 - result.timings_ms.get("prompt", 0)) / batch)
             assert len(result.images) == batch, result.withheld
             for img in result.images:
                 for stage, ms in img.timings_ms.items():
                     stages.setdefault(stage, []).append(ms)
-    return statistics.mean(totals), {k: statistics.mean(v) for k, v in stages.items()}
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    per_stage = {k: statistics.median(v) for k, v in stages.items()}
+    return statistics.median(totals), per_stage, faults / (reps * batch)
+
+
+def batch_ratio(pairs: int, home: Path) -> tuple[float, float, float]:
+    """A batch of 8 at 512 px with one worker and with two, alternated so that both see the same
+    moments of a shared machine: median ms per image of each, and the median of the pairs' ratios."""
+    one, two = [], []
+    for _ in range(pairs):
+        one.append(hallmark_chain(512, 8, 1, home, workers=1)[0])
+        two.append(hallmark_chain(512, 8, 1, home, workers=2)[0])
+    ratios = [b / a for a, b in zip(one, two, strict=True)]
+    return statistics.median(one), statistics.median(two), statistics.median(ratios)
+
+
+def glibc_defaults(size: int, reps: int, home: Path) -> tuple[float, float, float]:
+    """The chain at ``size`` px in a fresh process with glibc's default heap settings
+    (``HALLMARK_RETAIN_MEMORY=0``): ms per image, watermark ms, page faults per image."""
+    import json
+
+    code = (
+        "import json, sys, cv2; from pathlib import Path; sys.path.insert(0, sys.argv[1]); cv2.setNumThreads(1);"
+        "import overhead; t, st, f = overhead.hallmark_chain(int(sys.argv[2]), 1, int(sys.argv[3]),"
+        " Path(sys.argv[4]), workers=1); print(json.dumps([t, st.get('watermark', 0), f]))"
+    )
+    env = dict(os.environ, HALLMARK_RETAIN_MEMORY="0", PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "bench"), str(size), str(reps), str(home)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    total, watermark, faults = json.loads(out.strip().splitlines()[-1])
+    return total, watermark, faults
 
 
 def audit_append_ms(home: Path, reps: int) -> float:
@@ -205,12 +249,13 @@ def cold_start(args: list[str], reps: int, env: dict[str, str]) -> float:
     return statistics.median(walls)
 
 
-def peak_rss_generate(home: Path, out: Path) -> float:
+def peak_rss_generate(home: Path, out: Path, *, retain: bool = True) -> float:
     """Peak resident memory (MiB) of a whole `hallmark generate -n 8` at 512 px, tiny model.
 
     Call it before this process loads anything large: Linux counts the parent's resident pages
     at spawn time into the child's peak (after loading the ViT-L/14 checker, ~1.1 GB that the
-    command never touches). Reaped with wait4, so only this child's peak is read."""
+    command never touches). Reaped with wait4, so only this child's peak is read.  ``retain``
+    False runs it with glibc's heap defaults (``HALLMARK_RETAIN_MEMORY=0``)."""
     args = [
         sys.executable,
         "-m",
@@ -231,7 +276,7 @@ def peak_rss_generate(home: Path, out: Path) -> float:
         pid = os.posix_spawn(
             sys.executable,
             args,
-            dict(os.environ, PYTHONPATH=str(REPO)),
+            dict(os.environ, PYTHONPATH=str(REPO), HALLMARK_RETAIN_MEMORY="1" if retain else "0"),
             file_actions=[(os.POSIX_SPAWN_DUP2, devnull.fileno(), 1)],
         )
     _, status, usage = os.wait4(pid, 0)
@@ -245,6 +290,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     reps = 2 if args.quick else 4
+    singles = 10 if args.quick else 25  # images per size for the per-image figures
 
     tmp_holder = tempfile.TemporaryDirectory()
     home = Path(tmp_holder.name) / "home"
@@ -256,6 +302,7 @@ def main() -> None:
     )
     # First, while this process is small (see peak_rss_generate).
     rss = peak_rss_generate(home, Path(tmp_holder.name) / "rss-out")
+    rss_defaults = peak_rss_generate(home, Path(tmp_holder.name) / "rss-out", retain=False)
 
     import torch
 
@@ -265,22 +312,30 @@ def main() -> None:
     cv2.setNumThreads(1)
     print(f"# hallmark overhead benchmark — {os.cpu_count()} CPUs; one thread per library; reps {reps}")
     with tmp_holder as tmp:
-        print("\n## post-generation stages, ms per image (hallmark, one worker) vs diffusers' chain")
         print(
-            "| size | hallmark total | classifier | watermark | labels | encode | c2pa_sign | write | audit+rename | diffusers checker | SDXL watermarker | diffusers total | ratio |"
+            "\n## post-generation stages, ms per image (hallmark, one worker; medians over "
+            f"{singles} images, five natural photos in turn) vs diffusers' chain"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print(
+            "| size | hallmark total | classifier | watermark | labels | encode | c2pa_sign | write | audit+rename | page faults | diffusers checker | SDXL watermarker | diffusers total | ratio |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for size in (512, 1024):
-            total, stages = hallmark_chain(size, 1, reps, home, workers=1)
+            total, stages, faults = hallmark_chain(size, 1, singles, home, workers=1)
             measured = sum(stages.values())
             checker_ms, wm_ms = diffusers_chain(size, reps)
             d_total = checker_ms + wm_ms
             print(
                 f"| {size} | {total:.1f} | {stages.get('classifier', 0):.1f} | {stages.get('watermark', 0):.1f} | "
                 f"{stages.get('labels', 0):.1f} | {stages.get('encode', 0):.1f} | {stages.get('c2pa_sign', 0):.1f} | "
-                f"{stages.get('write', 0):.1f} | {max(total - measured, 0):.1f} | {checker_ms:.0f} | {wm_ms:.0f} | "
-                f"{d_total:.0f} | {total / d_total:.3f}× |"
+                f"{stages.get('write', 0):.1f} | {max(total - measured, 0):.1f} | {faults:.0f} | {checker_ms:.0f} | "
+                f"{wm_ms:.0f} | {d_total:.0f} | {total / d_total:.3f}× |"
             )
+        total, watermark, faults = glibc_defaults(1024, singles, home)
+        print(
+            f"\nthe 1024 px chain with glibc's heap defaults (HALLMARK_RETAIN_MEMORY=0, fresh process): "
+            f"{total:.1f} ms per image, watermark {watermark:.1f} ms, {faults:.0f} page faults per image"
+        )
         print(
             f"\naudit append alone (SQLite, durable): {audit_append_ms(home, 50 if args.quick else 200):.2f} ms"
         )
@@ -289,12 +344,17 @@ def main() -> None:
         for name, ms, mb in png_encoding(1024, reps):
             print(f"| {name} | {ms:.1f} ms | {mb:.2f} MB |")
 
-        print("\n## batch of 8 at 512 px: post-generation ms per image")
-        seq, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=1)
-        par, _ = hallmark_chain(512, 8, max(1, reps // 2), home, workers=2)
-        print(f"one worker {seq:.1f} ms · two workers {par:.1f} ms · ratio {par / seq:.2f}×")
+        pairs = 4 if args.quick else 10
+        one, two, ratio = batch_ratio(pairs, home)
+        print(f"\n## batch of 8 at 512 px: post-generation ms per image ({pairs} alternated pairs, medians)")
+        print(
+            f"one worker {one:.1f} ms · two workers {two:.1f} ms · ratio {ratio:.2f}× (median of the pairs)"
+        )
 
-        print(f"\n## peak RSS of `hallmark generate -n 8 --size 512` (tiny model): {rss:.0f} MiB")
+        print(
+            f"\n## peak RSS of `hallmark generate -n 8 --size 512` (tiny model): {rss:.0f} MiB "
+            f"({rss_defaults:.0f} MiB with glibc's heap defaults)"
+        )
 
         p50, p99 = prompt_latency(500 if args.quick else 2000)
         print(f"\n## prompt stage (default policy): p50 {p50:.3f} ms · p99 {p99:.3f} ms")

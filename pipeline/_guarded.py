@@ -14,6 +14,7 @@ and the skip is written in both the manifest and the audit entry.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -692,6 +693,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@functools.cache  # reading the metadata costs ~1 ms: once per process, not per image
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

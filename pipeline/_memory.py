@@ -7,7 +7,9 @@ buffer page-faults again, page by page, and a page fault is slow in a virtual ma
 (``bench/overhead.py`` measures the chain both ways).
 
 Raising the two thresholds lets freed buffers be reused as they are.  The cost is resident
-memory: up to ``_TRIM`` bytes of freed heap stay mapped.  Nothing is changed when
+memory: up to ``_TRIM`` bytes of freed memory stay mapped per heap, and blocks up to ``_MMAP``
+share the heaps (the benchmark prints the peak resident memory of a batch both ways).  Nothing
+is changed when
 ``HALLMARK_RETAIN_MEMORY=0``, when the process sets glibc's own ``MALLOC_*_`` variables, or
 where the C library is not glibc.
 """
@@ -23,7 +25,7 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MMAP = 32 << 20  # blocks below this come from the heap: glibc's ceiling on 64-bit
-_TRIM = 256 << 20  # freed memory kept at the top of the heap before it is given back
+_TRIM = 64 << 20  # freed memory kept at the top of a heap before it is given back
 
 
 @functools.cache

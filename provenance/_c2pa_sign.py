@@ -9,6 +9,7 @@ it breaks the hard binding.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -338,6 +339,7 @@ def _check_chain(
             )
 
 
+@functools.cache  # reading the metadata costs ~1 ms: once per process, not per image
 def _hallmark_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -119,6 +119,30 @@ def _layout(key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return carrier, bit_of < 0, bit_of
 
 
+def _whitened_autocorrelation(r: np.ndarray) -> np.ndarray:
+    """``irfft2(P / (uniform_filter(P, 5) + 1e-9))`` for the power spectrum P = |rfft2(r)|²,
+    by OpenCV's DFT: faster than numpy's, and it releases the GIL for a batch's other worker.
+
+    The half-plane spectrum is whitened exactly as numpy's would be; it is then extended to the
+    full plane the way an inverse real transform reads it (Hermitian symmetry, the imaginary
+    parts of the zero and Nyquist columns dropped), so the two agree to float rounding."""
+    import cv2
+
+    h, w = r.shape
+    n2 = w // 2 + 1
+    spec = cv2.dft(np.ascontiguousarray(r, np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)[:, :n2]
+    power = spec[..., 0] ** 2 + spec[..., 1] ** 2
+    white = power / (_uniform(power, 5) + np.float32(1e-9))
+    mirrored = np.roll(white[::-1], 1, axis=0)  # row k holds row -k
+    full = np.empty((h, w), np.float32)
+    full[:, :n2] = white
+    full[:, n2:] = mirrored[:, w - n2 : 0 : -1]  # column k holds column w - k of row -k
+    for column in (0, w // 2) if w % 2 == 0 else (0,):
+        full[:, column] = 0.5 * (white[:, column] + mirrored[:, column])
+    # The spectrum is real and even, so its forward transform is its inverse times h*w.
+    return cv2.dft(full, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)[..., 0]
+
+
 def _box_resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-average resize of a float plane (``size`` = width, height)."""
     return np.asarray(Image.fromarray(plane.astype(np.float32), "F").resize(size, Image.Resampling.BOX))
@@ -311,9 +335,7 @@ class Wm1:
         sub-pixel peak positions, which also absorbs mild shear or aspect change.
         """
         h, w = r.shape
-        power = np.abs(np.fft.rfft2(r)) ** 2
-        ac = np.fft.irfft2(power / (_uniform(power, 5) + 1e-9), s=r.shape)
-        ac = np.fft.fftshift(ac)
+        ac = np.fft.fftshift(_whitened_autocorrelation(r))
         ac -= _uniform(ac, 7)
         ac /= float(np.std(ac)) + 1e-12
         cy, cx = h // 2, w // 2  # zero lag after fftshift
@@ -402,7 +424,9 @@ class Wm1:
         samples = _grid_samples(
             r, (n_u * TILE, n_v * TILE), origin, tuple(v2 / TILE), tuple(v1 / TILE), bilinear=True
         )
-        return samples.reshape(n_u, TILE, n_v, TILE).sum(axis=(0, 2))
+        # Sum the tile rows first (contiguous blocks), then the tiles along each row: 2.5x faster
+        # than one reduction over both axes, and this runs for every step of the refine search.
+        return samples.reshape(n_u, -1).sum(axis=0).reshape(TILE, n_v, TILE).sum(axis=1)
 
     def _soft_bits(self, chips: np.ndarray) -> tuple[np.ndarray, float]:
         """Soft codeword bits and an alignment score (sync correlation + total soft magnitude)."""

@@ -246,3 +246,15 @@ def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, in
     got = _bicubic_upscale(plane, size)
     assert got.shape == expected.shape and got.dtype == np.float32
     assert np.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (256, 329), (171, 256)])
+def test_whitened_autocorrelation_matches_numpy(shape: tuple[int, int]) -> None:
+    from provenance._watermark_wm1 import _uniform, _whitened_autocorrelation
+
+    r = np.random.default_rng(5).normal(size=shape).astype(np.float32)
+    power = np.abs(np.fft.rfft2(r)) ** 2
+    expected = np.fft.irfft2(power / (_uniform(power, 5) + 1e-9), s=shape)
+    got = _whitened_autocorrelation(r)
+    assert got.shape == shape
+    assert np.abs(got - expected).max() < 1e-5 * np.abs(expected).max()

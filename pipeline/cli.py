@@ -6,6 +6,9 @@ Each command group lives in its own ``_cli_*`` module and imports the library la
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from pipeline import _cli_audit, _cli_check, _cli_generate, _cli_keys, _cli_policy, _cli_verify
@@ -25,5 +28,32 @@ app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
 
+
+def main() -> None:
+    """The ``hallmark`` executable: run the command, then end the process without the
+    interpreter's teardown.
+
+    Freeing every loaded module one by one takes ~0.1 s, a tenth of a whole ``hallmark verify``.
+    Each command has closed its files, logs and workers by the time it returns, so once stdout
+    and stderr are flushed nothing is left to finalise.  (Tests drive ``app`` in-process and keep
+    the normal exit.)"""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as e:
+        code = e.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): print it and fail, as Python does
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that stopped early (`| head`), or closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

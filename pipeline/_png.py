@@ -33,7 +33,7 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
-def _deflate(data: bytes | np.ndarray, level: int) -> bytes:
+def _deflate(data: bytes | memoryview, level: int) -> bytes:
     if level <= _ISAL_MAX_LEVEL:
         from isal import isal_zlib
 
@@ -67,7 +67,7 @@ def encode_png(image: Image.Image, *, compress_level: int = 1) -> bytes:
         (
             _SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", _deflate(rows, compress_level)),  # the rows' buffer, not a copy
+            _chunk(b"IDAT", _deflate(memoryview(rows).cast("B"), compress_level)),  # no copy of the rows
             _chunk(b"IEND", b""),
         )
     )

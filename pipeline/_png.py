@@ -67,7 +67,7 @@ def encode_png(image: Image.Image, *, compress_level: int = 1) -> bytes:
         (
             _SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", _deflate(memoryview(rows).cast("B"), compress_level)),  # no copy of the rows
+            _chunk(b"IDAT", _deflate(rows.data.cast("B"), compress_level)),  # no copy of the rows
             _chunk(b"IEND", b""),
         )
     )

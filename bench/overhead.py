@@ -16,6 +16,7 @@ The generator is a callable returning fixed natural images, so generation itself
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -63,7 +64,7 @@ def hallmark_chain(
 
     images = natural_images(size, 5 + batch - 1)
     out = home / "out"
-    calls = iter(range(1 << 30))
+    calls = itertools.count()
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
 

@@ -9,9 +9,8 @@ buffer page-faults again, page by page, and a page fault is slow in a virtual ma
 Raising the two thresholds lets freed buffers be reused as they are.  The cost is resident
 memory: up to ``_TRIM`` bytes of freed memory stay mapped per heap, and blocks up to ``_MMAP``
 share the heaps (the benchmark prints the peak resident memory of a batch both ways).  Nothing
-is changed when
-``HALLMARK_RETAIN_MEMORY=0``, when the process sets glibc's own ``MALLOC_*_`` variables, or
-where the C library is not glibc.
+is changed when ``HALLMARK_RETAIN_MEMORY=0``, when the process sets glibc's own ``MALLOC_*_``
+variables, or where the C library is not glibc.
 """
 
 from __future__ import annotations

@@ -492,16 +492,15 @@ class Wm1:
         """The blind search: for each lattice candidate, fold, synchronise and ``decode`` the soft
         bits, retrying on a refined lattice when sync is clear.  Returns the first decoding, its
         sync z-score and hard bits; or None with the best z-score and that candidate's bits."""
-        r = self._analysis(image)
-        plane = np.ascontiguousarray(r, np.float32)
+        r = np.ascontiguousarray(self._analysis(image), np.float32)
         best: tuple[float, np.ndarray | None] = (-np.inf, None)
         for v1, v2 in self._lattice(r):
-            z, offset, aligned = self._synchronise(self._fold(plane, v1, v2))
+            z, offset, aligned = self._synchronise(self._fold(r, v1, v2))
             soft, _ = self._soft_bits(aligned)
             decoded = decode(soft)
             if decoded is None and z >= REFINE_Z:
-                v1, v2, offset = self._refine(plane, v1, v2, offset)
-                soft, _ = self._soft_bits(self._chips(plane, v1, v2, offset))
+                v1, v2, offset = self._refine(r, v1, v2, offset)
+                soft, _ = self._soft_bits(self._chips(r, v1, v2, offset))
                 decoded = decode(soft)
             if decoded is not None:
                 return decoded, z, (soft > 0).astype(np.uint8)

@@ -22,7 +22,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 
 from guardrails import Action, CheckState, ImageVerdict, PromptDecision
+from pipeline._batch import in_two_phases
 from pipeline._generators import GenerationParams, Generator, generator_for
 from pipeline._home import Home
 from pipeline._memory import retain_freed_memory
@@ -348,18 +348,23 @@ class GuardedPipeline:
         return result
 
     def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Iterator[_Work]:
-        """The works, in order, each once its post-generation stages have run (on the pool's
-        threads when there are workers and more than one image)."""
+        """The works, in order, each once its post-generation stages have run (on worker threads
+        when there are workers and more than one image; see ``pipeline._batch``)."""
 
-        def run(w: _Work) -> _Work:
-            self._process(w, out_dir=out_dir, fmt=fmt)
-            return w
+        def classified(w: _Work) -> bool:
+            self._phase(w, self._classify)
+            return w.outcome == "pending"
+
+        def finish(w: _Work) -> None:
+            self._phase(w, functools.partial(self._finish, out_dir=out_dir, fmt=fmt))
 
         if self.workers > 1 and len(works) > 1:
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                yield from pool.map(run, works)
-        else:
-            yield from map(run, works)
+            yield from in_two_phases(works, classified, finish, workers=self.workers)
+            return
+        for w in works:
+            if classified(w):
+                finish(w)
+            yield w
 
     def _check_request(self, *, n: int, width: int, height: int, steps: int, fmt: str) -> None:
         if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
@@ -374,13 +379,10 @@ class GuardedPipeline:
 
     # -- post-generation stages, one image, any thread ----------------------------------
 
-    def _process(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
+    def _phase(self, w: _Work, stages: Callable[[_Work], None]) -> None:
+        """Run ``stages`` on ``w``; a stage failure is recorded on the work, not raised."""
         try:
-            self._classify(w)
-            if w.outcome == "blocked":
-                return
-            self._mark_and_sign(w, fmt=fmt)
-            self._write_temp(w, out_dir=out_dir, fmt=fmt)
+            stages(w)
         except _StageFailed as e:
             w.outcome = f"failed:{e.stage}"
             w.error = (
@@ -388,6 +390,11 @@ class GuardedPipeline:
                 if isinstance(e.error, HallmarkError)
                 else type(e.error).__name__
             )
+
+    def _finish(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
+        """Every stage after the classifier, for an image it let through."""
+        self._mark_and_sign(w, fmt=fmt)
+        self._write_temp(w, out_dir=out_dir, fmt=fmt)
 
     @contextmanager
     def _stage(self, w: _Work, stage: str) -> Iterator[None]:

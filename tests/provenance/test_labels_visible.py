@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +37,13 @@ def _draw(img: Image.Image, font: LabelFont, **kw: object) -> Image.Image:
     opts.update(kw)
     out, _ = draw_label(img, font, TEXT, **opts)  # type: ignore[arg-type]
     return out
+
+
+def _layout(size: tuple[int, int], font: LabelFont, corner: str) -> tuple[Any, Any, tuple[int, int]]:
+    """``layout`` with the options ``_draw`` uses."""
+    return layout(
+        size, font, TEXT, min_height_fraction=0.05, min_text_px=12, max_width_fraction=0.6, corner=corner
+    )
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -101,24 +109,7 @@ def test_label_contrasts_with_any_background(cjk: LabelFont, background: str, st
     else:
         arr = np.full((400, 400, 3), 255 if background == "white" else 0, dtype=np.uint8)
     img = Image.fromarray(arr)
-    _, face, _ = layout(
-        img.size,
-        cjk,
-        TEXT,
-        min_height_fraction=0.05,
-        min_text_px=12,
-        max_width_fraction=0.6,
-        corner="bottom_right",
-    )
-    box, _, origin = layout(
-        img.size,
-        cjk,
-        TEXT,
-        min_height_fraction=0.05,
-        min_text_px=12,
-        max_width_fraction=0.6,
-        corner="bottom_right",
-    )
+    box, face, origin = _layout(img.size, cjk, "bottom_right")
     # Pixels that are glyph for certain (the font's own fully covered mask) against the pixels
     # right around the glyphs: white text against a dark plate or a dark outline.
     mask = np.zeros((400, 400), dtype=bool)
@@ -252,15 +243,7 @@ def _whole_image_label(image: Image.Image, font: LabelFont, corner: str, style: 
     full-size overlay and converted back (what ``draw_label`` does on the label's region only)."""
     from PIL import ImageDraw
 
-    box, face, origin = layout(
-        image.size,
-        font,
-        TEXT,
-        min_height_fraction=0.05,
-        min_text_px=12,
-        max_width_fraction=0.6,
-        corner=corner,
-    )
+    box, face, origin = _layout(image.size, font, corner)
     base = image.convert("RGBA")
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)

@@ -2,9 +2,9 @@
 
 This room imports nothing else of hallmark's; every other room may import it.
 
-The error types load with the package; the schema (pydantic models, ~0.2 s to import) loads on
-first use of one of its names, so that ``hallmark verify``, which needs only the errors, does
-not pay for it.
+The error types load with the package; each schema module (pydantic models) loads on first use
+of one of its names, so that ``hallmark verify``, which needs the errors and the labels schema,
+does not pay for the policy and guard schemas or the YAML loader.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``hallmark.wm1``: a keyed, tiled spread-spectrum watermark in luminance, pure numpy/scipy.
+"""``hallmark.wm1``: a keyed, tiled spread-spectrum watermark in luminance (numpy and OpenCV).
 
 How it survives what happens to shared images:
 

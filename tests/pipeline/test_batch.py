@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection
 
 import pytest
 
@@ -15,7 +16,7 @@ class Recorder:
     """Phases that sleep (releasing the GIL, as onnxruntime and OpenCV do) and record what ran
     where, and how many second phases overlapped while first phases were still unstarted."""
 
-    def __init__(self, count: int, *, blocked: set[int] = frozenset(), sleep: float = 0.004) -> None:
+    def __init__(self, count: int, *, blocked: Collection[int] = (), sleep: float = 0.004) -> None:
         self.count = count
         self.blocked = blocked
         self.sleep = sleep

@@ -5,20 +5,15 @@ inclusion and consistency proofs verify offline with only a checkpoint and the p
 Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports only ``policies``.
 """
 
-from audit._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from audit._entry import (
-    EVENT_KINDS,
-    AuditStats,
-    Entry,
-    LogCheck,
-    MigrationResult,
-    MissingFile,
-    canonical_json,
-)
-from audit._log import KEY_FILE, AuditLog
-from audit._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
-from audit._seal import PersonalCipher
-from audit._store import STORES, AuditStore, open_store
+if __name__ != "hallmark.audit":  # the folder sits at the repository's top level
+    raise ImportError(f"import hallmark.audit, not {__name__}")
+
+from ._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from ._entry import EVENT_KINDS, AuditStats, Entry, LogCheck, MigrationResult, MissingFile, canonical_json
+from ._log import KEY_FILE, AuditLog
+from ._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
+from ._seal import PersonalCipher
+from ._store import STORES, AuditStore, open_store
 
 __all__ = [
     "EVENT_KINDS",

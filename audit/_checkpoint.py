@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from policies import AuditError, TamperError
+from hallmark.errors import AuditError, TamperError
 
 _ALG_ED25519 = b"\x01"
 _DASH = "\u2014"

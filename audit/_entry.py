@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from policies import AuditError
+from hallmark.errors import AuditError
 
 # The events hallmark records; append refuses others so that a typo cannot start a new kind.
 EVENT_KINDS = ("prompt.blocked", "image.blocked", "image.released", "generation.failed", "record.erased")

@@ -21,8 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from audit._checkpoint import Checkpoint, CheckpointSigner, VerifierKey, parse_checkpoint, verify_checkpoint
-from audit._entry import (
+from hallmark.errors import AuditError, TamperError
+
+from ._checkpoint import Checkpoint, CheckpointSigner, VerifierKey, parse_checkpoint, verify_checkpoint
+from ._entry import (
     EVENT_KINDS,
     AuditStats,
     Entry,
@@ -35,7 +37,7 @@ from audit._entry import (
     parse_time,
     rfc3339,
 )
-from audit._merkle import (
+from ._merkle import (
     EMPTY_ROOT,
     NodeGetter,
     check_consistency,
@@ -47,11 +49,10 @@ from audit._merkle import (
     push_leaf,
     subtree_hash,
 )
-from audit._proofs import ConsistencyProof, InclusionProof
-from audit._query import compute_stats, matches, write_export
-from audit._sqlite import SqliteStore
-from audit._store import AppendPlan, AuditStore, Filters, Head, NewEntry, open_store, redact_url
-from policies import AuditError, TamperError
+from ._proofs import ConsistencyProof, InclusionProof
+from ._query import compute_stats, matches, write_export
+from ._sqlite import SqliteStore
+from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry, open_store, redact_url
 
 KEY_FILE = "audit-checkpoint.key"
 _sha256 = hashlib.sha256

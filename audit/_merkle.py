@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from policies import TamperError
+from hallmark.errors import TamperError
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 

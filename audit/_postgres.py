@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from audit._merkle import EMPTY_ROOT
-from audit._store import (
+from hallmark.errors import AuditError
+
+from ._merkle import EMPTY_ROOT
+from ._store import (
     SCHEMA,
     AppendPlan,
     Filters,
@@ -28,7 +30,6 @@ from audit._store import (
     pack_frontier,
     select_rows,
 )
-from policies import AuditError
 
 _INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE TABLE across first writers
 

@@ -11,9 +11,10 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from audit._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from audit._merkle import check_consistency, check_inclusion, hash_leaf
-from policies import TamperError
+from hallmark.errors import TamperError
+
+from ._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from ._merkle import check_consistency, check_inclusion, hash_leaf
 
 
 def _hashes_out(hashes: list[bytes]) -> list[str]:

@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from audit._entry import AuditStats, Entry
-from policies import AuditError
+from hallmark.errors import AuditError
+
+from ._entry import AuditStats, Entry
 
 EXPORT_FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = (

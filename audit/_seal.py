@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from policies import AuditError, KeyMaterialError
+from hallmark.errors import AuditError, KeyMaterialError
 
 _PREFIX = "hm-aesgcm1:"
 

@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from audit._entry import ascii_lower
-from audit._merkle import EMPTY_ROOT
-from audit._store import (
+from hallmark.errors import AuditError
+
+from ._entry import ascii_lower
+from ._merkle import EMPTY_ROOT
+from ._store import (
     SCHEMA,
     AppendPlan,
     Filters,
@@ -27,7 +29,6 @@ from audit._store import (
     pack_frontier,
     select_rows,
 )
-from policies import AuditError
 
 _BUSY_TIMEOUT_MS = 60_000
 

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from policies import AuditError
+from hallmark.errors import AuditError
 
 
 @dataclass
@@ -142,13 +142,13 @@ StoreFactory = Callable[..., AuditStore]
 
 
 def _open_sqlite(url: str, *, create: bool = True) -> AuditStore:
-    from audit._sqlite import SqliteStore
+    from ._sqlite import SqliteStore
 
     return SqliteStore(url, create=create)
 
 
 def _open_postgres(url: str, *, create: bool = True) -> AuditStore:
-    from audit._postgres import PostgresStore
+    from ._postgres import PostgresStore
 
     return PostgresStore(url)
 

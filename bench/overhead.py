@@ -62,7 +62,7 @@ def hallmark_chain(
     image's texture (which sets the watermark's strength) does not stand for all."""
     import resource
 
-    from pipeline import GuardedPipeline
+    from hallmark.pipeline import GuardedPipeline
 
     images = natural_images(size, 5 + batch - 1)
     out = home / "out"
@@ -96,7 +96,7 @@ def hallmark_chain(
 def labelled_policy() -> Any:
     """The default policy with every regulation profile's labels on (visible label, metadata,
     manifest assertions)."""
-    from policies import LabelsPolicy, load_policy
+    from hallmark.policies import LabelsPolicy, load_policy
 
     labels = LabelsPolicy(profiles=("eu_ai_act", "cn_gb45438", "us_ca_sb942"), provider="Acme")
     return load_policy("default").model_copy(update={"labels": labels})
@@ -136,7 +136,7 @@ def glibc_defaults(size: int, reps: int, home: Path) -> tuple[float, float, floa
 
 
 def audit_append_ms(home: Path, reps: int) -> float:
-    from audit import AuditLog
+    from hallmark.audit import AuditLog
 
     with AuditLog.open(
         f"sqlite:///{home / 'bench-audit.db'}", key_path=home / "keys" / "bench-ckpt.key"
@@ -203,7 +203,7 @@ def png_encoding(size: int, reps: int) -> list[tuple[str, float, float]]:
     encoder beside Pillow's at levels 1 and 6."""
     import io
 
-    from pipeline._png import encode_png
+    from hallmark.pipeline._png import encode_png
 
     images = natural_images(size, 5)
 
@@ -236,8 +236,8 @@ def png_encoding(size: int, reps: int) -> list[tuple[str, float, float]]:
 
 
 def prompt_latency(reps: int) -> tuple[float, float]:
-    from guardrails import PromptFilter
-    from policies import load_policy
+    from hallmark.guardrails import PromptFilter
+    from hallmark.policies import load_policy
 
     pf = PromptFilter.from_policy(load_policy("default"))
     prompts = [
@@ -275,7 +275,7 @@ def peak_rss_generate(home: Path, out: Path, *, retain: bool = True) -> float:
     args = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "hallmark",
         "generate",
         "a lighthouse at dawn",
         "-n",
@@ -311,7 +311,7 @@ def main() -> None:
     tmp_holder = tempfile.TemporaryDirectory()
     home = Path(tmp_holder.name) / "home"
     subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "keys", "init", "--home", str(home)],
+        [sys.executable, "-m", "hallmark", "keys", "init", "--home", str(home)],
         check=True,
         stdout=subprocess.DEVNULL,
         cwd=REPO,
@@ -391,7 +391,7 @@ def main() -> None:
         jpg = Path(tmp) / "one.jpg"
         Image.open(sample).convert("RGB").save(jpg, quality=90)
         n = 3 if args.quick else 5
-        hallmark = [sys.executable, "-m", "pipeline.cli"]
+        hallmark = [sys.executable, "-m", "hallmark"]
         rows = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ('python -c "import torch"', [sys.executable, "-c", "import torch"]),

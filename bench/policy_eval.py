@@ -34,8 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from guardrails import PromptFilter, caught_by, read_labelled_csv  # noqa: E402
-from policies import Policy, load_policy  # noqa: E402
+from hallmark.guardrails import PromptFilter, caught_by, read_labelled_csv  # noqa: E402
+from hallmark.policies import Policy, load_policy  # noqa: E402
 
 SHARED = Path(os.environ.get("HALLMARK_SHARED_DATA", REPO.parent / "shared" / "data"))
 _CYRILLIC = str.maketrans("aceopxyi", "асеорхуі")

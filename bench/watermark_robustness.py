@@ -167,7 +167,7 @@ class Candidate:
 
 class Ours(Candidate):
     def __init__(self, scheme_id: str, key: bytes) -> None:
-        from provenance import watermark_scheme
+        from hallmark.provenance import watermark_scheme
 
         self.name = scheme_id
         self.scheme = watermark_scheme(scheme_id, key=key)
@@ -192,8 +192,8 @@ class Sdxl(Candidate):
     name = "sdxl.dwtdct (baseline)"
 
     def embed(self, image: Image.Image, payload: bytes) -> Image.Image:
-        from provenance._watermark_dwt import imwatermark_module
-        from provenance._watermark_thirdparty import KNOWN_MARKS
+        from hallmark.provenance.watermark._dwt import imwatermark_module
+        from hallmark.provenance.watermark._thirdparty import KNOWN_MARKS
 
         bits = list(KNOWN_MARKS[0].bits)
         engine = imwatermark_module("maxDct").EmbedMaxDct(bits, wmLen=48)
@@ -202,7 +202,7 @@ class Sdxl(Candidate):
         return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8))
 
     def read(self, image: Image.Image, payload: bytes) -> tuple[float, bool]:
-        from provenance import detect_third_party
+        from hallmark.provenance import detect_third_party
 
         sdxl = detect_third_party(image)[0]
         if sdxl.bit_errors is None:  # too small to read: score as chance
@@ -276,7 +276,7 @@ def false_positives(
 ) -> None:
     """Run our detectors on ``count`` unmarked random crops/rescalings (and the third-party
     reader) and count decisions that say found."""
-    from provenance import detect_third_party, watermark_scheme
+    from hallmark.provenance import detect_third_party, watermark_scheme
 
     rng = np.random.default_rng(seed)
     wm1 = watermark_scheme("hallmark.wm1", key=key)
@@ -308,7 +308,7 @@ def false_positives(
             runs["third-party"] += 1
     secs = time.perf_counter() - t0
     print(f"\n## False positives on unmarked crops/rescalings/JPEG ({secs:.0f} s)")
-    from provenance._watermark_wm1 import MAX_TRIALS
+    from hallmark.provenance.watermark._wm1 import MAX_TRIALS
 
     wm1_p = wm1._code.false_positive_probability(wm1._code.t, trials=MAX_TRIALS)  # type: ignore[attr-defined]
     dwt_p = dwt._code.false_positive_probability(dwt._code.t)  # type: ignore[attr-defined]

@@ -1,10 +1,13 @@
 """Decide: the prompt filter and the image safety classifier."""
 
-from guardrails._detectors import DETECTORS, PromptDetector
-from guardrails._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
-from guardrails._image import CLASSIFIERS, ImageClassifier, ImageSafety
-from guardrails._prompt import PromptFilter
-from guardrails._types import Action, CheckState, DetectorStatus, Finding, ImageVerdict, PromptDecision
+if __name__ != "hallmark.guardrails":  # the folder sits at the repository's top level
+    raise ImportError(f"import hallmark.guardrails, not {__name__}")
+
+from ._detectors import DETECTORS, PromptDetector
+from ._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
+from ._image import CLASSIFIERS, ImageClassifier, ImageSafety
+from ._prompt import PromptFilter
+from ._types import Action, CheckState, DetectorStatus, Finding, ImageVerdict, PromptDecision
 
 __all__ = [
     "CLASSIFIERS",

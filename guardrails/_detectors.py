@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from guardrails._normalise import Variant, variants
-from guardrails._terms import PhraseIndex
-from guardrails._types import CheckState, DetectorStatus
-from policies import GuardrailError, Policy
-from policies._guard_schema import ALWAYS_BLOCK
+from hallmark.policies import Policy
+from hallmark.policies._guard_schema import ALWAYS_BLOCK
+
+from hallmark.errors import GuardrailError
+
+from ._normalise import Variant, variants
+from ._terms import PhraseIndex
+from ._types import CheckState, DetectorStatus
 
 if TYPE_CHECKING:
-    from guardrails._semantic import Concept
+    from ._semantic import Concept
 
 
 @dataclass
@@ -158,7 +161,7 @@ class SemanticDetector:
     name = "semantic"
 
     def __init__(self, configs: list[tuple[str, object]]) -> None:
-        from guardrails._semantic import Concept, ConceptMatcher
+        from ._semantic import Concept, ConceptMatcher
 
         concepts = [
             Concept(f"{category}.{cfg.id}", category, cfg.severity, text, cfg.threshold)  # type: ignore[attr-defined]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guardrails._types import Action, PromptDecision
-from policies import InputError
+from hallmark.errors import InputError
+
+from ._types import Action, PromptDecision
 
 _POSITIVE = {"unsafe", "1", "true", "yes", "block", "positive", "explicit"}
 _NEGATIVE = {"safe", "0", "false", "no", "allow", "negative", "benign", "near_miss"}

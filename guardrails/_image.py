@@ -13,8 +13,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from guardrails._types import Action, CheckState, Finding, ImageVerdict
-from policies import GuardrailError, Policy
+from hallmark.policies import Policy
+
+from hallmark.errors import GuardrailError
+
+from ._types import Action, CheckState, Finding, ImageVerdict
 
 # nudenet labels that count as exposure; the image score is the strongest of them.
 _NUDENET_EXPOSED = (

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from policies import GuardrailError
+from hallmark.errors import GuardrailError
 
 # Every presidio pattern entity needs a digit, "@", a scheme or a dotted host name.
 _MAY_HOLD_PII = re.compile(r"[0-9@]|://|www\.|[a-z0-9]\.[a-z]{2,}", re.IGNORECASE)

@@ -13,12 +13,15 @@ import math
 import re
 import threading
 
-from guardrails._detectors import Hit, Prepared, PromptDetector, build_detectors
-from guardrails._pii import PiiSpan, find_pii
-from guardrails._terms import PhraseIndex
-from guardrails._types import Action, CheckState, DetectorStatus, Finding, PromptDecision
-from policies import GuardrailError, Policy
-from policies._guard_schema import PII_NER_ENTITIES, PII_PATTERN_ENTITIES
+from hallmark.policies import Policy
+from hallmark.policies._guard_schema import PII_NER_ENTITIES, PII_PATTERN_ENTITIES
+
+from hallmark.errors import GuardrailError
+
+from ._detectors import Hit, Prepared, PromptDetector, build_detectors
+from ._pii import PiiSpan, find_pii
+from ._terms import PhraseIndex
+from ._types import Action, CheckState, DetectorStatus, Finding, PromptDecision
 
 _DEFAULT_PII = tuple(e for e in PII_PATTERN_ENTITIES if e != "DATE_TIME")
 _INVOKE_BEFORE = re.compile(

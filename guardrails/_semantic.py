@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guardrails._types import CheckState, DetectorStatus
-from policies import GuardrailError
+from hallmark.errors import GuardrailError
+
+from ._types import CheckState, DetectorStatus
 
 # sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (the Hub's LFS id).
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

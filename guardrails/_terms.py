@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from guardrails._normalise import Variant, is_cjk
+from ._normalise import Variant, is_cjk
 
 T = TypeVar("T")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -42,7 +42,7 @@ def _inflect(word: str) -> set[str]:
 def _fold_term(term: str) -> str:
     if term.isascii():
         return term.lower()
-    from guardrails._normalise import variants
+    from ._normalise import variants
 
     # The folded variant of the term itself, so "Pokémon" in a list matches "pokemon" in a prompt.
     vs = variants(term)
@@ -52,7 +52,7 @@ def _fold_term(term: str) -> str:
 def _leet_spellings(folded: str) -> set[str]:
     """The term as written and as the leet variants of a prompt would spell it ("3d gun" is
     seen as "ed gun" there), so both spellings are indexed."""
-    from guardrails._normalise import variants
+    from ._normalise import variants
 
     return {folded} | {v.text for v in variants(folded) if v.name in {"leet", "leet_l"}}
 

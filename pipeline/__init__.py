@@ -1,28 +1,31 @@
 """Orchestrate: generator backends, GuardedPipeline and the ``hallmark`` CLI.
 
 The only room that knows all the others.  Names load on first use, so that ``hallmark check``
-and ``hallmark verify`` (which import ``pipeline.cli``) do not pay for the generation stack.
+and ``hallmark verify`` (which import ``hallmark.pipeline.cli``) do not pay for the generation stack.
 """
 
 from __future__ import annotations
+
+if __name__ != "hallmark.pipeline":  # the folder sits at the repository's top level
+    raise ImportError(f"import hallmark.pipeline, not {__name__}")
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "CallableGenerator": "pipeline._generators",
-    "DiffusersGenerator": "pipeline._generators",
-    "GenerationParams": "pipeline._generators",
-    "Generator": "pipeline._generators",
-    "generator_for": "pipeline._generators",
-    "GenerationResult": "pipeline._guarded",
-    "GuardedPipeline": "pipeline._guarded",
-    "ReleasedImage": "pipeline._guarded",
-    "WithheldImage": "pipeline._guarded",
-    "Home": "pipeline._home",
-    "new_record_id": "pipeline._records",
-    "TINY_NOTE": "pipeline._tiny",
-    "Verifier": "pipeline._verifier",
+    "CallableGenerator": "hallmark.pipeline._generators",
+    "DiffusersGenerator": "hallmark.pipeline._generators",
+    "GenerationParams": "hallmark.pipeline._generators",
+    "Generator": "hallmark.pipeline._generators",
+    "generator_for": "hallmark.pipeline._generators",
+    "GenerationResult": "hallmark.pipeline._guarded",
+    "GuardedPipeline": "hallmark.pipeline._guarded",
+    "ReleasedImage": "hallmark.pipeline._guarded",
+    "WithheldImage": "hallmark.pipeline._guarded",
+    "Home": "hallmark.pipeline._home",
+    "new_record_id": "hallmark.pipeline._records",
+    "TINY_NOTE": "hallmark.pipeline._tiny",
+    "Verifier": "hallmark.pipeline._verifier",
 }
 
 __all__ = [
@@ -52,15 +55,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pipeline._generators import (
-        CallableGenerator,
-        DiffusersGenerator,
-        GenerationParams,
-        Generator,
-        generator_for,
-    )
-    from pipeline._guarded import GenerationResult, GuardedPipeline, ReleasedImage, WithheldImage
-    from pipeline._home import Home
-    from pipeline._records import new_record_id
-    from pipeline._tiny import TINY_NOTE
-    from pipeline._verifier import Verifier
+    from ._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
+    from ._guarded import GenerationResult, GuardedPipeline, ReleasedImage, WithheldImage
+    from ._home import Home
+    from ._records import new_record_id
+    from ._tiny import TINY_NOTE
+    from ._verifier import Verifier

@@ -19,8 +19,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from pipeline._tiny import TINY_MODEL_ID, ensure_tiny_model
-from policies import PipelineError
+from hallmark.errors import PipelineError
+
+from ._tiny import TINY_MODEL_ID, ensure_tiny_model
 
 
 def quiet_model_libraries() -> None:
@@ -209,7 +210,7 @@ def _shared(key: str, load: Callable[[], DiffusersGenerator]) -> DiffusersGenera
 
 
 def tiny_generator(models_dir: Path) -> DiffusersGenerator:
-    """The offline default: see ``pipeline._tiny``."""
+    """The offline default: see ``hallmark.pipeline._tiny``."""
     folder = ensure_tiny_model(models_dir)
     name = f"hallmark/{TINY_MODEL_ID}-sd (random weights)"
     return _shared(str(folder.resolve()), lambda: DiffusersGenerator.from_pretrained(folder, name=name))

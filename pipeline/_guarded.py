@@ -28,16 +28,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hallmark.guardrails import Action, CheckState, ImageVerdict, PromptDecision
+from hallmark.policies import Policy, load_policy
 from PIL import Image, ImageFilter
 
-from guardrails import Action, CheckState, ImageVerdict, PromptDecision
-from pipeline._batch import in_two_phases
-from pipeline._generators import GenerationParams, Generator, generator_for
-from pipeline._home import Home
-from pipeline._memory import retain_freed_memory
-from pipeline._png import encode_png
-from pipeline._records import new_record_id
-from policies import HallmarkError, PipelineError, Policy, WatermarkError, load_policy
+from hallmark import __version__
+from hallmark.errors import HallmarkError, PipelineError, WatermarkError
+
+from ._batch import in_two_phases
+from ._generators import GenerationParams, Generator, generator_for
+from ._home import Home
+from ._memory import retain_freed_memory
+from ._png import encode_png
+from ._records import new_record_id
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -177,14 +180,14 @@ class GuardedPipeline:
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         retain_freed_memory()  # the chain's buffers would page-fault afresh for every image
 
-        from guardrails import ImageSafety, PromptFilter
+        from hallmark.guardrails import ImageSafety, PromptFilter
 
         self.prompt_filter = PromptFilter.from_policy(self.policy)
         self.image_safety = ImageSafety.from_policy(self.policy) if self.policy.image.enabled else None
 
         self._scheme = None
         if self.policy.watermark.enabled:
-            from provenance import load_watermark_key, watermark_scheme
+            from hallmark.provenance import load_watermark_key, watermark_scheme
 
             self._scheme = watermark_scheme(
                 self.policy.watermark.scheme, key=load_watermark_key(self.home.keys)
@@ -193,7 +196,7 @@ class GuardedPipeline:
         self._signer = signer
         self._manifests = None
         if self.policy.c2pa.enabled:
-            from provenance import C2paSigner, ManifestStore
+            from hallmark.provenance import C2paSigner, ManifestStore
 
             if self._signer is None:
                 self._signer = C2paSigner.from_keys_dir(self.home.keys, tsa_url=self.policy.c2pa.tsa_url)
@@ -204,7 +207,7 @@ class GuardedPipeline:
         if self.policy.labels.profiles:
             import hmac
 
-            from provenance import Labeler, load_watermark_key
+            from hallmark.provenance import Labeler, load_watermark_key
 
             # The TC260 check code is an HMAC under a key derived from the operator's watermark
             # key, so that it proves origin, not only integrity.
@@ -217,7 +220,7 @@ class GuardedPipeline:
         # a bad request fails before anything is written.
         self.generator = generator_for(generator, models_dir=self.home.models)  # type: ignore[arg-type]
 
-        from audit import AuditLog
+        from hallmark.audit import AuditLog
 
         self.audit = AuditLog.open(
             audit_url or self.home.audit_url,
@@ -226,7 +229,7 @@ class GuardedPipeline:
         )
         self._cipher = None
         if self.policy.audit.store_raw_prompt:
-            from audit import PersonalCipher
+            from hallmark.audit import PersonalCipher
 
             # Raw prompts are kept only when the policy asks, and then only encrypted under a
             # key the operator holds; erasing the record deletes the ciphertext too.
@@ -349,7 +352,7 @@ class GuardedPipeline:
 
     def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Iterator[_Work]:
         """The works, in order, each once its post-generation stages have run (on worker threads
-        when there are workers and more than one image; see ``pipeline._batch``)."""
+        when there are workers and more than one image; see ``hallmark.pipeline._batch``)."""
 
         def classified(w: _Work) -> bool:
             self._phase(w, self._classify)
@@ -425,7 +428,7 @@ class GuardedPipeline:
             w.stages["blur"] = "applied"
 
     def _label_context(self, w: _Work) -> Any:
-        from provenance import LabelContext
+        from hallmark.provenance import LabelContext
 
         created = datetime.fromtimestamp((w.record_id.int >> 80) / 1000, tz=UTC)
         return LabelContext(
@@ -434,7 +437,7 @@ class GuardedPipeline:
             provider=self.policy.labels.provider,
             model=self.generator.name,
             system_name="hallmark",
-            system_version=_version(),
+            system_version=__version__,
         )
 
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
@@ -455,7 +458,7 @@ class GuardedPipeline:
                 raise _StageFailed("watermark", WatermarkError(reason))
             w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
         else:
-            from provenance import payload_for_record
+            from hallmark.provenance import payload_for_record
 
             w.payload = payload_for_record(w.record_id.bytes, self._scheme.payload_bits)
             with self._stage(w, "watermark"):
@@ -480,7 +483,7 @@ class GuardedPipeline:
         if self._signer is None:
             w.stages["c2pa"] = "skipped: disabled by policy"
             return
-        from provenance import ManifestSpec, SoftBinding
+        from hallmark.provenance import ManifestSpec, SoftBinding
 
         spec = ManifestSpec(
             title=f"{w.record_id}.{_EXT[fmt]}",
@@ -704,13 +707,3 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-@functools.cache  # reading the metadata costs ~1 ms: once per process, not per image
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("hallmark")
-    except PackageNotFoundError:
-        return "0+unknown"

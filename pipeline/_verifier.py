@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline._home import Home
+from ._home import Home
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Verifier:
         """Trust the home's development CA (plus ``trust`` anchors), read our watermark with the
         home's key, resolve payloads through its audit log and recover from its manifest store.
         Whatever the home lacks (no keys, no log yet) is reported as not checked, never created."""
-        from provenance import TrustConfig
+        from hallmark.provenance import TrustConfig
 
         h = home if isinstance(home, Home) else Home.resolve(home)
         return cls(
@@ -55,7 +55,7 @@ class Verifier:
 
     def verify(self, source: Path | str | bytes) -> Any:
         """One ``provenance.VerificationReport``."""
-        from provenance import verify_image
+        from hallmark.provenance import verify_image
 
         return verify_image(source, **self.options)
 
@@ -63,14 +63,14 @@ class Verifier:
         self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0
     ) -> Iterator[Any]:
         """Reports in the order of ``files``; a file that hangs or crashes becomes an error report."""
-        from provenance import verify_batch
+        from hallmark.provenance import verify_batch
 
         return iter(verify_batch(list(files), workers=workers, timeout_s=timeout_s, **self.options))
 
 
 def _watermark_key(keys_dir: Path) -> bytes | None:
     """The watermark key when this home has one; without it our watermark is reported not checked."""
-    from provenance import load_watermark_key
+    from hallmark.provenance import load_watermark_key
 
     if not (keys_dir / "watermark.key").exists():
         return None
@@ -86,8 +86,8 @@ def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | 
     opened: dict[int, Any] = {}
 
     def lookup(scheme_id: str, payload_hex: str) -> Mapping[str, Any] | None:
-        from audit import AuditLog
-        from provenance import audit_summary
+        from hallmark.audit import AuditLog
+        from hallmark.provenance import audit_summary
 
         log = opened.get(os.getpid())
         if log is None:
@@ -111,6 +111,6 @@ def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | 
 def _manifest_lookup(directory: Path) -> Callable[[str], bytes | None] | None:
     if not directory.is_dir():
         return None
-    from provenance import ManifestStore
+    from hallmark.provenance import ManifestStore
 
     return ManifestStore(directory).get

@@ -1,33 +1,22 @@
-"""What is allowed: the policy schema, the bundled packs and the error hierarchy.
+"""What is allowed: the policy schema and the bundled packs.
 
-This room imports nothing else of hallmark's; every other room may import it.
+This room imports nothing of hallmark's but ``hallmark.errors``; every other room may import it.
 
-The error types load with the package; each schema module (pydantic models) loads on first use
-of one of its names, so that ``hallmark verify``, which needs the errors and the labels schema,
-does not pay for the policy and guard schemas or the YAML loader.
+Each schema module (pydantic models) loads on first use of one of its names, so that
+``hallmark verify``, which needs only the labels schema, does not pay for the policy and guard
+schemas or the YAML loader.
 """
 
 from __future__ import annotations
 
+if __name__ != "hallmark.policies":  # the folder sits at the repository's top level
+    raise ImportError(f"import hallmark.policies, not {__name__}")
+
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from policies._errors import (
-    AuditError,
-    GuardrailError,
-    HallmarkError,
-    InputError,
-    KeyMaterialError,
-    PipelineError,
-    PolicyError,
-    ProvenanceError,
-    SigningError,
-    TamperError,
-    WatermarkError,
-)
-
 if TYPE_CHECKING:
-    from policies._guard_schema import (
+    from ._guard_schema import (
         CATEGORIES,
         CategoryPolicy,
         ImagePolicy,
@@ -39,9 +28,9 @@ if TYPE_CHECKING:
         SeverityActions,
         TermsDetector,
     )
-    from policies._labels_schema import LabelsPolicy
-    from policies._load import bundled_policies, lint_policy, load_policy
-    from policies._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
+    from ._labels_schema import LabelsPolicy
+    from ._load import bundled_policies, lint_policy, load_policy
+    from ._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
 
 _LAZY = {
     **dict.fromkeys(
@@ -57,12 +46,13 @@ _LAZY = {
             "SeverityActions",
             "TermsDetector",
         ),
-        "policies._guard_schema",
+        "hallmark.policies._guard_schema",
     ),
-    "LabelsPolicy": "policies._labels_schema",
-    **dict.fromkeys(("bundled_policies", "lint_policy", "load_policy"), "policies._load"),
+    "LabelsPolicy": "hallmark.policies._labels_schema",
+    **dict.fromkeys(("bundled_policies", "lint_policy", "load_policy"), "hallmark.policies._load"),
     **dict.fromkeys(
-        ("AuditPolicy", "C2paPolicy", "OutputPolicy", "Policy", "WatermarkPolicy"), "policies._schema"
+        ("AuditPolicy", "C2paPolicy", "OutputPolicy", "Policy", "WatermarkPolicy"),
+        "hallmark.policies._schema",
     ),
 }
 
@@ -78,31 +68,20 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CATEGORIES",
-    "AuditError",
     "AuditPolicy",
     "C2paPolicy",
     "CategoryPolicy",
-    "GuardrailError",
-    "HallmarkError",
     "ImagePolicy",
-    "InputError",
-    "KeyMaterialError",
     "LabelsPolicy",
     "NamesDetector",
     "OutputPolicy",
     "PiiPolicy",
-    "PipelineError",
     "Policy",
-    "PolicyError",
     "PromptPolicy",
     "RegexDetector",
     "SemanticDetector",
     "SeverityActions",
-    "ProvenanceError",
-    "SigningError",
-    "TamperError",
     "TermsDetector",
-    "WatermarkError",
     "WatermarkPolicy",
     "bundled_policies",
     "lint_policy",

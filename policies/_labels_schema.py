@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
-    from policies._schema import Policy
+    from ._schema import Policy
 
 # The profiles ``provenance`` implements.  Kept here (not discovered) so that a policy naming an
 # unknown profile fails at load, before any image is made.

@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from policies._errors import PolicyError
-from policies._schema import Policy
+from hallmark.errors import PolicyError
+
+from ._schema import Policy
 
 _MAX_EXTENDS_DEPTH = 8
 # libyaml's loader when present: the same safe subset, several times faster to start.
@@ -28,7 +29,7 @@ _MAX_LIST_BYTES = 8 * 1024 * 1024
 
 
 def _bundled_root() -> Path:
-    return Path(str(importlib.resources.files("policies")))
+    return Path(str(importlib.resources.files(__package__)))
 
 
 def bundled_policies() -> list[str]:

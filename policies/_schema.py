@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policies._guard_schema import ImagePolicy, PromptPolicy
-from policies._labels_schema import LabelsPolicy, check_profile_requirements
+from ._guard_schema import ImagePolicy, PromptPolicy
+from ._labels_schema import LabelsPolicy, check_profile_requirements
 
 
 class _Section(BaseModel):

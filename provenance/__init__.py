@@ -1,8 +1,24 @@
 """Mark and read marks: watermarks, C2PA, regulatory labels, keys, found-image verification."""
 
-from provenance._c2pa_sign import C2paSigner, ManifestSpec, SignedAsset, SoftBinding
-from provenance._keys import KeyInfo, ensure_keys, init_keys, load_watermark_key, read_key_info
-from provenance._labels import (
+if __name__ != "hallmark.provenance":  # the folder sits at the repository's top level
+    raise ImportError(f"import hallmark.provenance, not {__name__}")
+
+from .c2pa import (
+    C2paReading,
+    C2paSigner,
+    KeyInfo,
+    ManifestSpec,
+    ManifestStore,
+    SignedAsset,
+    SoftBinding,
+    TrustAnchor,
+    TrustConfig,
+    ensure_keys,
+    init_keys,
+    load_watermark_key,
+    read_key_info,
+)
+from .labels import (
     ComplianceRow,
     LabelContext,
     Labeler,
@@ -11,10 +27,7 @@ from provenance._labels import (
     check_compliance,
     read_labels,
 )
-from provenance._manifest_store import ManifestStore
-from provenance._trust import TrustAnchor, TrustConfig
-from provenance._types import WatermarkReading, WatermarkScheme, payload_for_record
-from provenance._verify import (
+from .verify import (
     VERDICTS,
     Check,
     CheckStatus,
@@ -22,12 +35,18 @@ from provenance._verify import (
     Verdict,
     VerificationReport,
     audit_summary,
+    collect_images,
+    verify_batch,
     verify_image,
 )
-from provenance._verify_batch import collect_images, verify_batch
-from provenance._verify_c2pa import C2paReading
-from provenance._watermark_registry import watermark_scheme, watermark_schemes
-from provenance._watermark_thirdparty import detect_third_party
+from .watermark import (
+    WatermarkReading,
+    WatermarkScheme,
+    detect_third_party,
+    payload_for_record,
+    watermark_scheme,
+    watermark_schemes,
+)
 
 __all__ = [
     "C2paSigner",

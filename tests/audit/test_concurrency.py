@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-from audit import AuditLog, verify_consistency, verify_inclusion
+from hallmark.audit import AuditLog, verify_consistency, verify_inclusion
 
 WRITERS = 8
 EACH = 250

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from audit import (
+from hallmark.audit import (
     AuditLog,
     InclusionProof,
     canonical_json,
@@ -19,9 +18,10 @@ from audit import (
     verify_consistency,
     verify_inclusion,
 )
-from audit._checkpoint import CheckpointSigner
-from audit._merkle import hash_leaf
-from policies import AuditError, TamperError
+from hallmark.audit._checkpoint import CheckpointSigner
+from hallmark.audit._merkle import hash_leaf
+
+from hallmark.errors import AuditError, TamperError
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -251,7 +251,7 @@ def test_rewritten_history_is_caught_by_an_older_checkpoint(
         ("DELETE FROM audit_nodes", ()),
         ("DELETE FROM audit_personal", ()),
     )
-    from audit._merkle import frontier_root, push_leaf
+    from hallmark.audit._merkle import frontier_root, push_leaf
 
     frontier: list[bytes] = []
     nodes = []
@@ -415,7 +415,7 @@ def test_store_registry_and_urls(tmp_path: Path) -> None:
     with pytest.raises(AuditError, match="cannot connect to the PostgreSQL audit log"):
         open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
     with pytest.raises(AuditError, match="needs a checkpoint key path"):
-        from audit._log import AuditLog as Log
+        from hallmark.audit._log import AuditLog as Log
 
         log = Log(open_store(f"sqlite:///{tmp_path / 'k.db'}"), key_path=None)
         log.append("generation.failed", {})

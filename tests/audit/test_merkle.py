@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from audit._merkle import (
+from hallmark.audit._merkle import (
     EMPTY_ROOT,
     check_consistency,
     check_inclusion,
@@ -18,7 +17,8 @@ from audit._merkle import (
     push_leaf,
     root_of,
 )
-from policies import TamperError
+
+from hallmark.errors import TamperError
 
 
 def mth(d: list[bytes]) -> bytes:

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from hallmark.audit import AuditLog, PersonalCipher
 
-from audit import AuditLog, PersonalCipher
-from policies import AuditError, KeyMaterialError
+from hallmark.errors import AuditError, KeyMaterialError
 
 
 def test_seal_roundtrip_and_binding(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from audit import AuditLog, canonical_json
-from audit._merkle import hash_leaf
+from hallmark.audit import AuditLog, canonical_json
+from hallmark.audit._merkle import hash_leaf
 
 N = 40
 MUTATIONS = 520

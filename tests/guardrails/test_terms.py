@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from guardrails._normalise import variants
-from guardrails._terms import PhraseIndex
+from hallmark.guardrails._normalise import variants
+from hallmark.guardrails._terms import PhraseIndex
 
 
 def _found(index: PhraseIndex[str], prompt: str) -> set[str]:

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hallmark.audit import AuditLog
+from hallmark.pipeline.cli._audit import app
 from typer.testing import CliRunner
-
-from audit import AuditLog
-from pipeline._cli_audit import app
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 runner = CliRunner()
@@ -127,7 +126,7 @@ def test_prove_and_verify_proof_offline(filled: Path, tmp_path: Path) -> None:
         "new_size": 8,
     }
     # the same proof against another key, and a tampered proof
-    from audit._checkpoint import CheckpointSigner
+    from hallmark.audit._checkpoint import CheckpointSigner
 
     other = CheckpointSigner.from_file(tmp_path / "other.key", name=cp["origin"], create=True)
     code, out = run("verify-proof", str(tmp_path / "p.json"), "--key", str(other.verifier), "--json")
@@ -190,7 +189,7 @@ def test_missing_log_is_an_input_error(home: Path) -> None:
 
 
 def test_top_level_cli_wires_the_audit_group(filled: Path) -> None:
-    from pipeline.cli import app as hallmark
+    from hallmark.pipeline.cli import app as hallmark
 
     result = runner.invoke(hallmark, ["audit", "verify", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["ok"]

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
-
-from pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -105,7 +104,7 @@ def test_check_cold_start_imports_no_heavy_library() -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from pipeline.cli import app\n"
+        "from hallmark.pipeline.cli import app\n"
         "r = CliRunner().invoke(app, ['check', 'a cat'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'presidio_analyzer', 'onnxruntime') if m in sys.modules))\n"

@@ -6,9 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from hallmark.pipeline.cli._keys import app
 from typer.testing import CliRunner
-
-from pipeline._cli_keys import app
 
 runner = CliRunner()
 
@@ -76,7 +75,7 @@ def test_hallmark_keys_through_the_real_entry_point(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
     script = (
         "import sys\n"
-        "from pipeline.cli import app\n"
+        "from hallmark.pipeline.cli import app\n"
         "code = 0\n"
         "try:\n"
         "    app(sys.argv[1:])\n"

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 def hallmark(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO), HALLMARK_HOME=str(tmp_path / "home"))
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "hallmark", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -44,7 +44,7 @@ def test_output_is_complete_and_the_exit_code_kept(tmp_path: Path) -> None:
 def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO), HALLMARK_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "policy", "show", "default"],
+        [sys.executable, "-m", "hallmark", "policy", "show", "default"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

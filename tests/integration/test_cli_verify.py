@@ -30,7 +30,7 @@ def hallmark(*args: str | Path, home: Path, timeout: int = 240) -> subprocess.Co
     env = {**os.environ, "PYTHONPATH": str(REPO), "HALLMARK_HOME": str(home), "OMP_NUM_THREADS": "1"}
     env.pop("HALLMARK_AUDIT_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "verify", *map(str, args)],
+        [sys.executable, "-m", "hallmark", "verify", *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -45,10 +45,11 @@ def json_lines(out: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    import provenance as P
-    from audit import AuditLog
-    from pipeline._home import Home
-    from provenance._watermark_registry import watermark_scheme, watermark_schemes
+    from hallmark.audit import AuditLog
+    from hallmark.pipeline._home import Home
+    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
+
+    from hallmark import provenance as P
 
     root = tmp_path_factory.mktemp("cli-verify")
     home = Home(root / "home")
@@ -232,7 +233,7 @@ def test_verify_never_creates_an_audit_database(tmp_path: Path, world: dict[str,
 
 def test_cold_start_stays_light() -> None:
     code = (
-        "import sys, pipeline.cli\n"
+        "import sys, hallmark.pipeline.cli\n"
         "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'c2pa', 'numpy', 'imwatermark', 'cv2') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     from PIL import Image
-    from pipeline import GuardedPipeline
+    from hallmark.pipeline import GuardedPipeline
 
     home, out = Path(sys.argv[1]), Path(sys.argv[2])
     rng = np.random.default_rng(int(sys.argv[3]))
@@ -44,8 +44,8 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_sigkill_never_releases_an_image_without_a_record(tmp_path: Path) -> None:
-    from audit import AuditLog
-    from provenance import init_keys
+    from hallmark.audit import AuditLog
+    from hallmark.provenance import init_keys
 
     home, out = tmp_path / "home", tmp_path / "out"
     init_keys(home / "keys")

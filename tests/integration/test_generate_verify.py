@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
-
-from pipeline.cli import app
 
 runner = CliRunner()
 

@@ -22,7 +22,7 @@ PROBE = textwrap.dedent(
     """
     import json, sys
     sys.argv = ["hallmark", *sys.argv[1:]]
-    from pipeline.cli import app
+    from hallmark.pipeline.cli import app
     try:
         app()
     except SystemExit:

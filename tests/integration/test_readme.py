@@ -8,9 +8,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
-
-from pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -48,7 +47,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_the_python_example_runs_as_written(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provenance import init_keys
+    from hallmark.provenance import init_keys
 
     init_keys(home / "keys")
     monkeypatch.chdir(tmp_path)

@@ -8,8 +8,7 @@ import time
 from collections.abc import Collection
 
 import pytest
-
-from pipeline._batch import in_two_phases
+from hallmark.pipeline._batch import in_two_phases
 
 
 class Recorder:

@@ -2,11 +2,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hallmark.pipeline import CallableGenerator, DiffusersGenerator, GenerationParams, generator_for
+from hallmark.pipeline._tiny import ensure_tiny_model
 from PIL import Image
 
-from pipeline import CallableGenerator, DiffusersGenerator, GenerationParams, generator_for
-from pipeline._tiny import ensure_tiny_model
-from policies import PipelineError
+from hallmark.errors import PipelineError
 
 
 def _params(**kw: object) -> GenerationParams:
@@ -86,7 +86,7 @@ def test_over_long_prompts_never_reach_the_logs(tiny_dir: Path) -> None:
 
 
 def test_a_model_is_loaded_once_per_process(tiny_dir: Path) -> None:
-    from guardrails._image import image_classifier
+    from hallmark.guardrails._image import image_classifier
 
     a = generator_for(tiny_dir, models_dir=tiny_dir.parent)
     b = generator_for(str(tiny_dir) + "/", models_dir=tiny_dir.parent)

@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hallmark.audit import AuditLog, PersonalCipher
+from hallmark.guardrails import Action, ImageVerdict
+from hallmark.pipeline import GuardedPipeline
+from hallmark.policies import load_policy
+from hallmark.provenance import init_keys, verify_image
 from PIL import Image
 
-from audit import AuditLog, PersonalCipher
-from guardrails import Action, ImageVerdict
-from pipeline import GuardedPipeline
-from policies import GuardrailError, PipelineError, load_policy
-from provenance import init_keys, verify_image
+from hallmark.errors import GuardrailError, PipelineError
 
 
 def photo(size: int = 512) -> Image.Image:
@@ -176,7 +177,7 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
         result = pipe("static", n=2, out_dir=tmp_path / "out")
         key = pipe._scheme  # the scheme instance, keyed with this home's watermark key
     assert len(result.images) == 2
-    from pipeline._guarded import _shared_copy
+    from hallmark.pipeline._guarded import _shared_copy
 
     for image, entry in zip(result.images, entries(keyed_home), strict=True):
         assert "survives JPEG 75 at half size" in entry.data["stages"]["watermark"]
@@ -187,9 +188,8 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
 
 
 def test_the_shared_copy_halves_like_pil_and_keeps_luma_alone() -> None:
+    from hallmark.pipeline._guarded import _halve, _shared_copy
     from skimage import data
-
-    from pipeline._guarded import _halve, _shared_copy
 
     photo = Image.fromarray(data.astronaut()).resize((512, 384))
     expected = np.asarray(photo.resize((256, 192), Image.Resampling.BILINEAR), np.int16)
@@ -219,7 +219,7 @@ class _DetectOnly:
         return self._inner.embed(image, payload)
 
     def detect(self, image: Image.Image) -> Any:
-        from provenance import WatermarkReading
+        from hallmark.provenance import WatermarkReading
 
         return WatermarkReading(scheme_id=self.scheme_id, found=False)
 

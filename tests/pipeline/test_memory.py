@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROBE = textwrap.dedent(
     """
     import resource, numpy as np
-    from pipeline._memory import retain_freed_memory
+    from hallmark.pipeline._memory import retain_freed_memory
     applied = retain_freed_memory()
     def image():  # ten 4 MiB buffers alive at once, then all freed, as one image's stages do
         return [np.ones(4 << 20, np.uint8) for _ in range(10)]

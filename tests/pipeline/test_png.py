@@ -6,9 +6,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hallmark.pipeline._png import encode_png
 from PIL import Image, ImageCms
-
-from pipeline._png import encode_png
 
 
 def _image(mode: str, size: tuple[int, int] = (67, 41), seed: int = 0) -> Image.Image:

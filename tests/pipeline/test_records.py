@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from pipeline import new_record_id
+from hallmark.pipeline import new_record_id
 
 
 def test_record_id_is_uuid7_and_time_ordered() -> None:

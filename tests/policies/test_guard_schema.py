@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hallmark.policies import CATEGORIES, ImagePolicy, Policy, PromptPolicy
 from pydantic import ValidationError
-
-from policies import CATEGORIES, ImagePolicy, Policy, PromptPolicy
 
 MINORS = {"detectors": [{"type": "terms", "id": "t", "terms": ["loli"]}]}
 

@@ -11,8 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
-
-from provenance import TrustConfig, Verdict, verify_image
+from hallmark.provenance import TrustConfig, Verdict, verify_image
 
 
 def _rows() -> list[dict[str, str]]:

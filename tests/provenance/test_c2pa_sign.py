@@ -15,10 +15,7 @@ import c2pa
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from PIL import Image
-
-from policies import KeyMaterialError, SigningError
-from provenance import (
+from hallmark.provenance import (
     C2paSigner,
     ManifestSpec,
     ManifestStore,
@@ -27,6 +24,9 @@ from provenance import (
     init_keys,
     read_key_info,
 )
+from PIL import Image
+
+from hallmark.errors import KeyMaterialError, SigningError
 
 MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 SPEC = ManifestSpec(

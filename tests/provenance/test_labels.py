@@ -12,15 +12,23 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hallmark.policies import LabelsPolicy
+from hallmark.policies._labels_schema import CnGb45438Settings, EuAiActSettings
+from hallmark.provenance import (
+    ComplianceRow,
+    LabelContext,
+    Labeler,
+    LabelReading,
+    check_compliance,
+    read_labels,
+)
+from hallmark.provenance.labels._profiles import PROFILES, integrity_code
+from hallmark.provenance.labels._visible import find_font
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
-from policies import InputError, LabelsPolicy, ProvenanceError
-from policies._labels_schema import CnGb45438Settings, EuAiActSettings
-from provenance import ComplianceRow, LabelContext, Labeler, LabelReading, check_compliance, read_labels
-from provenance._labels import PROFILES, integrity_code
-from provenance._labels_visible import find_font
+from hallmark.errors import InputError, ProvenanceError
 
 NOW = dt.datetime(2026, 11, 24, 21, 0, tzinfo=dt.UTC)
 ALL = ("cn_gb45438", "eu_ai_act", "us_ca_sb942")
@@ -473,7 +481,7 @@ def test_check_compliance_unknown_profile() -> None:
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_c2pa_still_validates_after_labelling(fmt: str, tmp_path: Path) -> None:
     c2pa = pytest.importorskip("c2pa")
-    from provenance import C2paSigner, ManifestSpec, init_keys
+    from hallmark.provenance import C2paSigner, ManifestSpec, init_keys
 
     init_keys(tmp_path / "keys")
     labeler = _labeler()

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
-from policies import LabelsPolicy, Policy, PolicyError, load_policy
-from policies._labels_schema import (
+from hallmark.policies import LabelsPolicy, Policy, load_policy
+from hallmark.policies._labels_schema import (
     CnGb45438Settings,
     UsCaSb942Settings,
     check_profile_requirements,
     profile_requirement_problems,
 )
+from pydantic import ValidationError
+
+from hallmark.errors import PolicyError
 
 
 def _write(tmp_path: Path, body: str) -> Path:

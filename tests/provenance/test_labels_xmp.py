@@ -9,10 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from PIL import Image, PngImagePlugin
-
-from policies import InputError, ProvenanceError
-from provenance._labels_xmp import (
+from hallmark.provenance.labels._xmp import (
     XmpProperty,
     build_packet,
     embed_xmp,
@@ -21,6 +18,9 @@ from provenance._labels_xmp import (
     has_c2pa_manifest,
     sniff_format,
 )
+from PIL import Image, PngImagePlugin
+
+from hallmark.errors import InputError, ProvenanceError
 
 NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 PROPS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hallmark.provenance import ManifestStore
 
-from policies import ProvenanceError
-from provenance import ManifestStore
+from hallmark.errors import ProvenanceError
 
 RID = "0190f0e4-7b1c-7000-8000-00000000abcd"
 
@@ -40,7 +40,7 @@ def test_empty_store_bytes_are_refused(tmp_path: Path) -> None:
 
 
 def test_oversized_store_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("provenance._manifest_store.MAX_STORE_BYTES", 4)
+    monkeypatch.setattr("hallmark.provenance.c2pa._store.MAX_STORE_BYTES", 4)
     with pytest.raises(ProvenanceError, match="larger than 4 bytes"):
         ManifestStore(tmp_path).put(RID, b"12345")
 

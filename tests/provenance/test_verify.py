@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hallmark.provenance import CheckStatus, TrustConfig, Verdict, verify_image
 from PIL import Image, ImageFilter
 
-import provenance as P
-from policies import InputError, WatermarkError
-from provenance import CheckStatus, TrustConfig, Verdict, verify_image
+from hallmark import provenance as P
+from hallmark.errors import InputError, WatermarkError
 
 SIZE = 512
 
@@ -74,7 +74,7 @@ def encode(im: Image.Image, fmt: str = "PNG", **kw: Any) -> bytes:
 def make(
     signer: P.C2paSigner, wkey: bytes, *, seed: int = 0, fmt: str = "PNG", binding_hex: str | None = None
 ) -> Made:
-    from provenance._watermark_registry import watermark_scheme, watermark_schemes
+    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
 
     rid = str(uuid.UUID(int=seed + 1, version=4))
     scheme_id = watermark_schemes()[0]
@@ -604,8 +604,8 @@ def test_file_size_limit(tmp_path: Path) -> None:
 
 def sdxl_marked(seed: int = 0) -> bytes:
     """An unsigned PNG carrying the public SDXL mark, embedded the way diffusers does (dwtDct)."""
-    from provenance._watermark_dwt import imwatermark_module
-    from provenance._watermark_thirdparty import _SDXL_BITS
+    from hallmark.provenance.watermark._dwt import imwatermark_module
+    from hallmark.provenance.watermark._thirdparty import _SDXL_BITS
 
     bgr = np.ascontiguousarray(np.asarray(texture(seed))[:, :, ::-1])
     enc = imwatermark_module("maxDct").EmbedMaxDct(

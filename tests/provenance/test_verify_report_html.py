@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hallmark.provenance import Verdict, verify_batch
+from hallmark.provenance.verify._html import render_html_report, write_html_report
 from PIL import Image
-
-from provenance import Verdict, verify_batch
-from provenance._verify_report_html import render_html_report, write_html_report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 

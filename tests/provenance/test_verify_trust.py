@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hallmark.provenance import TrustConfig
 
-import provenance as P
-from policies import InputError
-from provenance import TrustConfig
+from hallmark import provenance as P
+from hallmark.errors import InputError
 
 
 @pytest.fixture(scope="module")

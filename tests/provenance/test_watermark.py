@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hallmark.provenance import WatermarkScheme, payload_for_record, watermark_scheme, watermark_schemes
+from hallmark.provenance.watermark._codec import PayloadCode, check_key
 from PIL import Image
 from skimage import data
 
-from policies._errors import WatermarkError
-from provenance import WatermarkScheme, payload_for_record, watermark_scheme, watermark_schemes
-from provenance._watermark_codec import PayloadCode, check_key
+from hallmark.errors import WatermarkError
 
 KEY = bytes(range(32))
 REPO = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def test_dwt_keeps_alpha_and_refuses_what_it_cannot_mark(dwt: WatermarkScheme, p
 
 def test_reading_imwatermark_does_not_import_torch() -> None:
     code = (
-        "import sys; from provenance._watermark_dwt import imwatermark_module;"
+        "import sys; from hallmark.provenance.watermark._dwt import imwatermark_module;"
         "imwatermark_module('dwtDctSvd'); imwatermark_module('maxDct');"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
@@ -172,8 +172,7 @@ def _reference_block_reads(rgb: np.ndarray) -> np.ndarray:
     """invisible-watermark's own per-block reads (its Python loop), in block order."""
     import cv2
     import pywt
-
-    from provenance._watermark_dwt import imwatermark_module, to_bgr
+    from hallmark.provenance.watermark._dwt import imwatermark_module, to_bgr
 
     bgr = to_bgr(rgb)
     rows, cols = bgr.shape[:2]
@@ -183,7 +182,7 @@ def _reference_block_reads(rgb: np.ndarray) -> np.ndarray:
 
 
 def test_vectorised_reader_matches_invisible_watermark(marked: tuple[Image.Image, bytes]) -> None:
-    from provenance._watermark_dwt import imwatermark_module, message_bits, svd_block_scores, to_bgr
+    from hallmark.provenance.watermark._dwt import imwatermark_module, message_bits, svd_block_scores, to_bgr
 
     image = marked[0]
     cases = {
@@ -203,8 +202,8 @@ def test_vectorised_reader_matches_invisible_watermark(marked: tuple[Image.Image
 
 
 def test_detect_agrees_with_the_invisible_watermark_decoder(marked: tuple[Image.Image, bytes]) -> None:
-    from provenance._watermark_codec import PayloadCode
-    from provenance._watermark_dwt import imwatermark_module, to_bgr
+    from hallmark.provenance.watermark._codec import PayloadCode
+    from hallmark.provenance.watermark._dwt import imwatermark_module, to_bgr
 
     image, payload = marked
     dwt = watermark_scheme("hallmark.dwtdctsvd-bch", key=KEY)
@@ -218,7 +217,7 @@ def test_detect_agrees_with_the_invisible_watermark_decoder(marked: tuple[Image.
 
 
 def test_reader_handles_bands_with_no_whole_block() -> None:
-    from provenance._watermark_dwt import message_bits, svd_block_scores
+    from hallmark.provenance.watermark._dwt import message_bits, svd_block_scores
 
     # 65,536 pixels but 4 rows: the Haar band has 2 rows, no 4×4 block: every bit reads 0.
     thin = np.full((4, 16384, 3), 200, np.uint8)
@@ -229,7 +228,7 @@ def test_reader_handles_bands_with_no_whole_block() -> None:
 
 
 def test_reader_is_fast_at_1024_px() -> None:
-    from provenance._watermark_dwt import svd_block_scores
+    from hallmark.provenance.watermark._dwt import svd_block_scores
 
     rgb = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024)))
     svd_block_scores(rgb)
@@ -247,7 +246,7 @@ def _timed(fn: object, *args: object) -> float:
 
 
 def test_interval_reads_agree_with_lapack_on_hard_blocks() -> None:
-    from provenance._watermark_dwt import _interval_reads
+    from hallmark.provenance.watermark._dwt import _interval_reads
 
     rng = np.random.default_rng(11)
     q = np.linalg.qr(rng.normal(size=(4, 4)))[0]

@@ -11,11 +11,10 @@ import cv2
 import numpy as np
 import pytest
 import pywt
+from hallmark.provenance import detect_third_party
+from hallmark.provenance.watermark._thirdparty import KNOWN_MARKS, block_scores, read_bits
 from PIL import Image
 from skimage import data
-
-from provenance import detect_third_party
-from provenance._watermark_thirdparty import KNOWN_MARKS, block_scores, read_bits
 
 # diffusers/pipelines/stable_diffusion_xl/watermark.py
 WATERMARK_MESSAGE = 0b101100111110110010010000011110111011000110011110
@@ -95,7 +94,7 @@ def test_small_images_are_reported_unreadable() -> None:
 
 
 def test_vectorised_reader_matches_invisible_watermark() -> None:
-    from provenance._watermark_dwt import imwatermark_module
+    from hallmark.provenance.watermark._dwt import imwatermark_module
 
     maxdct = imwatermark_module("maxDct")
     for array in (data.astronaut(), data.coffee()[3:390, 5:601], data.chelsea()):

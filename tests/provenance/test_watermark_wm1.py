@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
+from hallmark.provenance import WatermarkScheme, watermark_scheme
 from PIL import Image, ImageEnhance, ImageFilter
 from skimage import data
 
-from policies._errors import WatermarkError
-from provenance import WatermarkScheme, watermark_scheme
+from hallmark.errors import WatermarkError
 
 KEY = bytes(range(32))
 PAYLOAD = bytes.fromhex("c0ffee123456")
@@ -177,7 +177,7 @@ def test_refuses_out_of_range_integer_images(wm1: WatermarkScheme) -> None:
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
 def test_adding_the_mark_rounds_and_saturates_exactly(mode: str) -> None:
-    from provenance._watermark_image import open_canvas
+    from hallmark.provenance.watermark._image import open_canvas
 
     rng = np.random.default_rng(4)
     raw = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
@@ -197,9 +197,8 @@ def test_adding_the_mark_rounds_and_saturates_exactly(mode: str) -> None:
 def test_filters_match_scipy_ndimage(dtype: type) -> None:
     # wm1 carries OpenCV stand-ins for scipy.ndimage's filters (its import costs ~0.4 s of a
     # whole `hallmark verify`); they must give scipy's results, borders included.
+    from hallmark.provenance.watermark._wm1 import _maximum3, _uniform
     from scipy import ndimage
-
-    from provenance._watermark_wm1 import _maximum3, _uniform
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(97, 131)).astype(dtype)
@@ -215,9 +214,8 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
     # The lattice is sampled by OpenCV's affine warp; it must agree with scipy's map_coordinates
     # on the same grid (the two treat the last pixel at the border differently, so points within
     # a pixel of it are left out).
+    from hallmark.provenance.watermark._wm1 import _grid_samples
     from scipy import ndimage
-
-    from provenance._watermark_wm1 import _grid_samples
 
     rng = np.random.default_rng(1)
     a = rng.normal(size=(97, 131)).astype(np.float32)
@@ -239,7 +237,7 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
 
 @pytest.mark.parametrize(("shape", "size"), [((256, 256), (1024, 1024)), ((171, 256), (768, 512))])
 def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, int]) -> None:
-    from provenance._watermark_wm1 import _bicubic_upscale
+    from hallmark.provenance.watermark._wm1 import _bicubic_upscale
 
     plane = np.random.default_rng(2).normal(size=shape).astype(np.float32)
     expected = np.asarray(Image.fromarray(plane, "F").resize(size, Image.Resampling.BICUBIC))
@@ -250,7 +248,7 @@ def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, in
 
 @pytest.mark.parametrize("shape", [(256, 256), (256, 329), (171, 256)])
 def test_whitened_autocorrelation_matches_numpy(shape: tuple[int, int]) -> None:
-    from provenance._watermark_wm1 import _uniform, _whitened_autocorrelation
+    from hallmark.provenance.watermark._wm1 import _uniform, _whitened_autocorrelation
 
     r = np.random.default_rng(5).normal(size=shape).astype(np.float32)
     power = np.abs(np.fft.rfft2(r)) ** 2

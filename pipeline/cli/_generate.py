@@ -1,0 +1,124 @@
+"""``hallmark generate``: one guarded request from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ._common import EXIT_FAILED, HomeOption, JsonOption, PolicyOption, command, console, print_json
+
+if TYPE_CHECKING:
+    from .._guarded import GenerationResult
+
+
+@command
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What to draw.")],
+    n: Annotated[int, typer.Option("-n", "--n", help="Number of images.")] = 1,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default: random, recorded in the audit log).")
+    ] = None,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT or one number for a square.")] = "512",
+    steps: Annotated[int, typer.Option(help="Denoising steps.")] = 2,
+    model: Annotated[
+        str,
+        typer.Option(help="'tiny' (built-in, random weights: draws noise), a diffusers folder, or a hub id."),
+    ] = "tiny",
+    negative: Annotated[str | None, typer.Option("--negative", help="Negative prompt.")] = None,
+    policy: PolicyOption = "default",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the images.")] = Path("."),
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="png, jpeg or webp (default: the policy's).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Who asked (kept apart from the log entry, erasable).")
+    ] = None,
+    home: HomeOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log."""
+    from .._tiny import TINY_MODEL_ID, TINY_NOTE
+    from ._common import fail
+
+    try:
+        width, height = _parse_size(size)
+    except ValueError:
+        fail(f"--size must be N or WIDTHxHEIGHT, got {size!r}")
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .._guarded import GuardedPipeline
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=json_out or not sys.stderr.isatty(),
+        console=None,
+    )
+    with progress:
+        task = progress.add_task("loading model", total=n)
+        with GuardedPipeline.from_pretrained(model, policy=policy, home=home) as pipe:
+
+            def tick(stage: str, done: int) -> None:
+                progress.update(
+                    task,
+                    description={"generate": "generating", "release": "releasing"}[stage],
+                    completed=done,
+                )
+
+            result = pipe(
+                prompt,
+                negative_prompt=negative,
+                n=n,
+                seed=seed,
+                size=(width, height),
+                steps=steps,
+                user=user,
+                out_dir=out,
+                fmt=fmt,
+                progress=tick,
+            )
+
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        _render(result)
+        if model == TINY_MODEL_ID and result.images:
+            print(f"note: {TINY_NOTE}", file=sys.stderr)
+    if result.blocked or not result.images:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) == 1:
+        return int(parts[0]), int(parts[0])
+    if len(parts) == 2:
+        return int(parts[0]), int(parts[1])
+    raise ValueError(text)
+
+
+def _render(result: GenerationResult) -> None:
+    from rich.table import Table
+
+    con = console()
+    d = result.decision
+    if result.blocked:
+        con.print(f"[bold red]blocked[/] by policy {d.policy_id} ({', '.join(d.categories)})")
+        for f in d.findings:
+            con.print(f"  {f.rule_id} [{f.category}, {f.detector}] {f.explanation}")
+        return
+    if d.findings:
+        con.print(f"prompt: [yellow]{d.action.value}[/] ({', '.join(d.categories)})")
+    table = Table("image", "record", "classifier", "watermark")
+    for img in result.images:
+        table.add_row(str(img.path), img.record_id, img.verdict.action.value, img.payload or "-")
+    for w in result.withheld:
+        table.add_row("[red]withheld[/]", w.record_id, w.reason, w.error or "-")
+    con.print(table)

@@ -1,0 +1,114 @@
+"""``hallmark policy show | lint | test``: inspect, check and measure policy packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import EXIT_FAILED, JsonOption, PolicyOption, command, console, print_json
+
+app = typer.Typer(help="Inspect, lint and test policy packs.", no_args_is_help=True)
+
+
+@app.command("show")
+@command
+def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> None:
+    """Show a resolved policy (after `extends`): categories, actions, detectors, PII, image."""
+    from hallmark.policies import load_policy
+
+    p = load_policy(policy)
+    if json_output:
+        print_json(p.model_dump(mode="json") | {"digest": p.digest})
+        return
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{p.id}[/] v{p.version}  digest {p.digest[:16]}  {p.description}")
+    table = Table("category", "enabled", "low", "medium", "high", "detectors", "allow phrases")
+    for name, cat in p.prompt.categories.items():
+        detectors = ", ".join(f"{d.type}:{d.id}({d.severity}, {_size(d)})" for d in cat.detectors)
+        a = cat.actions
+        table.add_row(name, str(cat.enabled), a.low, a.medium, a.high, detectors, str(len(cat.allow)))
+    out.print(table)
+    pii = p.prompt.pii
+    entities = (
+        ", ".join(f"{k}={v}" for k, v in pii.entities.items()) or f"all pattern entities={pii.default_action}"
+    )
+    out.print(
+        f"pii: {'on' if pii.enabled else 'off'} ({entities}); NER not checked: {', '.join(pii.ner_entities)}"
+    )
+    out.print(
+        f"safety negative prompt: {p.prompt.safety_negative_prompt!r}; max tokens {p.prompt.max_prompt_tokens}"
+    )
+    out.print(
+        f"image: {'on' if p.image.enabled else 'off'} classifier={p.image.classifier} thresholds={p.image.thresholds}"
+    )
+
+
+def _size(detector: object) -> str:
+    for attr, unit in (("terms", "terms"), ("patterns", "patterns"), ("concepts", "concepts")):
+        value = getattr(detector, attr, None)
+        if value is not None:
+            return f"{len(value)} {unit}"
+    return ""
+
+
+@app.command("lint")
+@command
+def lint(
+    policy: Annotated[str, typer.Argument(help="Bundled policy name or YAML file.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Report every problem of a policy file at once (exit 1 when there is any)."""
+    from hallmark.policies import lint_policy
+
+    problems = lint_policy(policy)
+    if json_output:
+        print_json({"policy": policy, "ok": not problems, "problems": problems})
+    elif problems:
+        for line in problems:
+            typer.echo(line)
+    else:
+        typer.echo(f"{policy}: ok")
+    if problems:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("test")
+@command
+def test(
+    file: Annotated[Path, typer.Argument(help="CSV with columns prompt,label[,category].")],
+    policy: PolicyOption = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Run labelled prompts through a policy: confusion matrix per category, false positives."""
+    from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
+    from hallmark.policies import load_policy
+
+    rows = read_labelled_csv(file)
+    result = evaluate_labelled(PromptFilter.from_policy(load_policy(policy)).evaluate, rows)
+    if json_output:
+        print_json(result.to_dict())
+        return
+    from rich.table import Table
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    table = Table("category", "TP", "FP", "FN", "TN", "precision", "recall", "FP rate")
+    for name, c in [*sorted(result.categories.items()), ("ALL", result.overall)]:
+        table.add_row(
+            name, str(c.tp), str(c.fp), str(c.fn), str(c.tn), pct(c.precision), pct(c.recall), pct(c.fp_rate)
+        )
+    out = console()
+    out.print(table)
+    for row, fired in result.false_positives:
+        out.print(
+            f"false positive [{row.category}] fired {','.join(fired)}: {row.prompt}",
+            markup=False,
+            highlight=False,
+        )
+    for row in result.false_negatives:
+        out.print(f"missed [{row.category}]: {row.prompt}", markup=False, highlight=False)

@@ -1,0 +1,23 @@
+"""C2PA: keys and certificates, signing, trust anchors, the manifest store, and reading manifests."""
+
+from ._keys import KeyInfo, ensure_keys, init_keys, load_watermark_key, read_key_info
+from ._read import C2paReading
+from ._sign import C2paSigner, ManifestSpec, SignedAsset, SoftBinding
+from ._store import ManifestStore
+from ._trust import TrustAnchor, TrustConfig
+
+__all__ = [
+    "C2paReading",
+    "C2paSigner",
+    "KeyInfo",
+    "ManifestSpec",
+    "ManifestStore",
+    "SignedAsset",
+    "SoftBinding",
+    "TrustAnchor",
+    "TrustConfig",
+    "ensure_keys",
+    "init_keys",
+    "load_watermark_key",
+    "read_key_info",
+]

@@ -1,0 +1,15 @@
+"""Invisible watermarks: the scheme protocol, hallmark's schemes, their registry and the
+third-party marks that verify reads."""
+
+from ._registry import watermark_scheme, watermark_schemes
+from ._thirdparty import detect_third_party
+from ._types import WatermarkReading, WatermarkScheme, payload_for_record
+
+__all__ = [
+    "WatermarkReading",
+    "WatermarkScheme",
+    "detect_third_party",
+    "payload_for_record",
+    "watermark_scheme",
+    "watermark_schemes",
+]

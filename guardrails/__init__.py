@@ -7,13 +7,13 @@ from ._detectors import DETECTORS, PromptDetector
 from ._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
 from ._image import CLASSIFIERS, ImageClassifier, ImageSafety
 from ._prompt import PromptFilter
-from ._types import Action, CheckState, DetectorStatus, Finding, ImageVerdict, PromptDecision
+from ._types import Action, CheckStatus, DetectorStatus, Finding, ImageVerdict, PromptDecision
 
 __all__ = [
     "CLASSIFIERS",
     "DETECTORS",
     "Action",
-    "CheckState",
+    "CheckStatus",
     "DetectorStatus",
     "Evaluation",
     "Finding",

@@ -19,7 +19,7 @@ from hallmark.errors import GuardrailError
 
 from ._normalise import Variant, variants
 from ._terms import PhraseIndex
-from ._types import CheckState, DetectorStatus
+from ._types import CheckStatus, DetectorStatus
 
 if TYPE_CHECKING:
     from ._semantic import Concept
@@ -105,7 +105,7 @@ class _IndexDetector:
         return hits
 
     def status(self) -> DetectorStatus:
-        return DetectorStatus(self.name, CheckState.CHECKED)
+        return DetectorStatus(self.name, CheckStatus.CHECKED)
 
 
 class TermsDetector(_IndexDetector):
@@ -147,7 +147,7 @@ class RegexDetector:
         return hits
 
     def status(self) -> DetectorStatus:
-        return DetectorStatus(self.name, CheckState.CHECKED)
+        return DetectorStatus(self.name, CheckStatus.CHECKED)
 
 
 class SemanticDetector:

@@ -17,7 +17,7 @@ from hallmark.policies import Policy
 
 from hallmark.errors import GuardrailError
 
-from ._types import Action, CheckState, Finding, ImageVerdict
+from ._types import Action, CheckStatus, Finding, ImageVerdict
 
 # nudenet labels that count as exposure; the image score is the strongest of them.
 _NUDENET_EXPOSED = (
@@ -179,7 +179,7 @@ class ImageSafety:
             return [
                 ImageVerdict(
                     Action.ALLOW,
-                    state=CheckState.NOT_CHECKED,
+                    state=CheckStatus.NOT_CHECKED,
                     classifier=self.classifier_name,
                     reason="image safety disabled by policy",
                 )

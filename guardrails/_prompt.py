@@ -21,7 +21,7 @@ from hallmark.errors import GuardrailError
 from ._detectors import Hit, Prepared, PromptDetector, build_detectors
 from ._pii import PiiSpan, find_pii
 from ._terms import PhraseIndex
-from ._types import Action, CheckState, DetectorStatus, Finding, PromptDecision
+from ._types import Action, CheckStatus, DetectorStatus, Finding, PromptDecision
 
 _DEFAULT_PII = tuple(e for e in PII_PATTERN_ENTITIES if e != "DATE_TIME")
 _INVOKE_BEFORE = re.compile(
@@ -83,19 +83,19 @@ class PromptFilter:
         self._statuses = [d.status() for d in detectors]
         if not prompt.enabled:
             reason = "prompt stage disabled by policy; sexual_minors is still checked"
-            self._statuses.insert(0, DetectorStatus("categories", CheckState.NOT_CHECKED, reason))
+            self._statuses.insert(0, DetectorStatus("categories", CheckStatus.NOT_CHECKED, reason))
         if pii.enabled:
-            self._statuses.append(DetectorStatus("pii", CheckState.CHECKED))
+            self._statuses.append(DetectorStatus("pii", CheckStatus.CHECKED))
             if ner:
                 self._statuses.append(
                     DetectorStatus(
                         "pii.ner",
-                        CheckState.NOT_CHECKED,
+                        CheckStatus.NOT_CHECKED,
                         f"{', '.join(ner)} need a spaCy NER model, which is not installed",
                     )
                 )
         else:
-            self._statuses.append(DetectorStatus("pii", CheckState.NOT_CHECKED, "disabled by policy"))
+            self._statuses.append(DetectorStatus("pii", CheckStatus.NOT_CHECKED, "disabled by policy"))
 
     @classmethod
     def from_policy(cls, policy: Policy) -> PromptFilter:
@@ -151,7 +151,7 @@ class PromptFilter:
             prompt_out=prompt_out,
             redacted_prompt=redacted,
             negative_prompt_out=negative_out,
-            state=CheckState.CHECKED if policy.enabled else CheckState.NOT_CHECKED,
+            state=CheckStatus.CHECKED if policy.enabled else CheckStatus.NOT_CHECKED,
             detectors=tuple(self._statuses),
             policy_id=self.policy.id,
             policy_digest=self.policy.digest,
@@ -302,7 +302,7 @@ class PromptFilter:
             # Not scanned, so not safe to keep: only its size is recorded.
             redacted_prompt=f"<PROMPT_TOO_LONG {len(prompt)} chars>",
             negative_prompt_out=None,
-            state=CheckState.CHECKED,
+            state=CheckStatus.CHECKED,
             detectors=tuple(self._statuses),
             policy_id=self.policy.id,
             policy_digest=self.policy.digest,

@@ -19,7 +19,7 @@ from typing import Any
 
 from hallmark.errors import GuardrailError
 
-from ._types import CheckState, DetectorStatus
+from ._types import CheckStatus, DetectorStatus
 
 # sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (the Hub's LFS id).
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -120,4 +120,4 @@ class ConceptMatcher:
         return list(zip(self.concepts, sims, strict=True))
 
     def status(self) -> DetectorStatus:
-        return DetectorStatus("semantic", CheckState.CHECKED)
+        return DetectorStatus("semantic", CheckStatus.CHECKED)

@@ -2,7 +2,7 @@
 
 They are frozen and explain themselves: every finding names the rule, category, detector,
 score and the matched span of the *original* prompt.  A check that did not run is an explicit
-``CheckState.NOT_CHECKED``, never ``None``.
+``CheckStatus.NOT_CHECKED``, never ``None``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+
+from hallmark.checks import CheckStatus
 
 
 class Action(enum.Enum):
@@ -53,14 +55,6 @@ class Action(enum.Enum):
 _ACTION_ORDER = {a: i for i, a in enumerate(Action)}
 
 
-class CheckState(enum.Enum):
-    """Whether a check ran. A skipped check is recorded, never silently absent."""
-
-    CHECKED = "checked"
-    NOT_CHECKED = "not_checked"  # disabled by policy, or a detector that cannot run here
-    FAILED = "failed"  # the check raised; the caller fails closed
-
-
 @dataclass(frozen=True)
 class Finding:
     """One reason behind a decision."""
@@ -94,7 +88,7 @@ class DetectorStatus:
     """Whether one detector ran on a prompt, and why not if it did not."""
 
     detector: str
-    state: CheckState
+    state: CheckStatus
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,7 +109,7 @@ class PromptDecision:
     prompt_out: str
     redacted_prompt: str
     negative_prompt_out: str | None = None
-    state: CheckState = CheckState.CHECKED
+    state: CheckStatus = CheckStatus.CHECKED
     detectors: tuple[DetectorStatus, ...] = ()
     policy_id: str = ""
     policy_digest: str = ""
@@ -153,7 +147,7 @@ class ImageVerdict:
     action: Action
     scores: dict[str, float] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
-    state: CheckState = CheckState.CHECKED
+    state: CheckStatus = CheckStatus.CHECKED
     classifier: str = ""
     reason: str = ""
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hallmark.guardrails import Action, CheckState, ImageVerdict, PromptDecision
+from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
 from hallmark.policies import Policy, load_policy
 from PIL import Image, ImageFilter
 
@@ -413,7 +413,7 @@ class GuardedPipeline:
     def _classify(self, w: _Work) -> None:
         if self.image_safety is None:
             w.verdict = ImageVerdict(
-                action=Action.ALLOW, state=CheckState.NOT_CHECKED, reason="disabled by policy"
+                action=Action.ALLOW, state=CheckStatus.NOT_CHECKED, reason="disabled by policy"
             )
             w.stages["classifier"] = "skipped: disabled by policy"
             return
@@ -642,7 +642,7 @@ class GuardedPipeline:
                 sha256=digest,
                 payload=data["payload"],
                 scheme_id=data["scheme_id"],
-                verdict=w.verdict or ImageVerdict(action=Action.ALLOW, state=CheckState.NOT_CHECKED),
+                verdict=w.verdict or ImageVerdict(action=Action.ALLOW, state=CheckStatus.NOT_CHECKED),
                 audit_index=entry.index,
                 timings_ms=dict(w.timings),
             )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hallmark.checks import CheckStatus
 from hallmark.errors import InputError
 
 from ..c2pa._read import (
@@ -82,15 +83,6 @@ _RECORD_FIELDS = (
     "scheme_id",
     "payload",
 )
-
-
-class CheckStatus(enum.Enum):
-    """The outcome of one check."""
-
-    PASSED = "passed"  # the check ran and what it looked at holds up
-    FAILED = "failed"  # the check ran and found a problem
-    NOT_FOUND = "not_found"  # the check ran and found nothing to check (no manifest, no mark)
-    NOT_CHECKED = "not_checked"  # the check could not run (no key, image too small, no audit log)
 
 
 class Verdict(enum.Enum):

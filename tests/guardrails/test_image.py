@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hallmark.guardrails import CLASSIFIERS, Action, CheckState, ImageSafety
+from hallmark.guardrails import CLASSIFIERS, Action, CheckStatus, ImageSafety
 from hallmark.policies import Policy, load_policy
 from PIL import Image
 
@@ -40,7 +40,7 @@ def test_opennsfw_classifies_a_landscape_as_safe() -> None:
     safety = ImageSafety.from_policy(load_policy("default"))
     verdicts = safety.classify_batch([_image(0), _image(1).convert("L")])
     for v in verdicts:
-        assert v.classifier == "opennsfw" and v.state is CheckState.CHECKED
+        assert v.classifier == "opennsfw" and v.state is CheckStatus.CHECKED
         assert 0.0 <= v.scores["nsfw"] < 0.4 and abs(v.scores["nsfw"] + v.scores["sfw"] - 1) < 1e-3
         assert v.action is Action.ALLOW and v.findings == ()
     assert safety.classify(_image(0)).to_dict()["scores"]["nsfw"] == round(verdicts[0].scores["nsfw"], 4)
@@ -99,7 +99,7 @@ def test_stricter_pack_blocks_earlier() -> None:
 def test_disabled_image_safety_is_recorded_not_silent() -> None:
     policy = Policy.model_validate({"id": "off", "image": {"enabled": False}})
     verdict = ImageSafety.from_policy(policy).classify(_image())
-    assert verdict.state is CheckState.NOT_CHECKED and "disabled" in verdict.reason
+    assert verdict.state is CheckStatus.NOT_CHECKED and "disabled" in verdict.reason
 
 
 def test_empty_batch() -> None:

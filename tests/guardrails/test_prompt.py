@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hallmark.guardrails import Action, CheckState, PromptFilter
+from hallmark.guardrails import Action, CheckStatus, PromptFilter
 from hallmark.guardrails._detectors import Hit, Prepared
 from hallmark.guardrails._normalise import is_cjk
 from hallmark.policies import Policy, load_policy
@@ -55,8 +55,8 @@ def test_email_is_redacted_and_removed(default: PromptFilter) -> None:
 
 def test_ner_entities_are_reported_not_checked(default: PromptFilter) -> None:
     statuses = {d.detector: d for d in default.evaluate("a cat").detectors}
-    assert statuses["pii"].state is CheckState.CHECKED
-    assert statuses["pii.ner"].state is CheckState.NOT_CHECKED
+    assert statuses["pii"].state is CheckStatus.CHECKED
+    assert statuses["pii.ner"].state is CheckStatus.NOT_CHECKED
     assert "PERSON" in statuses["pii.ner"].reason
 
 
@@ -243,7 +243,7 @@ def test_filter_is_cached_per_policy_digest() -> None:
 def test_disabled_prompt_policy_is_recorded() -> None:
     policy = Policy.model_validate({"id": "off", "prompt": {"enabled": False}})
     decision = PromptFilter.from_policy(policy).evaluate("n u d e")
-    assert decision.state is CheckState.NOT_CHECKED and decision.action is Action.ALLOW
+    assert decision.state is CheckStatus.NOT_CHECKED and decision.action is Action.ALLOW
 
 
 def test_disabling_the_stage_never_disables_sexual_minors(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -252,7 +252,7 @@ def test_disabling_the_stage_never_disables_sexual_minors(tmp_path) -> None:  # 
     f = PromptFilter.from_policy(load_policy(pack))
     assert f.evaluate("a naked woman").action is Action.ALLOW
     decision = f.evaluate("l0li hentai")
-    assert decision.action is Action.BLOCK and decision.state is CheckState.NOT_CHECKED
+    assert decision.action is Action.BLOCK and decision.state is CheckStatus.NOT_CHECKED
     assert {x.category for x in decision.findings} == {"sexual_minors"}
 
 
@@ -271,7 +271,7 @@ class _Broken:
     def status(self):  # type: ignore[no-untyped-def]
         from hallmark.guardrails import DetectorStatus
 
-        return DetectorStatus("broken", CheckState.CHECKED)
+        return DetectorStatus("broken", CheckStatus.CHECKED)
 
 
 def test_a_failing_detector_fails_closed() -> None:

@@ -29,10 +29,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def make_folder(folder: Path, *, n: int, size: int) -> tuple[Path, dict[str, dict[str, Any]], Any]:
     import numpy as np
-    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
     from PIL import Image, ImageFilter
 
     from hallmark import provenance as P
+    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
 
     keys = folder / "keys"
     P.init_keys(keys)
@@ -99,10 +99,10 @@ def main() -> None:
     args = ap.parse_args()
 
     import c2pa
-    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
     from PIL import Image
 
     from hallmark import provenance as P
+    from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
 
     with tempfile.TemporaryDirectory() as tmp:
         images, records, (keys, key, store) = make_folder(Path(tmp), n=args.n, size=args.size)

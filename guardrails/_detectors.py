@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from hallmark.errors import GuardrailError
 from hallmark.policies import Policy
 from hallmark.policies._guard_schema import ALWAYS_BLOCK
-
-from hallmark.errors import GuardrailError
 
 from ._normalise import Variant, variants
 from ._terms import PhraseIndex

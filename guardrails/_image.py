@@ -13,9 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from hallmark.policies import Policy
-
 from hallmark.errors import GuardrailError
+from hallmark.policies import Policy
 
 from ._types import Action, CheckStatus, Finding, ImageVerdict
 

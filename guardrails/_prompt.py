@@ -13,10 +13,9 @@ import math
 import re
 import threading
 
+from hallmark.errors import GuardrailError
 from hallmark.policies import Policy
 from hallmark.policies._guard_schema import PII_NER_ENTITIES, PII_PATTERN_ENTITIES
-
-from hallmark.errors import GuardrailError
 
 from ._detectors import Hit, Prepared, PromptDetector, build_detectors
 from ._pii import PiiSpan, find_pii

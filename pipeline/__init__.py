@@ -18,13 +18,14 @@ _WHERE = {
     "GenerationParams": "hallmark.pipeline._generators",
     "Generator": "hallmark.pipeline._generators",
     "generator_for": "hallmark.pipeline._generators",
-    "GenerationResult": "hallmark.pipeline._guarded",
+    "GenerationResult": "hallmark.pipeline._results",
     "GuardedPipeline": "hallmark.pipeline._guarded",
-    "ReleasedImage": "hallmark.pipeline._guarded",
-    "WithheldImage": "hallmark.pipeline._guarded",
+    "ReleasedImage": "hallmark.pipeline._results",
+    "WithheldImage": "hallmark.pipeline._results",
     "Home": "hallmark.pipeline._home",
     "new_record_id": "hallmark.pipeline._records",
     "TINY_NOTE": "hallmark.pipeline._tiny",
+    "Stages": "hallmark.pipeline._stages",
     "Verifier": "hallmark.pipeline._verifier",
 }
 
@@ -38,6 +39,7 @@ __all__ = [
     "GuardedPipeline",
     "Home",
     "ReleasedImage",
+    "Stages",
     "Verifier",
     "WithheldImage",
     "generator_for",
@@ -56,8 +58,10 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
-    from ._guarded import GenerationResult, GuardedPipeline, ReleasedImage, WithheldImage
+    from ._guarded import GuardedPipeline
     from ._home import Home
     from ._records import new_record_id
+    from ._results import GenerationResult, ReleasedImage, WithheldImage
+    from ._stages import Stages
     from ._tiny import TINY_NOTE
     from ._verifier import Verifier

@@ -28,96 +28,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
-from hallmark.policies import Policy, load_policy
 from PIL import Image, ImageFilter
 
 from hallmark import __version__
-from hallmark.errors import HallmarkError, PipelineError, WatermarkError
+from hallmark.errors import HallmarkError, PipelineError, WatermarkError, describe_error
+from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
+from hallmark.policies import Policy, load_policy
 
 from ._batch import in_two_phases
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
 from ._png import encode_png
-from ._records import new_record_id
+from ._readback import embed_checked
+from ._records import new_record_id, request_record
+from ._results import GenerationResult, ReleasedImage, WithheldImage
+from ._stages import Stages
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 MAX_IMAGES_PER_REQUEST = 64
 MAX_SIDE = 4096
-
-
-@dataclass(frozen=True)
-class ReleasedImage:
-    """An image that passed every stage and was written under its final name."""
-
-    record_id: str
-    path: Path
-    sha256: str
-    payload: str | None  # hex, None when the watermark stage was skipped
-    scheme_id: str | None
-    verdict: ImageVerdict
-    audit_index: int
-    timings_ms: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id,
-            "path": str(self.path),
-            "sha256": self.sha256,
-            "watermark": {"scheme_id": self.scheme_id, "payload": self.payload},
-            "verdict": self.verdict.to_dict(),
-            "audit_index": self.audit_index,
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
-
-
-@dataclass(frozen=True)
-class WithheldImage:
-    """An image that was generated but not released: blocked by the classifier or a stage failed."""
-
-    record_id: str
-    reason: str  # "blocked" or "failed:<stage>"
-    verdict: ImageVerdict | None
-    audit_index: int
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id,
-            "reason": self.reason,
-            "verdict": self.verdict.to_dict() if self.verdict else None,
-            "audit_index": self.audit_index,
-            "error": self.error,
-        }
-
-
-@dataclass
-class GenerationResult:
-    """What one request produced: the prompt decision, released and withheld images, timings."""
-
-    decision: PromptDecision
-    images: list[ReleasedImage] = field(default_factory=list)
-    withheld: list[WithheldImage] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    model: str = ""
-    seed: int | None = None
-
-    @property
-    def blocked(self) -> bool:
-        return self.decision.blocked
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "blocked": self.blocked,
-            "decision": self.decision.to_dict(),
-            "model": self.model,
-            "seed": self.seed,
-            "images": [i.to_dict() for i in self.images],
-            "withheld": [w.to_dict() for w in self.withheld],
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
 
 
 @dataclass
@@ -136,7 +67,8 @@ class _Work:
     stages: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     outcome: str = "pending"  # released | blocked | failed:<stage>
-    error: str = ""
+    error: str = ""  # what failed, for the user (describe_error)
+    error_type: str = ""  # the exception's type, for the audit entry
 
 
 @contextmanager
@@ -171,6 +103,7 @@ class GuardedPipeline:
         home: Home | str | Path | None = None,
         audit_url: str | None = None,
         signer: Any = None,
+        stages: Stages | None = None,
         workers: int | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
@@ -179,42 +112,7 @@ class GuardedPipeline:
         self._now = now or (lambda: datetime.now(UTC))
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         retain_freed_memory()  # the chain's buffers would page-fault afresh for every image
-
-        from hallmark.guardrails import ImageSafety, PromptFilter
-
-        self.prompt_filter = PromptFilter.from_policy(self.policy)
-        self.image_safety = ImageSafety.from_policy(self.policy) if self.policy.image.enabled else None
-
-        self._scheme = None
-        if self.policy.watermark.enabled:
-            from hallmark.provenance import load_watermark_key, watermark_scheme
-
-            self._scheme = watermark_scheme(
-                self.policy.watermark.scheme, key=load_watermark_key(self.home.keys)
-            )
-
-        self._signer = signer
-        self._manifests = None
-        if self.policy.c2pa.enabled:
-            from hallmark.provenance import C2paSigner, ManifestStore
-
-            if self._signer is None:
-                self._signer = C2paSigner.from_keys_dir(self.home.keys, tsa_url=self.policy.c2pa.tsa_url)
-            if self.policy.c2pa.keep_manifest_store:
-                self._manifests = ManifestStore(self.home.manifests)
-
-        self._labeler = None
-        if self.policy.labels.profiles:
-            import hmac
-
-            from hallmark.provenance import Labeler, load_watermark_key
-
-            # The TC260 check code is an HMAC under a key derived from the operator's watermark
-            # key, so that it proves origin, not only integrity.
-            integrity_key = hmac.new(
-                load_watermark_key(self.home.keys), b"hallmark.labels.integrity", "sha256"
-            ).digest()
-            self._labeler = Labeler.from_policy(self.policy.labels, integrity_key=integrity_key)
+        self.stages = stages or Stages.from_policy(self.policy, self.home, signer=signer)
 
         # The model loads after every key and setting was checked, and the audit log opens last:
         # a bad request fails before anything is written.
@@ -224,16 +122,9 @@ class GuardedPipeline:
 
         self.audit = AuditLog.open(
             audit_url or self.home.audit_url,
-            key_path=self.home.keys / "audit-checkpoint.key",
+            key_path=self.home.audit_key,
             retention_days=self.policy.audit.retention_days or None,
         )
-        self._cipher = None
-        if self.policy.audit.store_raw_prompt:
-            from hallmark.audit import PersonalCipher
-
-            # Raw prompts are kept only when the policy asks, and then only encrypted under a
-            # key the operator holds; erasing the record deletes the ciphertext too.
-            self._cipher = PersonalCipher.from_file(self.home.keys / "personal.key", create=True)
 
     @classmethod
     def from_pretrained(
@@ -284,16 +175,18 @@ class GuardedPipeline:
         tick = progress or (lambda stage, k: None)
 
         with _timed(timings, "prompt"):
-            decision = self.prompt_filter.evaluate(prompt, negative_prompt=negative_prompt)
+            decision = self.stages.prompt_filter.evaluate(prompt, negative_prompt=negative_prompt)
         request_id = str(new_record_id(now=self._now()))
         personal: dict[str, Any] = {"prompt": decision.redacted_prompt, "user": user}
-        if self._cipher is not None:
-            personal["raw_prompt"] = self._cipher.seal(prompt, context=request_id)
+        if self.stages.cipher is not None:
+            personal["raw_prompt"] = self.stages.cipher.seal(prompt, context=request_id)
         result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
         if decision.blocked:
             self.audit.append(
                 "prompt.blocked",
-                self._base_record(decision, params=None, request_id=request_id),
+                request_record(
+                    self.policy, self.generator.name, decision, params=None, request_id=request_id
+                ),
                 personal=personal,
                 now=self._now(),
             )
@@ -316,12 +209,17 @@ class GuardedPipeline:
             with _timed(timings, "generate"):
                 images = self.generator.generate(params)
         except Exception as e:
-            data = self._base_record(decision, params=params, request_id=request_id)
+            data = request_record(
+                self.policy, self.generator.name, decision, params=params, request_id=request_id
+            )
             data.update(stage="generate", error=type(e).__name__)
             self.audit.append("generation.failed", data, personal=personal, now=self._now())
             if isinstance(e, HallmarkError):
                 raise
-            raise PipelineError(f"generator {self.generator.name!r} failed: {type(e).__name__}") from e
+            private = (prompt, negative_prompt or "", params.prompt, user or "")
+            raise PipelineError(
+                f"generator {self.generator.name!r} failed: {describe_error(e, withhold=private)}"
+            ) from e
         tick("generate", n)
 
         out.mkdir(parents=True, exist_ok=True)
@@ -388,11 +286,7 @@ class GuardedPipeline:
             stages(w)
         except _StageFailed as e:
             w.outcome = f"failed:{e.stage}"
-            w.error = (
-                f"{type(e.error).__name__}: {e.error}"
-                if isinstance(e.error, HallmarkError)
-                else type(e.error).__name__
-            )
+            w.error, w.error_type = describe_error(e.error), type(e.error).__name__
 
     def _finish(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
         """Every stage after the classifier, for an image it let through."""
@@ -411,14 +305,14 @@ class GuardedPipeline:
                 raise _StageFailed(stage, e) from e
 
     def _classify(self, w: _Work) -> None:
-        if self.image_safety is None:
+        if self.stages.image_safety is None:
             w.verdict = ImageVerdict(
                 action=Action.ALLOW, state=CheckStatus.NOT_CHECKED, reason="disabled by policy"
             )
             w.stages["classifier"] = "skipped: disabled by policy"
             return
         with self._stage(w, "classifier"):
-            w.verdict = self.image_safety.classify(w.image)
+            w.verdict = self.stages.image_safety.classify(w.image)
         w.stages["classifier"] = "applied"
         if w.verdict.action is Action.BLOCK:
             w.outcome = "blocked"
@@ -441,7 +335,7 @@ class GuardedPipeline:
         )
 
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
-        labeler = self._labeler
+        labeler = self.stages.labeler
         ctx = self._label_context(w) if labeler is not None else None
         if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
@@ -450,20 +344,20 @@ class GuardedPipeline:
         else:
             w.stages["labels"] = "skipped: no profile in policy"
 
-        if self._scheme is None:
+        if self.stages.watermark is None:
             w.stages["watermark"] = "skipped: disabled by policy"
-        elif min(w.image.size) < self._scheme.min_size:
-            reason = f"image {w.image.size[0]}x{w.image.size[1]} is smaller than {self._scheme.scheme_id} can mark ({self._scheme.min_size} px)"
+        elif min(w.image.size) < self.stages.watermark.min_size:
+            reason = f"image {w.image.size[0]}x{w.image.size[1]} is smaller than {self.stages.watermark.scheme_id} can mark ({self.stages.watermark.min_size} px)"
             if self.policy.watermark.on_too_small == "refuse":
                 raise _StageFailed("watermark", WatermarkError(reason))
             w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
         else:
             from hallmark.provenance import payload_for_record
 
-            w.payload = payload_for_record(w.record_id.bytes, self._scheme.payload_bits)
+            w.payload = payload_for_record(w.record_id.bytes, self.stages.watermark.payload_bits)
             with self._stage(w, "watermark"):
-                w.image, note = self._embed_checked(w.image, w.payload)
-            w.stages["watermark"] = f"applied: {self._scheme.scheme_id} ({note})"
+                w.image, note = embed_checked(self.stages.watermark, w.image, w.payload)
+            w.stages["watermark"] = f"applied: {self.stages.watermark.scheme_id} ({note})"
 
         with self._stage(w, "encode"):
             o = self.policy.output
@@ -480,7 +374,7 @@ class GuardedPipeline:
             with self._stage(w, "labels"):
                 w.data = labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
 
-        if self._signer is None:
+        if self.stages.signer is None:
             w.stages["c2pa"] = "skipped: disabled by policy"
             return
         from hallmark.provenance import ManifestSpec, SoftBinding
@@ -489,8 +383,8 @@ class GuardedPipeline:
             title=f"{w.record_id}.{_EXT[fmt]}",
             software_agent=self.generator.name,
             claim_generator=self.policy.c2pa.claim_generator,
-            watermark=SoftBinding(self._scheme.scheme_id, w.payload.hex())
-            if (self._scheme is not None and w.payload is not None)
+            watermark=SoftBinding(self.stages.watermark.scheme_id, w.payload.hex())
+            if (self.stages.watermark is not None and w.payload is not None)
             else None,
             training_mining=self.policy.c2pa.training_mining,
             policy_assertion=self._policy_assertion(w),
@@ -500,49 +394,12 @@ class GuardedPipeline:
             thumbnail=self.policy.c2pa.thumbnail,
         )
         with self._stage(w, "c2pa_sign"):
-            signed = self._signer.sign(w.data, mime=_MIME[fmt], manifest=spec)
+            signed = self.stages.signer.sign(w.data, mime=_MIME[fmt], manifest=spec)
             w.data = signed.data
-            if self._manifests is not None:
-                self._manifests.put(str(w.record_id), signed.manifest_store)
+            if self.stages.manifests is not None:
+                self.stages.manifests.put(str(w.record_id), signed.manifest_store)
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
-
-    def _embed_checked(self, image: Image.Image, payload: bytes) -> tuple[Image.Image, str]:
-        """Embed, then read the mark back before the image may be released.
-
-        The mark must first survive a reference shared copy (JPEG 75 at half size, what a re-upload
-        does); images whose own texture drowns it (noise, foliage) are re-marked at the scheme's
-        next strength.  When no strength survives that, the first mark that still decodes from the
-        pristine image is kept and the weakness is recorded; when none decodes at all, the stage
-        fails and the image is withheld.  Returns the marked image and a note for the record.
-        """
-        assert self._scheme is not None
-        scheme = self._scheme
-        strengths = tuple(getattr(scheme, "strengths", (1.0,)))
-        shareable = min(image.size) >= 2 * scheme.min_size
-        luma_only = bool(getattr(scheme, "luma_only", False))
-        # Marks whose shared copy did not decode, weakest first: the fallback if none survives.
-        unshared: list[tuple[Image.Image, Image.Image, float]] = []
-        for strength in strengths:
-            marked = scheme.embed(image, payload, **({"strength": strength} if len(strengths) > 1 else {}))
-            # What the scheme reads: for a luma-only scheme, the 8-bit luma plane, converted once.
-            probe = marked.convert("L") if luma_only and marked.mode in _EIGHT_BIT else marked
-            # The shared copy is the read that fails in practice, so it goes first. The pristine
-            # image must decode as well: a downscaled copy can decode when the original does not
-            # (downscaling averages away the texture that hides the mark).
-            if shareable and not _reads(scheme, _shared_copy(probe), payload):
-                unshared.append((marked, probe, strength))
-                continue
-            if _reads(scheme, probe, payload):
-                note = "survives JPEG 75 at half size" if shareable else "too small to test a shared copy"
-                return marked, _strength_note(strength, note)
-        for marked, probe, strength in unshared:
-            if _reads(scheme, probe, payload):
-                return marked, _strength_note(strength, "reads back, but not after JPEG 75 at half size")
-        raise WatermarkError(
-            f"{scheme.scheme_id}: the mark did not read back at any strength {strengths}",
-            hint="The image's texture drowns the mark; release with the manifest only if the policy allows.",
-        )
 
     def _policy_assertion(self, w: _Work) -> dict[str, Any]:
         verdict = w.verdict
@@ -568,28 +425,6 @@ class GuardedPipeline:
 
     # -- commit, in order, on the calling thread -----------------------------------------
 
-    def _base_record(
-        self, decision: PromptDecision, *, params: GenerationParams | None, request_id: str
-    ) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "request_id": request_id,
-            "policy": self.policy.summary(),
-            "model": self.generator.name,
-            "decisions": {"prompt": decision.to_dict(redact=True)},
-        }
-        data["decisions"]["prompt"].pop("redacted_prompt", None)  # personal data lives apart
-        if params is not None:
-            data["seed"] = params.seed
-            data["params"] = {
-                "n": params.n,
-                "width": params.width,
-                "height": params.height,
-                "steps": params.steps,
-                "guidance_scale": params.guidance_scale,
-                "negative_prompt_added": bool(params.negative_prompt),
-            }
-        return data
-
     def _commit(
         self,
         w: _Work,
@@ -601,7 +436,9 @@ class GuardedPipeline:
         result: GenerationResult,
         request_id: str,
     ) -> None:
-        data = self._base_record(decision, params=params, request_id=request_id)
+        data = request_record(
+            self.policy, self.generator.name, decision, params=params, request_id=request_id
+        )
         data["record_id"] = str(w.record_id)
         data["decisions"]["image"] = w.verdict.to_dict() if w.verdict else None
         data["stages"] = dict(w.stages)
@@ -610,7 +447,7 @@ class GuardedPipeline:
             result.withheld.append(WithheldImage(str(w.record_id), "blocked", w.verdict, entry.index))
             return
         if w.outcome != "ready":
-            data.update(stage=w.outcome.removeprefix("failed:"), error=w.error.split(":")[0])
+            data.update(stage=w.outcome.removeprefix("failed:"), error=w.error_type)
             entry = self.audit.append("generation.failed", data, personal=personal, now=self._now())
             result.withheld.append(
                 WithheldImage(str(w.record_id), w.outcome, w.verdict, entry.index, w.error)
@@ -622,8 +459,8 @@ class GuardedPipeline:
             path=str(w.final_path.resolve()),
             sha256=digest,
             format=fmt,
-            scheme_id=self._scheme.scheme_id
-            if (self._scheme is not None and w.payload is not None)
+            scheme_id=self.stages.watermark.scheme_id
+            if (self.stages.watermark is not None and w.payload is not None)
             else None,
             payload=w.payload.hex() if w.payload is not None else None,
             manifest=w.manifest_summary,
@@ -647,53 +484,6 @@ class GuardedPipeline:
                 timings_ms=dict(w.timings),
             )
         )
-
-
-def _reads(scheme: Any, image: Image.Image, payload: bytes) -> bool:
-    """Whether a blind detection of ``image`` finds ``payload`` (a scheme's ``reads`` answers
-    this without its error-correction search, when it has one)."""
-    reads = getattr(scheme, "reads", None)
-    if reads is not None:
-        return bool(reads(image, payload))
-    reading = scheme.detect(image)
-    return bool(reading.found and reading.payload == payload)
-
-
-_EIGHT_BIT = ("RGB", "RGBA", "L", "LA", "P", "PA")
-
-
-def _shared_copy(image: Image.Image) -> Image.Image:
-    """What a re-upload typically does to an image: half size (bilinear), JPEG quality 75.
-
-    A greyscale ("L") image stays greyscale: for the luma of a colour image that is the same Y
-    plane a colour JPEG carries (libjpeg's RGB->Y is PIL's "L" conversion, and Y is quantised
-    alone), for a third of the work.  Other modes are copied as RGB.  The JPEG round trip is
-    OpenCV's libjpeg-turbo, which gives Pillow's pixels (tested) and releases the GIL."""
-    import cv2
-    import numpy as np
-
-    plane = image if image.mode in ("L", "RGB") else image.convert("RGB")
-    half = _halve(np.asarray(plane))
-    colour = plane.mode == "RGB"
-    ok, jpeg = cv2.imencode(".jpg", half[:, :, ::-1] if colour else half, [cv2.IMWRITE_JPEG_QUALITY, 75])
-    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE) if ok else None
-    if decoded is None:
-        raise WatermarkError("the shared copy's JPEG round trip failed")
-    return Image.fromarray(np.ascontiguousarray(decoded[:, :, ::-1]) if colour else decoded, plane.mode)
-
-
-def _halve(pixels: Any) -> Any:
-    """8-bit pixels at half size, as PIL's bilinear resize makes them (to rounding, and the edge
-    rows): bilinear halving is the [1, 3, 3, 1]/8 filter at stride 2, which is [1, 2, 1]/4
-    followed by 2×2 averaging, two OpenCV passes at a third of the time of PIL's resampler."""
-    import cv2
-
-    blurred = cv2.GaussianBlur(pixels, (3, 3), 0, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(blurred, (pixels.shape[1] // 2, pixels.shape[0] // 2), interpolation=cv2.INTER_AREA)
-
-
-def _strength_note(strength: float, note: str) -> str:
-    return f"strength {strength}; {note}"
 
 
 def _fsync_dir(path: Path) -> None:

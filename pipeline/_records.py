@@ -1,4 +1,5 @@
-"""Record identifiers: UUIDv7 (RFC 9562), time-ordered so that the audit log sorts by them."""
+"""Records: identifiers (UUIDv7, RFC 9562, time-ordered so that the audit log sorts by them) and
+the part of an audit entry that one request's images share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hallmark.guardrails import PromptDecision
+    from hallmark.policies import Policy
+
+    from ._generators import GenerationParams
 
 
 def new_record_id(
@@ -16,3 +24,29 @@ def new_record_id(
     ms = int(moment.timestamp() * 1000) & ((1 << 48) - 1)
     value = (ms << 80) | (0x7 << 76) | (randbits(12) << 64) | (0b10 << 62) | randbits(62)
     return uuid.UUID(int=value)
+
+
+def request_record(
+    policy: Policy, model: str, decision: PromptDecision, *, params: GenerationParams | None, request_id: str
+) -> dict[str, Any]:
+    """The part of an audit entry that every image of one request shares: the request id, the
+    policy, the model, the prompt decision (without the redacted prompt, which is personal data
+    and lives apart) and the generation parameters."""
+    data: dict[str, Any] = {
+        "request_id": request_id,
+        "policy": policy.summary(),
+        "model": model,
+        "decisions": {"prompt": decision.to_dict(redact=True)},
+    }
+    data["decisions"]["prompt"].pop("redacted_prompt", None)  # personal data lives apart
+    if params is not None:
+        data["seed"] = params.seed
+        data["params"] = {
+            "n": params.n,
+            "width": params.width,
+            "height": params.height,
+            "steps": params.steps,
+            "guidance_scale": params.guidance_scale,
+            "negative_prompt_added": bool(params.negative_prompt),
+        }
+    return data

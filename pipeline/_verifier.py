@@ -47,7 +47,7 @@ class Verifier:
                 "trust": TrustConfig.from_files(
                     list(trust), trust_list=trust_list, keys_dir=h.keys, allow_network=allow_network
                 ),
-                "watermark_key": _watermark_key(h.keys),
+                "watermark_key": _watermark_key(h),
                 "lookup": _audit_lookup(h.audit_url),
                 "manifest_lookup": _manifest_lookup(h.manifests),
             }
@@ -68,13 +68,13 @@ class Verifier:
         return iter(verify_batch(list(files), workers=workers, timeout_s=timeout_s, **self.options))
 
 
-def _watermark_key(keys_dir: Path) -> bytes | None:
+def _watermark_key(home: Home) -> bytes | None:
     """The watermark key when this home has one; without it our watermark is reported not checked."""
     from hallmark.provenance import load_watermark_key
 
-    if not (keys_dir / "watermark.key").exists():
+    if not home.watermark_key.exists():
         return None
-    return load_watermark_key(keys_dir)
+    return load_watermark_key(home.keys)
 
 
 def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | None:

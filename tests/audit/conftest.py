@@ -33,6 +33,7 @@ class RawDb:
             self.conn = sqlite3.connect(url.split("://", 1)[1][1:], isolation_level=None)
         else:
             import psycopg
+
             from hallmark.audit._postgres import split_schema
 
             conninfo, schema = split_schema(url)

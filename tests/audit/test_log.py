@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from hallmark.audit import (
     AuditLog,
     InclusionProof,
@@ -20,7 +21,6 @@ from hallmark.audit import (
 )
 from hallmark.audit._checkpoint import CheckpointSigner
 from hallmark.audit._merkle import hash_leaf
-
 from hallmark.errors import AuditError, TamperError
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

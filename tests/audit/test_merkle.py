@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from hallmark.audit._merkle import (
     EMPTY_ROOT,
     check_consistency,
@@ -17,7 +18,6 @@ from hallmark.audit._merkle import (
     push_leaf,
     root_of,
 )
-
 from hallmark.errors import TamperError
 
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hallmark.audit import AuditLog, PersonalCipher
 
+from hallmark.audit import AuditLog, PersonalCipher
 from hallmark.errors import AuditError, KeyMaterialError
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
+from hallmark.errors import GuardrailError
 from hallmark.guardrails import DETECTORS
 from hallmark.guardrails import _detectors as detectors
 from hallmark.guardrails import _image as image
 from hallmark.guardrails import _pii as pii
 from hallmark.policies import load_policy
-
-from hallmark.errors import GuardrailError
 
 
 def test_registry_names_every_kind() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
-from hallmark.policies import load_policy
 
 from hallmark.errors import InputError
+from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
+from hallmark.policies import load_policy
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

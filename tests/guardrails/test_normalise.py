@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hallmark.guardrails._normalise import variants
 from hypothesis import given
 from hypothesis import strategies as st
+
+from hallmark.guardrails._normalise import variants
 
 
 def _texts(prompt: str) -> dict[str, str]:

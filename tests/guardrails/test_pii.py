@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from hallmark.guardrails._pii import find_pii, may_hold_pii
 
 ENTITIES = ["CREDIT_CARD", "EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", "URL", "US_SSN"]

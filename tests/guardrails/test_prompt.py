@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hallmark.guardrails import Action, CheckStatus, PromptFilter
-from hallmark.guardrails._detectors import Hit, Prepared
-from hallmark.guardrails._normalise import is_cjk
-from hallmark.policies import Policy, load_policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hallmark.errors import GuardrailError
+from hallmark.guardrails import Action, CheckStatus, PromptFilter
+from hallmark.guardrails._detectors import Hit, Prepared
+from hallmark.guardrails._normalise import is_cjk
+from hallmark.policies import Policy, load_policy
 
 
 @pytest.fixture(scope="module")

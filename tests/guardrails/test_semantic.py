@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from hallmark.errors import GuardrailError
 from hallmark.guardrails import Action, PromptFilter
 from hallmark.guardrails import _semantic as semantic
 from hallmark.guardrails._detectors import build_detectors
 from hallmark.policies import Policy
-
-from hallmark.errors import GuardrailError
 
 MINORS = {"detectors": [{"type": "terms", "id": "t", "terms": ["loli"]}]}
 

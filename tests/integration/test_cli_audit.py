@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from hallmark.audit import AuditLog
 from hallmark.pipeline.cli._audit import app
-from typer.testing import CliRunner
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 runner = CliRunner()

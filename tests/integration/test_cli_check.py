@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
+
+from hallmark.pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()

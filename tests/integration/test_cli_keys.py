@@ -6,8 +6,9 @@ import json
 import os
 from pathlib import Path
 
-from hallmark.pipeline.cli._keys import app
 from typer.testing import CliRunner
+
+from hallmark.pipeline.cli._keys import app
 
 runner = CliRunner()
 

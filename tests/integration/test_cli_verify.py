@@ -45,11 +45,10 @@ def json_lines(out: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from hallmark import provenance as P
     from hallmark.audit import AuditLog
     from hallmark.pipeline._home import Home
     from hallmark.provenance.watermark._registry import watermark_scheme, watermark_schemes
-
-    from hallmark import provenance as P
 
     root = tmp_path_factory.mktemp("cli-verify")
     home = Home(root / "home")

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
+
+from hallmark.pipeline.cli import app
 
 runner = CliRunner()
 

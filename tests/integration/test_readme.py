@@ -8,8 +8,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from hallmark.pipeline.cli import app
 from typer.testing import CliRunner
+
+from hallmark.pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Collection
 
 import pytest
+
 from hallmark.pipeline._batch import in_two_phases
 
 

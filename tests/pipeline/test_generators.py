@@ -2,11 +2,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hallmark.pipeline import CallableGenerator, DiffusersGenerator, GenerationParams, generator_for
-from hallmark.pipeline._tiny import ensure_tiny_model
 from PIL import Image
 
 from hallmark.errors import PipelineError
+from hallmark.pipeline import CallableGenerator, DiffusersGenerator, GenerationParams, generator_for
+from hallmark.pipeline._tiny import ensure_tiny_model
 
 
 def _params(**kw: object) -> GenerationParams:

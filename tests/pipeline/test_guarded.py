@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from hallmark.audit import AuditLog, PersonalCipher
+from hallmark.errors import GuardrailError, PipelineError
 from hallmark.guardrails import Action, ImageVerdict
 from hallmark.pipeline import GuardedPipeline
 from hallmark.policies import load_policy
 from hallmark.provenance import init_keys, verify_image
-from PIL import Image
-
-from hallmark.errors import GuardrailError, PipelineError
 
 
 def photo(size: int = 512) -> Image.Image:
@@ -68,7 +68,7 @@ def test_a_failing_classifier_releases_nothing_and_records_why(keyed_home: Path,
         def broken(image: Image.Image) -> ImageVerdict:
             raise GuardrailError("classifier model could not be loaded")
 
-        pipe.image_safety.classify = broken  # type: ignore[union-attr,method-assign]
+        pipe.stages.image_safety.classify = broken  # type: ignore[union-attr,method-assign]
         result = pipe("a lighthouse", n=2, out_dir=out)
     assert result.images == [] and [w.reason for w in result.withheld] == ["failed:classifier"] * 2
     assert not any(out.iterdir())
@@ -79,7 +79,9 @@ def test_a_failing_classifier_releases_nothing_and_records_why(keyed_home: Path,
 
 def test_blur_verdict_releases_a_blurred_copy(keyed_home: Path, tmp_path: Path) -> None:
     with GuardedPipeline(render, home=keyed_home) as pipe:
-        pipe.image_safety.classify = lambda image: ImageVerdict(action=Action.BLUR, scores={"nsfw": 0.75})  # type: ignore[union-attr,method-assign]
+        pipe.stages.image_safety.classify = lambda image: ImageVerdict(
+            action=Action.BLUR, scores={"nsfw": 0.75}
+        )  # type: ignore[union-attr,method-assign]
         result = pipe("a lighthouse", out_dir=tmp_path / "out")
     released = np.asarray(Image.open(result.images[0].path).convert("L"), dtype=float)
     original = np.asarray(photo().convert("L"), dtype=float)
@@ -175,9 +177,9 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
 
     with GuardedPipeline(noise, home=keyed_home) as pipe:
         result = pipe("static", n=2, out_dir=tmp_path / "out")
-        key = pipe._scheme  # the scheme instance, keyed with this home's watermark key
+        key = pipe.stages.watermark  # the scheme instance, keyed with this home's watermark key
     assert len(result.images) == 2
-    from hallmark.pipeline._guarded import _shared_copy
+    from hallmark.pipeline._readback import _shared_copy
 
     for image, entry in zip(result.images, entries(keyed_home), strict=True):
         assert "survives JPEG 75 at half size" in entry.data["stages"]["watermark"]
@@ -188,8 +190,9 @@ def test_a_mark_drowned_by_texture_is_re_embedded_stronger_and_reads_back(
 
 
 def test_the_shared_copy_halves_like_pil_and_keeps_luma_alone() -> None:
-    from hallmark.pipeline._guarded import _halve, _shared_copy
     from skimage import data
+
+    from hallmark.pipeline._readback import _halve, _shared_copy
 
     photo = Image.fromarray(data.astronaut()).resize((512, 384))
     expected = np.asarray(photo.resize((256, 192), Image.Resampling.BILINEAR), np.int16)
@@ -228,9 +231,9 @@ class _DetectOnly:
 def test_a_mark_that_never_reads_back_withholds_the_image(how: str, keyed_home: Path, tmp_path: Path) -> None:
     with GuardedPipeline(render, home=keyed_home) as pipe:
         if how == "reads":
-            pipe._scheme.reads = lambda image, payload: False  # type: ignore[union-attr]
+            pipe.stages.watermark.reads = lambda image, payload: False  # type: ignore[union-attr]
         else:
-            pipe._scheme = _DetectOnly(pipe._scheme)  # type: ignore[assignment]
+            pipe.stages.watermark = _DetectOnly(pipe.stages.watermark)  # type: ignore[assignment]
         result = pipe("a lighthouse", out_dir=tmp_path / "out")
     assert result.images == [] and result.withheld[0].reason == "failed:watermark"
     assert "did not read back" in result.withheld[0].error
@@ -241,7 +244,7 @@ def test_read_back_order_and_fallbacks(keyed_home: Path, tmp_path: Path) -> None
     # pristine image decodes is released and the weakness recorded.
     calls: list[tuple[int, float]] = []
     with GuardedPipeline(render, home=keyed_home) as pipe:
-        scheme = pipe._scheme
+        scheme = pipe.stages.watermark
         embed = scheme.embed  # type: ignore[union-attr]
 
         def recording_embed(image: Image.Image, payload: bytes, *, strength: float = 1.0) -> Image.Image:

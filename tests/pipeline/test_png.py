@@ -6,8 +6,9 @@ import zlib
 
 import numpy as np
 import pytest
-from hallmark.pipeline._png import encode_png
 from PIL import Image, ImageCms
+
+from hallmark.pipeline._png import encode_png
 
 
 def _image(mode: str, size: tuple[int, int] = (67, 41), seed: int = 0) -> Image.Image:

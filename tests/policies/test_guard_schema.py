@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hallmark.policies import CATEGORIES, ImagePolicy, Policy, PromptPolicy
 from pydantic import ValidationError
+
+from hallmark.policies import CATEGORIES, ImagePolicy, Policy, PromptPolicy
 
 MINORS = {"detectors": [{"type": "terms", "id": "t", "terms": ["loli"]}]}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hallmark.policies import bundled_policies, lint_policy, load_policy
 
 from hallmark.errors import PolicyError
+from hallmark.policies import bundled_policies, lint_policy, load_policy
 
 
 def test_bundled_packs_load_and_lint_clean() -> None:

@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
+
 from hallmark.provenance import TrustConfig, Verdict, verify_image
 
 

@@ -15,6 +15,9 @@ import c2pa
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
+from hallmark.errors import KeyMaterialError, SigningError
 from hallmark.provenance import (
     C2paSigner,
     ManifestSpec,
@@ -24,9 +27,6 @@ from hallmark.provenance import (
     init_keys,
     read_key_info,
 )
-from PIL import Image
-
-from hallmark.errors import KeyMaterialError, SigningError
 
 MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 SPEC = ManifestSpec(

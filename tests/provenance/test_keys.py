@@ -12,10 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from hallmark.provenance import ensure_keys, init_keys, load_watermark_key, read_key_info
-from hallmark.provenance.c2pa._keys import check_signing_certificate, load_chain, read_secret
 
 from hallmark.errors import KeyMaterialError
+from hallmark.provenance import ensure_keys, init_keys, load_watermark_key, read_key_info
+from hallmark.provenance.c2pa._keys import check_signing_certificate, load_chain, read_secret
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 

@@ -12,6 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, PngImagePlugin
+
+from hallmark.errors import InputError, ProvenanceError
 from hallmark.policies import LabelsPolicy
 from hallmark.policies._labels_schema import CnGb45438Settings, EuAiActSettings
 from hallmark.provenance import (
@@ -24,11 +29,6 @@ from hallmark.provenance import (
 )
 from hallmark.provenance.labels._profiles import PROFILES, integrity_code
 from hallmark.provenance.labels._visible import find_font
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from PIL import Image, PngImagePlugin
-
-from hallmark.errors import InputError, ProvenanceError
 
 NOW = dt.datetime(2026, 11, 24, 21, 0, tzinfo=dt.UTC)
 ALL = ("cn_gb45438", "eu_ai_act", "us_ca_sb942")

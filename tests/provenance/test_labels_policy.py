@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
+from hallmark.errors import PolicyError
 from hallmark.policies import LabelsPolicy, Policy, load_policy
 from hallmark.policies._labels_schema import (
     CnGb45438Settings,
@@ -12,9 +15,6 @@ from hallmark.policies._labels_schema import (
     check_profile_requirements,
     profile_requirement_problems,
 )
-from pydantic import ValidationError
-
-from hallmark.errors import PolicyError
 
 
 def _write(tmp_path: Path, body: str) -> Path:

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hallmark.provenance.labels import _visible as _labels_visible
-from hallmark.provenance.labels._visible import FONT_CANDIDATES, LabelFont, draw_label, find_font, layout
 from PIL import Image
 
 from hallmark.errors import InputError, ProvenanceError
+from hallmark.provenance.labels import _visible as _labels_visible
+from hallmark.provenance.labels._visible import FONT_CANDIDATES, LabelFont, draw_label, find_font, layout
 
 TEXT = "AI生成"
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

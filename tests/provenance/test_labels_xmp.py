@@ -9,6 +9,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from PIL import Image, PngImagePlugin
+
+from hallmark.errors import InputError, ProvenanceError
 from hallmark.provenance.labels._xmp import (
     XmpProperty,
     build_packet,
@@ -18,9 +21,6 @@ from hallmark.provenance.labels._xmp import (
     has_c2pa_manifest,
     sniff_format,
 )
-from PIL import Image, PngImagePlugin
-
-from hallmark.errors import InputError, ProvenanceError
 
 NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 PROPS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hallmark.provenance import ManifestStore
 
 from hallmark.errors import ProvenanceError
+from hallmark.provenance import ManifestStore
 
 RID = "0190f0e4-7b1c-7000-8000-00000000abcd"
 

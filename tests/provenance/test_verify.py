@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hallmark.provenance import CheckStatus, TrustConfig, Verdict, verify_image
 from PIL import Image, ImageFilter
 
 from hallmark import provenance as P
 from hallmark.errors import InputError, WatermarkError
+from hallmark.provenance import CheckStatus, TrustConfig, Verdict, verify_image
 
 SIZE = 512
 

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from hallmark.provenance import Verdict, collect_images, verify_batch
-from hallmark.provenance.verify import _batch as batch
 from PIL import Image
 
 from hallmark.errors import InputError
+from hallmark.provenance import Verdict, collect_images, verify_batch
+from hallmark.provenance.verify import _batch as batch
 
 
 def png(path: Path, colour: tuple[int, int, int] = (10, 120, 200)) -> Path:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hallmark.provenance import Verdict, verify_image
 from PIL import Image
 
 from hallmark import provenance as P
+from hallmark.provenance import Verdict, verify_image
 
 N_SMALL = 2000
 N_LARGE = 20

@@ -11,9 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from hallmark.provenance import Verdict, verify_batch
 from hallmark.provenance.verify._html import render_html_report, write_html_report
-from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hallmark.provenance import TrustConfig
 
 from hallmark import provenance as P
 from hallmark.errors import InputError
+from hallmark.provenance import TrustConfig
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hallmark.provenance import WatermarkScheme, payload_for_record, watermark_scheme, watermark_schemes
-from hallmark.provenance.watermark._codec import PayloadCode, check_key
 from PIL import Image
 from skimage import data
 
 from hallmark.errors import WatermarkError
+from hallmark.provenance import WatermarkScheme, payload_for_record, watermark_scheme, watermark_schemes
+from hallmark.provenance.watermark._codec import PayloadCode, check_key
 
 KEY = bytes(range(32))
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +172,7 @@ def _reference_block_reads(rgb: np.ndarray) -> np.ndarray:
     """invisible-watermark's own per-block reads (its Python loop), in block order."""
     import cv2
     import pywt
+
     from hallmark.provenance.watermark._dwt import imwatermark_module, to_bgr
 
     bgr = to_bgr(rgb)

@@ -11,10 +11,11 @@ import cv2
 import numpy as np
 import pytest
 import pywt
-from hallmark.provenance import detect_third_party
-from hallmark.provenance.watermark._thirdparty import KNOWN_MARKS, block_scores, read_bits
 from PIL import Image
 from skimage import data
+
+from hallmark.provenance import detect_third_party
+from hallmark.provenance.watermark._thirdparty import KNOWN_MARKS, block_scores, read_bits
 
 # diffusers/pipelines/stable_diffusion_xl/watermark.py
 WATERMARK_MESSAGE = 0b101100111110110010010000011110111011000110011110

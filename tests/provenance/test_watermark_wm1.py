@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
-from hallmark.provenance import WatermarkScheme, watermark_scheme
 from PIL import Image, ImageEnhance, ImageFilter
 from skimage import data
 
 from hallmark.errors import WatermarkError
+from hallmark.provenance import WatermarkScheme, watermark_scheme
 
 KEY = bytes(range(32))
 PAYLOAD = bytes.fromhex("c0ffee123456")
@@ -197,8 +197,9 @@ def test_adding_the_mark_rounds_and_saturates_exactly(mode: str) -> None:
 def test_filters_match_scipy_ndimage(dtype: type) -> None:
     # wm1 carries OpenCV stand-ins for scipy.ndimage's filters (its import costs ~0.4 s of a
     # whole `hallmark verify`); they must give scipy's results, borders included.
-    from hallmark.provenance.watermark._wm1 import _maximum3, _uniform
     from scipy import ndimage
+
+    from hallmark.provenance.watermark._wm1 import _maximum3, _uniform
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(97, 131)).astype(dtype)
@@ -214,8 +215,9 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
     # The lattice is sampled by OpenCV's affine warp; it must agree with scipy's map_coordinates
     # on the same grid (the two treat the last pixel at the border differently, so points within
     # a pixel of it are left out).
-    from hallmark.provenance.watermark._wm1 import _grid_samples
     from scipy import ndimage
+
+    from hallmark.provenance.watermark._wm1 import _grid_samples
 
     rng = np.random.default_rng(1)
     a = rng.normal(size=(97, 131)).astype(np.float32)

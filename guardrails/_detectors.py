@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from hallmark.errors import GuardrailError
-from hallmark.policies import Policy
-from hallmark.policies._guard_schema import ALWAYS_BLOCK
+from hallmark.policies import ALWAYS_BLOCK, Policy
 
 from ._normalise import Variant, variants
 from ._terms import PhraseIndex

@@ -14,8 +14,7 @@ import re
 import threading
 
 from hallmark.errors import GuardrailError
-from hallmark.policies import Policy
-from hallmark.policies._guard_schema import PII_NER_ENTITIES, PII_PATTERN_ENTITIES
+from hallmark.policies import PII_NER_ENTITIES, PII_PATTERN_ENTITIES, Policy
 
 from ._detectors import Hit, Prepared, PromptDetector, build_detectors
 from ._pii import PiiSpan, find_pii

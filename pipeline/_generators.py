@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,19 +20,8 @@ from PIL import Image
 
 from hallmark.errors import PipelineError
 
+from ._quiet import quiet_model_libraries
 from ._tiny import TINY_MODEL_ID, ensure_tiny_model
-
-
-def quiet_model_libraries() -> None:
-    """Keep diffusers, transformers and the hub from printing progress bars and advice.
-
-    hallmark draws its own progress; their output would also interleave with ``--json``.
-    Called before either library is imported.
-    """
-    for var in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
-        os.environ.setdefault(var, "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def _byte_level_vocab() -> tuple[dict[str, int], list[str]]:
 
 
 def _build(target: Path) -> None:
-    from ._generators import quiet_model_libraries
+    from ._quiet import quiet_model_libraries
 
     quiet_model_libraries()
     import torch

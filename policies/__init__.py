@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._guard_schema import (
+        ALWAYS_BLOCK,
         CATEGORIES,
+        PII_NER_ENTITIES,
+        PII_PATTERN_ENTITIES,
         CategoryPolicy,
         ImagePolicy,
         NamesDetector,
@@ -28,14 +31,24 @@ if TYPE_CHECKING:
         SeverityActions,
         TermsDetector,
     )
-    from ._labels_schema import LabelsPolicy
+    from ._labels_schema import (
+        CN_MIN_RETENTION_DAYS,
+        KNOWN_PROFILES,
+        CnGb45438Settings,
+        EuAiActSettings,
+        LabelsPolicy,
+        UsCaSb942Settings,
+    )
     from ._load import bundled_policies, lint_policy, load_policy
     from ._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
 
 _LAZY = {
     **dict.fromkeys(
         (
+            "ALWAYS_BLOCK",
             "CATEGORIES",
+            "PII_NER_ENTITIES",
+            "PII_PATTERN_ENTITIES",
             "CategoryPolicy",
             "ImagePolicy",
             "NamesDetector",
@@ -48,7 +61,17 @@ _LAZY = {
         ),
         "hallmark.policies._guard_schema",
     ),
-    "LabelsPolicy": "hallmark.policies._labels_schema",
+    **dict.fromkeys(
+        (
+            "CN_MIN_RETENTION_DAYS",
+            "KNOWN_PROFILES",
+            "CnGb45438Settings",
+            "EuAiActSettings",
+            "LabelsPolicy",
+            "UsCaSb942Settings",
+        ),
+        "hallmark.policies._labels_schema",
+    ),
     **dict.fromkeys(("bundled_policies", "lint_policy", "load_policy"), "hallmark.policies._load"),
     **dict.fromkeys(
         ("AuditPolicy", "C2paPolicy", "OutputPolicy", "Policy", "WatermarkPolicy"),
@@ -67,14 +90,21 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CATEGORIES",
+    "ALWAYS_BLOCK",
     "AuditPolicy",
     "C2paPolicy",
+    "CATEGORIES",
+    "CN_MIN_RETENTION_DAYS",
     "CategoryPolicy",
+    "CnGb45438Settings",
+    "EuAiActSettings",
     "ImagePolicy",
+    "KNOWN_PROFILES",
     "LabelsPolicy",
     "NamesDetector",
     "OutputPolicy",
+    "PII_NER_ENTITIES",
+    "PII_PATTERN_ENTITIES",
     "PiiPolicy",
     "Policy",
     "PromptPolicy",
@@ -82,6 +112,7 @@ __all__ = [
     "SemanticDetector",
     "SeverityActions",
     "TermsDetector",
+    "UsCaSb942Settings",
     "WatermarkPolicy",
     "bundled_policies",
     "lint_policy",

@@ -38,11 +38,26 @@ def test_every_command_in_the_readme_exists(command: list[str]) -> None:
     assert result.exit_code == 0, f"`hallmark {' '.join(command)}` does not exist: {result.output}"
 
 
-def test_ci_runs_the_readme_test_command() -> None:
-    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
-    test_command = next(b.strip() for b in blocks if "pytest" in b)
-    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert test_command in ci
+def readme_commands() -> dict[str, str]:
+    """The README's two commands: the main job (no extras) and the tests."""
+    blocks = [b.strip() for b in re.findall(r"```sh\n(.*?)```", README, flags=re.S)]
+    return {
+        "main job": next(b for b in blocks if b.startswith("python3 -m venv") and "pytest" not in b),
+        "tests": next(b for b in blocks if b.startswith("python3 -m venv") and "pytest" in b),
+    }
+
+
+@pytest.mark.parametrize("name", ["main job", "tests"])
+def test_ci_runs_the_readme_commands_as_written(name: str) -> None:
+    command = readme_commands()[name]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    marker = ci.index(f"# --- README: {name} (keep identical to the README) ---")
+    assert ci[marker + 1] == command
+
+
+def test_the_main_job_installs_no_extras() -> None:
+    main = readme_commands()["main job"]
+    assert "pip install -e . " in main and "[" not in main
 
 
 def test_the_python_example_runs_as_written(

@@ -103,3 +103,34 @@ def test_the_wheel_holds_only_hallmark_and_imports(tmp_path: Path) -> None:
     run = python(IMPORT_ALL, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().startswith(str(target)), run.stdout
+
+
+@pytest.mark.slow
+def test_installs_and_imports_beside_guardrails_ai(tmp_path: Path) -> None:
+    """guardrails-ai installs a top-level ``guardrails``: the two must share one venv."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    for args in (["torch==2.13.0"], ["guardrails-ai", str(REPO)]):
+        install = subprocess.run([*pip, *args], capture_output=True, text=True, timeout=1200)
+        assert install.returncode == 0, install.stderr[-3000:]
+    run = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import guardrails, hallmark.guardrails\n"
+            "from guardrails import Guard\n"
+            "from hallmark.guardrails import PromptFilter\n"
+            "from hallmark.policies import load_policy\n"
+            "print(guardrails.__file__)\n"
+            "print(PromptFilter.from_policy(load_policy('default')).evaluate('a cat').action.value)\n",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": ""},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    guardrails_file, action = run.stdout.split()
+    assert "/site-packages/guardrails/" in guardrails_file and action == "allow"

@@ -77,6 +77,40 @@ def test_a_failing_classifier_releases_nothing_and_records_why(keyed_home: Path,
     assert logged[0].data["stage"] == "classifier" and logged[0].data["error"] == "GuardrailError"
 
 
+def test_a_missing_module_names_the_package_to_install(keyed_home: Path, tmp_path: Path) -> None:
+    """A dependency missing on this machine withholds the image with an error a user can act on
+    (the module and the pip command), never only a class name; the audit entry keeps the type."""
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        scheme = pipe.stages.watermark
+
+        class Unimportable:
+            def __getattr__(self, name: str) -> object:
+                return getattr(scheme, name)
+
+            def embed(self, *args: object, **kwargs: object) -> Image.Image:
+                raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
+
+        pipe.stages.watermark = Unimportable()  # type: ignore[assignment]
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    (withheld,) = result.withheld
+    assert withheld.reason == "failed:watermark"
+    assert withheld.error.startswith("missing Python module 'scipy': install it with `pip install scipy`")
+    assert "hallmark doctor" in withheld.error
+    assert entries(keyed_home)[0].data["error"] == "ModuleNotFoundError"
+
+
+def test_a_generator_error_that_quotes_the_prompt_is_not_repeated(keyed_home: Path, tmp_path: Path) -> None:
+    def leaky(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        raise ValueError(f"cannot draw {prompt!r} today")
+
+    with GuardedPipeline(leaky, home=keyed_home) as pipe:
+        with pytest.raises(
+            PipelineError, match="ValueError \\(its message is withheld because it quotes the prompt\\)"
+        ) as caught:
+            pipe("my secret lighthouse", out_dir=tmp_path / "out")
+    assert "secret" not in str(caught.value)
+
+
 def test_blur_verdict_releases_a_blurred_copy(keyed_home: Path, tmp_path: Path) -> None:
     with GuardedPipeline(render, home=keyed_home) as pipe:
         pipe.stages.image_safety.classify = lambda image: ImageVerdict(

@@ -41,14 +41,15 @@ from ._home import Home
 from ._memory import retain_freed_memory
 from ._png import encode_png
 from ._readback import embed_checked
-from ._records import new_record_id, request_record
+from ._records import new_record_id, policy_assertion, request_record
+from ._request import check_request, check_writable
 from ._results import GenerationResult, ReleasedImage, WithheldImage
 from ._stages import Stages
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-MAX_IMAGES_PER_REQUEST = 64
-MAX_SIDE = 4096
+# Bytes of an image kept zero on disk until its audit entry commits: every format's signature.
+_SEALED_HEAD = 16
 
 
 @dataclass
@@ -169,8 +170,9 @@ class GuardedPipeline:
         """Run one request through every stage; see the module docstring for the guarantees."""
         width, height = (size, size) if isinstance(size, int) else size
         fmt = fmt or self.policy.output.format
-        self._check_request(n=n, width=width, height=height, steps=steps, fmt=fmt)
+        check_request(n=n, width=width, height=height, steps=steps, fmt=fmt)
         out = Path(out_dir)
+        check_writable(out)
         timings: dict[str, float] = {}
         tick = progress or (lambda stage, k: None)
 
@@ -231,17 +233,24 @@ class GuardedPipeline:
         # Audit appends and renames happen in order, on this thread: the log sees the images in
         # generation order and no file is renamed before its entry is committed.  With workers,
         # image k is committed while the later ones are still being processed.
-        for w in self._processed(works, out_dir=out, fmt=fmt):
-            self._commit(
-                w,
-                decision=decision,
-                params=params,
-                personal=personal,
-                fmt=fmt,
-                result=result,
-                request_id=request_id,
-            )
-            tick("release", w.index + 1)
+        processed = self._processed(works, out_dir=out, fmt=fmt)
+        try:
+            for w in processed:
+                self._commit(
+                    w,
+                    decision=decision,
+                    params=params,
+                    personal=personal,
+                    fmt=fmt,
+                    result=result,
+                    request_id=request_id,
+                )
+                tick("release", w.index + 1)
+        finally:
+            processed.close()  # joins the workers before their files are looked at
+            for w in works:  # written, never committed: nothing of them stays behind
+                if w.tmp_path is not None:
+                    w.tmp_path.unlink(missing_ok=True)
         timings["post_generation"] = (time.perf_counter() - post_start) * 1000
         for w in works:
             for stage, ms in w.timings.items():
@@ -266,17 +275,6 @@ class GuardedPipeline:
             if classified(w):
                 finish(w)
             yield w
-
-    def _check_request(self, *, n: int, width: int, height: int, steps: int, fmt: str) -> None:
-        if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
-            raise PipelineError(f"n must be between 1 and {MAX_IMAGES_PER_REQUEST}, got {n}")
-        for name, side in (("width", width), ("height", height)):
-            if not 64 <= side <= MAX_SIDE or side % 8:
-                raise PipelineError(f"{name} must be a multiple of 8 between 64 and {MAX_SIDE}, got {side}")
-        if steps < 1:
-            raise PipelineError(f"steps must be at least 1, got {steps}")
-        if fmt not in _MIME:
-            raise PipelineError(f"unknown format {fmt!r}; known: {', '.join(_MIME)}")
 
     # -- post-generation stages, one image, any thread ----------------------------------
 
@@ -387,7 +385,13 @@ class GuardedPipeline:
             if (self.stages.watermark is not None and w.payload is not None)
             else None,
             training_mining=self.policy.c2pa.training_mining,
-            policy_assertion=self._policy_assertion(w),
+            policy_assertion=policy_assertion(
+                self.policy,
+                record_id=str(w.record_id),
+                audit_origin=getattr(self.audit, "origin", "hallmark audit log"),
+                verdict=w.verdict,
+                stages=w.stages,
+            ),
             extra_assertions=list(labeler.assertions(ctx))
             if (labeler is not None and ctx is not None)
             else [],
@@ -401,23 +405,15 @@ class GuardedPipeline:
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
 
-    def _policy_assertion(self, w: _Work) -> dict[str, Any]:
-        verdict = w.verdict
-        return {
-            "policy": self.policy.summary(),
-            "record_id": str(w.record_id),
-            "audit_log": getattr(self.audit, "origin", "hallmark audit log"),
-            "image_decision": verdict.action.value if verdict else None,
-            "image_check": verdict.state.value if verdict else None,
-            "stages": dict(w.stages),
-        }
-
     def _write_temp(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
+        """Write the signed image beside its final name, durable but unusable: its first bytes
+        (the format's signature) are zeros until the audit entry commits, so that a temp file
+        left by a crash or a failed commit can never pass for a released image."""
         with self._stage(w, "write"):
             final = out_dir / f"{w.record_id}.{_EXT[fmt]}"
             tmp = out_dir / f".{w.record_id}.{_EXT[fmt]}.tmp"
             with open(tmp, "wb") as f:
-                f.write(w.data)
+                f.write(bytes(_SEALED_HEAD) + memoryview(w.data)[_SEALED_HEAD:])
                 f.flush()
                 os.fsync(f.fileno())
             w.tmp_path, w.final_path = tmp, final
@@ -470,7 +466,12 @@ class GuardedPipeline:
         except Exception:
             w.tmp_path.unlink(missing_ok=True)  # no record, no release
             raise
+        with open(w.tmp_path, "r+b") as f:  # committed: the image may become readable
+            f.write(w.data[:_SEALED_HEAD])
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(w.tmp_path, w.final_path)
+        w.tmp_path = None
         _fsync_dir(w.final_path.parent)
         result.images.append(
             ReleasedImage(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hallmark.guardrails import PromptDecision
+    from hallmark.guardrails import ImageVerdict, PromptDecision
     from hallmark.policies import Policy
 
     from ._generators import GenerationParams
@@ -50,3 +50,23 @@ def request_record(
             "negative_prompt_added": bool(params.negative_prompt),
         }
     return data
+
+
+def policy_assertion(
+    policy: Policy,
+    *,
+    record_id: str,
+    audit_origin: str,
+    verdict: ImageVerdict | None,
+    stages: dict[str, str],
+) -> dict[str, Any]:
+    """The manifest's ``org.hallmark.policy`` assertion: which policy decided, where the record
+    lives, what the image check said and what each stage did (never the prompt)."""
+    return {
+        "policy": policy.summary(),
+        "record_id": record_id,
+        "audit_log": audit_origin,
+        "image_decision": verdict.action.value if verdict else None,
+        "image_check": verdict.state.value if verdict else None,
+        "stages": dict(stages),
+    }

@@ -83,5 +83,11 @@ def test_sigkill_never_releases_an_image_without_a_record(tmp_path: Path) -> Non
         released_total = len(finals)
     leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")] if out.exists() else []
     assert released_total > 0  # the kills did not all land before the first release
-    # a kill may leave temp files; they never carry a final name
+    # a kill may leave temp files; they never carry a final name, and renamed by hand they are
+    # not images: nothing uncommitted can pass for a released, signed image
     assert all(name.startswith(".") for name in leftovers)
+    from hallmark.provenance import verify_image
+
+    for name in leftovers:
+        report = verify_image((out / name).read_bytes())
+        assert report.verdict.value == "error", f"{name}: {report.verdict.value}"

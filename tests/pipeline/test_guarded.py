@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from hallmark.audit import AuditLog, PersonalCipher
-from hallmark.errors import GuardrailError, PipelineError
+from hallmark.errors import GuardrailError, InputError, PipelineError
 from hallmark.guardrails import Action, ImageVerdict
 from hallmark.pipeline import GuardedPipeline
 from hallmark.policies import load_policy
@@ -295,3 +295,56 @@ def test_read_back_order_and_fallbacks(keyed_home: Path, tmp_path: Path) -> None
     (first, second) = [e.data["stages"]["watermark"] for e in entries(keyed_home)]
     assert len(result.images) == 1 and "strength 1.0; reads back, but not after JPEG 75 at half size" in first
     assert len(small.images) == 1 and "strength 1.0; too small to test a shared copy" in second
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failed_audit_write_leaves_no_image_behind(keyed_home: Path, tmp_path: Path, workers: int) -> None:
+    """Disk full at the audit write: the request fails and no file stays, neither under a final
+    name nor as a temp file that could be renamed into a signed image."""
+    out = tmp_path / "out"
+    with GuardedPipeline(render, home=keyed_home, workers=workers) as pipe:
+        append = pipe.audit.append
+
+        def disk_full(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == "image.released":
+                raise OSError(28, "No space left on device")
+            return append(kind, *args, **kwargs)
+
+        pipe.audit.append = disk_full  # type: ignore[method-assign]
+        with pytest.raises(OSError, match="No space left"):
+            pipe("a lighthouse", n=3, size=256, out_dir=out)
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_an_unwritable_output_folder_is_refused_before_generating(keyed_home: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    calls: list[str] = []
+
+    def counted(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        calls.append(prompt)
+        return render(prompt, n, width, height)
+
+    with GuardedPipeline(counted, home=keyed_home) as pipe:
+        with pytest.raises(InputError, match="cannot write images to .*a-file/out: .*a-file is not a folder"):
+            pipe("a lighthouse", out_dir=blocker / "out")
+    assert calls == [] and entries(keyed_home) == []
+
+
+def test_a_temp_file_is_not_an_image_until_its_entry_commits(keyed_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    seen: list[bytes] = []
+    with GuardedPipeline(render, home=keyed_home, workers=1) as pipe:
+        append = pipe.audit.append
+
+        def look_first(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == "image.released":
+                seen.extend(p.read_bytes() for p in out.glob(".*.tmp"))
+            return append(kind, *args, **kwargs)
+
+        pipe.audit.append = look_first  # type: ignore[method-assign]
+        result = pipe("a lighthouse", size=256, out_dir=out)
+    (pending,) = seen
+    released = result.images[0].path.read_bytes()
+    assert pending[:16] == bytes(16) and pending[16:] == released[16:] and released.startswith(b"\x89PNG")
+    assert verify_image(pending).verdict.value == "error"

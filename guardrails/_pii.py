@@ -7,6 +7,12 @@ were allowed to load).  presidio's package ``__init__`` imports its transformers
 which pulls in torch; we hide torch and transformers during that import (when nobody has
 loaded them yet) so the optional-import fallbacks in presidio take over.  No spaCy model is
 ever requested: PERSON and LOCATION need NER and are reported as not checked.
+
+Every pattern runs under a deadline shared by one prompt's scans (the ``regex`` module's
+``timeout``): some of presidio's patterns backtrack for seconds on crafted text ("1.1.1.1."
+repeated), and presidio itself skips a pattern that times out as if it had found nothing.  Here a
+pattern cut off by the deadline is reported, so that the policy can decide what an unchecked
+prompt gets.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import os
 import re
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from hallmark.errors import GuardrailError
@@ -27,6 +36,114 @@ _LOCK = threading.Lock()
 _ENGINE: Any = None
 _CONTEXT: dict[str, tuple[str, ...]] = {}
 _CONTEXT_FLOOR = 0.01  # the lowest pattern score presidio gives; context lifts it to min_score
+
+
+_SCAN = threading.local()  # this thread's deadline and the patterns it cut off
+
+
+@dataclass
+class PiiScan:
+    """What one prompt's PII scans found, and which patterns the time budget cut off."""
+
+    spans: list[PiiSpan] = field(default_factory=list)
+    cut_off: list[str] = field(default_factory=list)  # "Recognizer: pattern" that did not finish
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[list[str]]:
+    """Run this thread's PII scans under one deadline; yields the list of patterns cut off."""
+    _SCAN.deadline, _SCAN.cut_off = time.monotonic() + seconds, []
+    try:
+        yield _SCAN.cut_off
+    finally:
+        del _SCAN.deadline
+
+
+class _BoundedPattern:
+    """A compiled presidio pattern whose matching stops at this thread's deadline.
+
+    presidio calls ``finditer(text, timeout=...)`` and then iterates; the matches are collected
+    here, under the time left, so the deadline covers the whole scan.  A cut-off pattern is
+    recorded and yields nothing (presidio goes on with its other patterns)."""
+
+    def __init__(self, compiled: Any, name: str) -> None:
+        self._compiled = compiled
+        self.name = name
+
+    def finditer(self, text: str, timeout: float | None = None) -> Iterator[Any]:
+        deadline = getattr(_SCAN, "deadline", None)
+        if deadline is None:
+            return self._compiled.finditer(text, timeout=timeout)
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            return iter(list(self._compiled.finditer(text, timeout=left)))
+        except TimeoutError:
+            _SCAN.cut_off.append(self.name)
+            return iter(())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compiled, name)
+
+
+def _past_deadline() -> bool:
+    deadline = getattr(_SCAN, "deadline", None)
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _bounded_phone_recognizer() -> Any:
+    """presidio's PhoneRecognizer, scanning in overlapping windows with the deadline checked
+    between them: python-phonenumbers' matcher tries every digit run it meets, which costs
+    ~0.1 s per region on 4,000 characters of digits.
+
+    Windows overlap by more than the longest phone number, so every number lies whole inside
+    one of them; a match that touches an inner window edge may be a cut-off piece and is left
+    to the neighbouring window."""
+    import phonenumbers
+    from presidio_analyzer import EntityRecognizer
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    window, overlap = 256, 64
+
+    class BoundedPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            results = []
+            starts = range(0, max(len(text) - overlap, 1), window - overlap)
+            for region in self.supported_regions:
+                for offset in starts:
+                    if _past_deadline():
+                        _SCAN.cut_off.append("PhoneRecognizer")
+                        return list(EntityRecognizer.remove_duplicates(results))
+                    chunk = text[offset : offset + window]
+                    inner_start, inner_end = offset > 0, offset + window < len(text)
+                    for match in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=self.leniency):
+                        if (inner_start and match.start == 0) or (inner_end and match.end == len(chunk)):
+                            continue
+                        try:
+                            found_region = phonenumbers.region_code_for_number(
+                                phonenumbers.parse(chunk[match.start : match.end])
+                            )
+                        except phonenumbers.NumberParseException:
+                            found_region = region
+                        result = self._get_recognizer_result(match, chunk, found_region, nlp_artifacts)
+                        result.start, result.end = match.start + offset, match.end + offset
+                        results.append(result)
+            return list(EntityRecognizer.remove_duplicates(results))
+
+    return BoundedPhoneRecognizer()
+
+
+def _bound_patterns(registry: Any) -> None:
+    """Give every pattern of every pattern recognizer its deadline-aware compiled form."""
+    import regex
+
+    for recognizer in registry.recognizers:
+        flags = getattr(recognizer, "global_regex_flags", None)
+        for pattern in getattr(recognizer, "patterns", ()) or ():
+            compiled = regex.compile(pattern.regex, flags=flags)
+            pattern.compiled_regex = _BoundedPattern(compiled, f"{recognizer.name}: {pattern.name}")
+            pattern.compiled_with_flags = flags
 
 
 @dataclass(frozen=True)
@@ -121,6 +238,9 @@ def analyzer() -> Any:
                     log.setLevel(level)
                 for recognizer in _extra_recognizers():
                     registry.add_recognizer(recognizer)
+                registry.remove_recognizer("PhoneRecognizer")
+                registry.add_recognizer(_bounded_phone_recognizer())
+                _bound_patterns(registry)
                 context: dict[str, set[str]] = {}
                 for recognizer in registry.recognizers:
                     for entity in recognizer.supported_entities:
@@ -145,7 +265,9 @@ def _has_context(text: str, start: int, entity: str) -> bool:
 
 
 def find_pii(text: str, *, entities: list[str], min_score: float) -> list[PiiSpan]:
-    """Non-overlapping PII spans in ``text`` (the higher score, then the longer span wins)."""
+    """Non-overlapping PII spans in ``text`` (the higher score, then the longer span wins).
+
+    Under ``time_budget``, patterns still running at the deadline are skipped and listed."""
     if not entities or not may_hold_pii(text):
         return []
     engine = analyzer()

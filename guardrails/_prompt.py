@@ -17,7 +17,7 @@ from hallmark.errors import GuardrailError
 from hallmark.policies import PII_NER_ENTITIES, PII_PATTERN_ENTITIES, Policy
 
 from ._detectors import Hit, Prepared, PromptDetector, build_detectors
-from ._pii import PiiSpan, find_pii
+from ._pii import PiiScan, PiiSpan, find_pii, time_budget
 from ._terms import PhraseIndex
 from ._types import Action, CheckStatus, DetectorStatus, Finding, PromptDecision
 
@@ -122,8 +122,18 @@ class PromptFilter:
         # With the stage disabled the detectors cover sexual_minors only (see build_detectors).
         hits = self._drop_allowed(self._detect(prepared), prepared)
         findings = [self._finding(h, prompt) for h in _dedupe(hits)]
-        pii = self._pii(prepared)
+        scan = self._pii(prepared)
+        pii = scan.spans
         findings += [self._pii_finding(p, prompt) for p in pii]
+        statuses = self._statuses
+        if scan.cut_off:
+            findings.append(self._pii_cut_off(scan))
+            statuses = [
+                DetectorStatus("pii", CheckStatus.NOT_CHECKED, "cut off by its time budget")
+                if s.detector == "pii"
+                else s
+                for s in statuses
+            ]
         prompt_out = self._rewrite(prompt, hits, pii)
         redacted = _redact(prompt, pii)
         budget = policy.max_prompt_tokens - 2  # CLIP adds begin and end tokens
@@ -140,7 +150,10 @@ class PromptFilter:
             )
         if negative:
             # The negative prompt reaches the generator (and maybe its logs) too: no PII in it.
-            negative = _redact(negative, self._pii(Prepared.of(negative)))
+            negative_scan = self._pii(Prepared.of(negative))
+            negative = _redact(negative, negative_scan.spans)
+            if negative_scan.cut_off:
+                findings.append(self._pii_cut_off(negative_scan, where="negative prompt"))
         negative_out = self._negative(negative, budget)
         action = Action.strongest([f.action for f in findings])
         return PromptDecision(
@@ -150,7 +163,7 @@ class PromptFilter:
             redacted_prompt=redacted,
             negative_prompt_out=negative_out,
             state=CheckStatus.CHECKED if policy.enabled else CheckStatus.NOT_CHECKED,
-            detectors=tuple(self._statuses),
+            detectors=tuple(statuses),
             policy_id=self.policy.id,
             policy_digest=self.policy.digest,
         )
@@ -204,22 +217,39 @@ class PromptFilter:
             severity=h.severity,
         )
 
-    def _pii(self, prepared: Prepared) -> list[PiiSpan]:
+    def _pii(self, prepared: Prepared) -> PiiScan:
         """PII in the original text, and in the NFKC and look-alike-folded variants (zero-width
-        or full-width digits do not hide an e-mail address), mapped back to the original."""
+        or full-width digits do not hide an e-mail address), mapped back to the original; all
+        scans of one prompt share the policy's time budget."""
         pii = self.policy.prompt.pii
         if not pii.enabled:
-            return []
+            return PiiScan()
         entities = sorted(self._pii_actions)
-        found = find_pii(prepared.original, entities=entities, min_score=pii.min_score)
-        for v in prepared.variants:
-            if v.name not in ("unicode", "folded") or v.text.lower() == prepared.original.lower():
-                continue
-            for p in find_pii(v.text, entities=entities, min_score=pii.min_score):
-                start, end = v.original_span(p.start, p.end)
-                if not any(start < q.end and q.start < end for q in found):
-                    found.append(PiiSpan(p.entity, start, end, p.score, p.recognizer))
-        return sorted(found, key=lambda p: p.start)
+        with time_budget(pii.time_budget_ms / 1000) as cut_off:
+            found = find_pii(prepared.original, entities=entities, min_score=pii.min_score)
+            for v in prepared.variants:
+                if v.name not in ("unicode", "folded") or v.text.lower() == prepared.original.lower():
+                    continue
+                for p in find_pii(v.text, entities=entities, min_score=pii.min_score):
+                    start, end = v.original_span(p.start, p.end)
+                    if not any(start < q.end and q.start < end for q in found):
+                        found.append(PiiSpan(p.entity, start, end, p.score, p.recognizer))
+        return PiiScan(sorted(found, key=lambda p: p.start), sorted(set(cut_off)))
+
+    def _pii_cut_off(self, scan: PiiScan, *, where: str = "prompt") -> Finding:
+        pii = self.policy.prompt.pii
+        return Finding(
+            rule_id="pii.not_checked",
+            category=pii.category,
+            detector="pii",
+            action=Action(pii.on_not_checked),
+            explanation=(
+                f"the {where} was not fully checked for personal data: "
+                f"{', '.join(scan.cut_off)} ran past the {pii.time_budget_ms} ms budget "
+                f"(policy: {pii.on_not_checked})"
+            ),
+            severity="high",
+        )
 
     def _pii_finding(self, p: PiiSpan, prompt: str) -> Finding:
         category = self.policy.prompt.pii.category

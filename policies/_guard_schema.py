@@ -158,6 +158,10 @@ class PiiPolicy(_Section):
     min_score: float = Field(default=0.4, ge=0.0, le=1.0)
     # NER entities need a spaCy model; without one they are reported as not checked.
     ner_entities: tuple[str, ...] = ("PERSON", "LOCATION")
+    # Each prompt's pattern scans share this budget; a pattern that runs past it (crafted text
+    # that makes a regular expression backtrack) is reported and ``on_not_checked`` decides.
+    time_budget_ms: int = Field(default=50, ge=1, le=10_000)
+    on_not_checked: ActionName = "block"
 
     @field_validator("entities")
     @classmethod

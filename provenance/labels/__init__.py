@@ -1,14 +1,8 @@
 """Regulatory labels: the profiles (EU AI Act, GB 45438, SB 942), the visible label and XMP."""
 
-from ._profiles import (
-    ComplianceRow,
-    LabelContext,
-    Labeler,
-    LabelReading,
-    RegulationProfile,
-    check_compliance,
-    read_labels,
-)
+from ._compliance import check_compliance, read_labels
+from ._labeler import Labeler
+from ._regulation import ComplianceRow, LabelContext, LabelReading, RegulationProfile
 
 __all__ = [
     "ComplianceRow",

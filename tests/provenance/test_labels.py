@@ -1,4 +1,4 @@
-"""Regulation profiles end to end (provenance/_labels.py): Labeler, read_labels, check_compliance."""
+"""Regulation profiles end to end (provenance/labels/): Labeler, read_labels, check_compliance."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from hallmark.provenance import (
     check_compliance,
     read_labels,
 )
-from hallmark.provenance.labels._profiles import PROFILES, integrity_code
+from hallmark.provenance.labels._integrity import integrity_code
+from hallmark.provenance.labels._registry import PROFILES
 from hallmark.provenance.labels._visible import find_font
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

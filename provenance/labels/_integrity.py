@@ -1,0 +1,42 @@
+"""Integrity codes of the TC260 implicit label (``ReservedCode1``/``ReservedCode2``).
+
+A plain hash shows the label's fields were not altered by accident; an HMAC also shows who
+wrote them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_TC260_PRODUCER_FIELDS = ("Label", "ContentProducer", "ProduceID")
+_TC260_PROPAGATOR_FIELDS = ("ContentPropagator", "PropagateID")
+
+
+def _canonical(fields: Mapping[str, Any], names: Sequence[str]) -> bytes:
+    return json.dumps({n: str(fields.get(n, "")) for n in names}, sort_keys=True, ensure_ascii=False).encode()
+
+
+def integrity_code(fields: Mapping[str, Any], names: Sequence[str], *, key: bytes | None = None) -> str:
+    """``sha256:<hex>`` over the named fields' canonical JSON, or ``hmac-sha256:<hex>`` with ``key``.
+
+    A plain hash shows the fields were not altered by accident; only the keyed form shows who
+    wrote them (the reader needs the key).
+    """
+    body = _canonical(fields, names)
+    if key is not None:
+        return "hmac-sha256:" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _check_code(fields: Mapping[str, Any], names: Sequence[str], code: Any, key: bytes | None) -> str:
+    if not isinstance(code, str) or not code:
+        return "unverified"
+    if code.startswith("sha256:"):
+        return "ok" if hmac.compare_digest(code, integrity_code(fields, names)) else "mismatch"
+    if code.startswith("hmac-sha256:") and key is not None:
+        return "ok" if hmac.compare_digest(code, integrity_code(fields, names, key=key)) else "mismatch"
+    return "unverified"

@@ -25,6 +25,7 @@ from .labels import (
     LabelReading,
     RegulationProfile,
     check_compliance,
+    labels_integrity_key,
     read_labels,
 )
 from .verify import (
@@ -38,6 +39,7 @@ from .verify import (
     collect_images,
     verify_batch,
     verify_image,
+    write_html_report,
 )
 from .watermark import (
     WatermarkReading,
@@ -59,6 +61,7 @@ __all__ = [
     "Labeler",
     "RegulationProfile",
     "check_compliance",
+    "labels_integrity_key",
     "read_labels",
     "SignedAsset",
     "SoftBinding",
@@ -86,4 +89,5 @@ __all__ = [
     "collect_images",
     "verify_batch",
     "verify_image",
+    "write_html_report",
 ]

@@ -1,7 +1,8 @@
-"""Integrity codes of the TC260 implicit label (``ReservedCode1``/``ReservedCode2``).
+"""Integrity codes of the TC260 implicit label (``ReservedCode1``/``ReservedCode2``) and the key
+that makes them HMACs.
 
-A plain hash shows the label's fields were not altered by accident; an HMAC also shows who
-wrote them.
+A plain hash shows the label's fields were not altered by accident; an HMAC under a key derived
+from the operator's watermark key also shows who wrote them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,25 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from ..c2pa import load_watermark_key
 
 _TC260_PRODUCER_FIELDS = ("Label", "ContentProducer", "ProduceID")
 _TC260_PROPAGATOR_FIELDS = ("ContentPropagator", "PropagateID")
+# Derivation label of the integrity key: changing it orphans every HMAC check code written so far.
+_INTEGRITY_KEY_LABEL = b"hallmark.labels.integrity"
+
+
+def labels_integrity_key(keys_dir: Path) -> bytes:
+    """The 32-byte key under which TC260 check codes (``ReservedCode1``/``2``) are HMACs, so that
+    a code proves who wrote the label, not only that it is intact: HMAC-SHA256 of a fixed label
+    under the operator's watermark key in ``keys_dir`` (one-way, so whoever is given this key to
+    check labels learns nothing of the watermark key).  Pass it to ``Labeler.from_policy(...,
+    integrity_key=)`` to write codes and to ``read_labels(..., key=)`` to check them; a missing
+    or unsafe key file raises ``KeyMaterialError`` as ``load_watermark_key`` does."""
+    return hmac.new(load_watermark_key(keys_dir), _INTEGRITY_KEY_LABEL, hashlib.sha256).digest()
 
 
 def _canonical(fields: Mapping[str, Any], names: Sequence[str]) -> bytes:

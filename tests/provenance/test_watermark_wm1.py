@@ -197,7 +197,7 @@ def test_adding_the_mark_rounds_and_saturates_exactly(mode: str) -> None:
 def test_filters_match_scipy_ndimage(dtype: type) -> None:
     # wm1 carries OpenCV stand-ins for scipy.ndimage's filters (its import costs ~0.4 s of a
     # whole `hallmark verify`); they must give scipy's results, borders included.
-    from hallmark.provenance.watermark._wm1 import _maximum3, _uniform
+    from hallmark.provenance.watermark._wm1_lattice import _maximum3, _uniform
     from scipy import ndimage
 
     rng = np.random.default_rng(0)
@@ -214,7 +214,7 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
     # The lattice is sampled by OpenCV's affine warp; it must agree with scipy's map_coordinates
     # on the same grid (the two treat the last pixel at the border differently, so points within
     # a pixel of it are left out).
-    from hallmark.provenance.watermark._wm1 import _grid_samples
+    from hallmark.provenance.watermark._wm1_lattice import _grid_samples
     from scipy import ndimage
 
     rng = np.random.default_rng(1)
@@ -248,7 +248,7 @@ def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, in
 
 @pytest.mark.parametrize("shape", [(256, 256), (256, 329), (171, 256)])
 def test_whitened_autocorrelation_matches_numpy(shape: tuple[int, int]) -> None:
-    from hallmark.provenance.watermark._wm1 import _uniform, _whitened_autocorrelation
+    from hallmark.provenance.watermark._wm1_lattice import _uniform, _whitened_autocorrelation
 
     r = np.random.default_rng(5).normal(size=shape).astype(np.float32)
     power = np.abs(np.fft.rfft2(r)) ** 2

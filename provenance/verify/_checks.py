@@ -16,15 +16,9 @@ from typing import Any
 
 from hallmark.checks import CheckStatus
 
-from ..c2pa._read import (
-    STATE_ABSENT,
-    STATE_INVALID,
-    STATE_REMOTE,
-    STATE_TRUSTED,
-    STATE_UNSUPPORTED,
-    C2paReading,
-)
-from ..watermark._types import WatermarkReading
+from ..c2pa import C2paReading
+from ..c2pa._read import STATE_ABSENT, STATE_INVALID, STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED
+from ..watermark import WatermarkReading
 from ._report import Check, ImageInfo, Verdict, VerificationReport
 
 AuditLookup = Callable[[str, str], Mapping[str, Any] | None]

@@ -12,8 +12,8 @@ from typing import Any
 
 from hallmark.checks import CheckStatus
 
-from ..c2pa._read import C2paReading
-from ..watermark._types import WatermarkReading
+from ..c2pa import C2paReading
+from ..watermark import WatermarkReading
 
 
 class Verdict(enum.Enum):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hallmark.checks import CheckStatus
 
-from ..c2pa._read import STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED, C2paReading, read_c2pa
-from ..c2pa._trust import TrustConfig
-from ..watermark._types import WatermarkReading
+from ..c2pa import C2paReading, TrustConfig
+from ..c2pa._read import STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED, read_c2pa
+from ..watermark import WatermarkReading
 from ._checks import ManifestLookup, _Run
 from ._report import Check, Verdict
 

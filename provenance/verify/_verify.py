@@ -17,8 +17,8 @@ from pathlib import Path
 
 from hallmark.checks import CheckStatus
 
+from ..c2pa import TrustConfig
 from ..c2pa._read import read_c2pa
-from ..c2pa._trust import TrustConfig
 from ._checks import (
     AuditLookup,
     ManifestLookup,

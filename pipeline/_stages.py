@@ -59,16 +59,9 @@ class Stages:
                 stages.manifests = ManifestStore(home.manifests)
 
         if policy.labels.profiles:
-            import hmac
+            from hallmark.provenance import Labeler, labels_integrity_key
 
-            from hallmark.provenance import Labeler, load_watermark_key
-
-            # The TC260 check code is an HMAC under a key derived from the operator's watermark
-            # key, so that it proves origin, not only integrity.
-            integrity_key = hmac.new(
-                load_watermark_key(home.keys), b"hallmark.labels.integrity", "sha256"
-            ).digest()
-            stages.labeler = Labeler.from_policy(policy.labels, integrity_key=integrity_key)
+            stages.labeler = Labeler.from_policy(policy.labels, integrity_key=labels_integrity_key(home.keys))
 
         if policy.audit.store_raw_prompt:
             from hallmark.audit import PersonalCipher

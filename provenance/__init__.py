@@ -26,6 +26,7 @@ from .labels import (
     LabelReading,
     RegulationProfile,
     check_compliance,
+    labels_integrity_key,
     read_labels,
 )
 from .verify import (
@@ -39,6 +40,7 @@ from .verify import (
     collect_images,
     verify_batch,
     verify_image,
+    write_html_report,
 )
 from .watermark import (
     WatermarkReading,
@@ -61,6 +63,7 @@ __all__ = [
     "Labeler",
     "RegulationProfile",
     "check_compliance",
+    "labels_integrity_key",
     "read_labels",
     "SignedAsset",
     "SoftBinding",
@@ -88,4 +91,5 @@ __all__ = [
     "collect_images",
     "verify_batch",
     "verify_image",
+    "write_html_report",
 ]

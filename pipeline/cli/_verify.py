@@ -72,7 +72,7 @@ def verify(
         if report.verdict is Verdict.ERROR:  # one line per unreadable file, whatever the output format
             print(f"error: {report.source}: {report.error}", file=sys.stderr)
     if html_out is not None:
-        from hallmark.provenance.verify._html import write_html_report
+        from hallmark.provenance import write_html_report
 
         write_html_report(reports, html_out)
     if not json_out:

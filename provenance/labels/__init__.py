@@ -1,14 +1,9 @@
 """Regulatory labels: the profiles (EU AI Act, GB 45438, SB 942), the visible label and XMP."""
 
-from ._profiles import (
-    ComplianceRow,
-    LabelContext,
-    Labeler,
-    LabelReading,
-    RegulationProfile,
-    check_compliance,
-    read_labels,
-)
+from ._compliance import check_compliance, read_labels
+from ._integrity import labels_integrity_key
+from ._labeler import Labeler
+from ._regulation import ComplianceRow, LabelContext, LabelReading, RegulationProfile
 
 __all__ = [
     "ComplianceRow",
@@ -17,5 +12,6 @@ __all__ = [
     "Labeler",
     "RegulationProfile",
     "check_compliance",
+    "labels_integrity_key",
     "read_labels",
 ]

@@ -1,16 +1,12 @@
 """Found-image verification: one report and one verdict per image, in batches, as HTML."""
 
+from hallmark.checks import CheckStatus
+
 from ._batch import collect_images, verify_batch
-from ._verify import (
-    VERDICTS,
-    Check,
-    CheckStatus,
-    ImageInfo,
-    Verdict,
-    VerificationReport,
-    audit_summary,
-    verify_image,
-)
+from ._checks import audit_summary
+from ._html import write_html_report
+from ._report import VERDICTS, Check, ImageInfo, Verdict, VerificationReport
+from ._verify import verify_image
 
 __all__ = [
     "VERDICTS",
@@ -23,4 +19,5 @@ __all__ = [
     "collect_images",
     "verify_batch",
     "verify_image",
+    "write_html_report",
 ]

@@ -19,7 +19,8 @@ from typing import Any
 
 from hallmark.errors import HallmarkError, InputError
 
-from ._verify import Verdict, VerificationReport, verify_image
+from ._report import Verdict, VerificationReport
+from ._verify import verify_image
 
 # Files a folder walk picks up; a file named explicitly is always verified, whatever its name.
 IMAGE_SUFFIXES = frozenset(

@@ -17,7 +17,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._verify import VERDICTS, CheckStatus, Verdict, VerificationReport
+from hallmark.checks import CheckStatus
+
+from ._report import VERDICTS, Verdict, VerificationReport
 
 THUMBNAIL_PX = 200
 # Thumbnails are only made for images whose size was already accepted by the verifier, and never

@@ -1,28 +1,48 @@
 """The registry of our watermark schemes: an explicit table from scheme id to implementation.
 
 Implementations are imported on first use: scipy, OpenCV and pywt cost start-up time that
-`import provenance` (and with it `hallmark verify`) should not pay until an image is read.
+`import provenance` (and with it `hallmark verify`) should not pay until an image is read, so
+each scheme is registered as a small factory that imports its module when it is called.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
+from typing import TypeAlias
 
 from hallmark.errors import WatermarkError
+from hallmark.registry import Registry
 
 from ._types import WatermarkScheme
 
-# scheme id -> (module, class); newest first. Every scheme stays here for as long as images
-# marked with it may exist, so that verify can still read them.
-_SCHEMES: dict[str, tuple[str, str]] = {
-    "hallmark.wm1": ("hallmark.provenance.watermark._wm1", "Wm1"),
-    "hallmark.dwtdctsvd-bch": ("hallmark.provenance.watermark._dwt", "DwtDctSvdBch"),
-}
+SchemeFactory: TypeAlias = Callable[[bytes], WatermarkScheme]
+
+# Newest first. Every scheme stays here for as long as images marked with it may exist, so that
+# verify can still read them.
+_SCHEMES: Registry[SchemeFactory] = Registry(
+    "watermark scheme",
+    error=WatermarkError,
+    hint="Set watermark.scheme in the policy to one of the known ids.",
+)
+
+
+@_SCHEMES.register("hallmark.wm1")
+def _wm1(key: bytes) -> WatermarkScheme:
+    from ._wm1 import Wm1
+
+    return Wm1(key=key)
+
+
+@_SCHEMES.register("hallmark.dwtdctsvd-bch")
+def _dwtdctsvd_bch(key: bytes) -> WatermarkScheme:
+    from ._dwt import DwtDctSvdBch
+
+    return DwtDctSvdBch(key=key)
 
 
 def watermark_schemes() -> list[str]:
     """The ids of the watermark schemes hallmark can embed and read, newest first."""
-    return list(_SCHEMES)
+    return _SCHEMES.names()
 
 
 def watermark_scheme(scheme_id: str, *, key: bytes) -> WatermarkScheme:
@@ -31,12 +51,4 @@ def watermark_scheme(scheme_id: str, *, key: bytes) -> WatermarkScheme:
     An unknown id raises WatermarkError listing the known ones; a key shorter than 16 bytes is
     refused.
     """
-    entry = _SCHEMES.get(scheme_id)
-    if entry is None:
-        raise WatermarkError(
-            f"unknown watermark scheme {scheme_id!r}; known: {', '.join(_SCHEMES)}",
-            hint="Set watermark.scheme in the policy to one of the known ids.",
-        )
-    module, name = entry
-    scheme: WatermarkScheme = getattr(importlib.import_module(module), name)(key=key)
-    return scheme
+    return _SCHEMES.get(scheme_id)(key)

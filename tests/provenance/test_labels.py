@@ -1,4 +1,4 @@
-"""Regulation profiles end to end (provenance/_labels.py): Labeler, read_labels, check_compliance."""
+"""Regulation profiles end to end (provenance/labels/): Labeler, read_labels, check_compliance."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from hallmark.provenance import (
     check_compliance,
     read_labels,
 )
-from hallmark.provenance.labels._profiles import PROFILES, integrity_code
+from hallmark.provenance.labels._integrity import integrity_code
+from hallmark.provenance.labels._registry import PROFILES
 from hallmark.provenance.labels._visible import find_font
 
 NOW = dt.datetime(2026, 11, 24, 21, 0, tzinfo=dt.UTC)

@@ -167,3 +167,10 @@ def test_cross_section_conflict_fails_at_policy_load(tmp_path: Path) -> None:
     path = _write(tmp_path, "labels:\n  profiles: [cn_gb45438]\n")
     with pytest.raises(PolicyError, match="cn_gb45438 needs audit.retention_days >= 183"):
         load_policy(path)
+
+
+def test_the_schema_and_the_profile_registry_name_the_same_profiles_in_order() -> None:
+    from hallmark.policies._labels_schema import KNOWN_PROFILES
+    from hallmark.provenance.labels._registry import PROFILES
+
+    assert PROFILES.names() == list(KNOWN_PROFILES)

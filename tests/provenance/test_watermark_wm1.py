@@ -199,7 +199,7 @@ def test_filters_match_scipy_ndimage(dtype: type) -> None:
     # whole `hallmark verify`); they must give scipy's results, borders included.
     from scipy import ndimage
 
-    from hallmark.provenance.watermark._wm1 import _maximum3, _uniform
+    from hallmark.provenance.watermark._wm1_lattice import _maximum3, _uniform
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(97, 131)).astype(dtype)
@@ -217,7 +217,7 @@ def test_grid_samples_match_map_coordinates(bilinear: bool) -> None:
     # a pixel of it are left out).
     from scipy import ndimage
 
-    from hallmark.provenance.watermark._wm1 import _grid_samples
+    from hallmark.provenance.watermark._wm1_lattice import _grid_samples
 
     rng = np.random.default_rng(1)
     a = rng.normal(size=(97, 131)).astype(np.float32)
@@ -250,7 +250,7 @@ def test_bicubic_upscale_matches_pil(shape: tuple[int, int], size: tuple[int, in
 
 @pytest.mark.parametrize("shape", [(256, 256), (256, 329), (171, 256)])
 def test_whitened_autocorrelation_matches_numpy(shape: tuple[int, int]) -> None:
-    from hallmark.provenance.watermark._wm1 import _uniform, _whitened_autocorrelation
+    from hallmark.provenance.watermark._wm1_lattice import _uniform, _whitened_autocorrelation
 
     r = np.random.default_rng(5).normal(size=shape).astype(np.float32)
     power = np.abs(np.fft.rfft2(r)) ** 2

@@ -363,14 +363,19 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     for h in hits:
         seen.setdefault((h.rule_id, h.span), h)
     kept = list(seen.values())
-    return [
-        h
-        for h in kept
-        if not any(
-            o.rule_id == h.rule_id and o.span != h.span and o.span[0] <= h.span[0] and h.span[1] <= o.span[1]
-            for o in kept
-        )
-    ]
+    # Per rule, spans by start (longest first): a span ending no later than the furthest end seen
+    # so far lies inside an earlier one.  A sweep, not all pairs: a prompt can hold 1,000 hits.
+    inside: set[int] = set()
+    by_rule: dict[str, list[Hit]] = {}
+    for h in kept:
+        by_rule.setdefault(h.rule_id, []).append(h)
+    for group in by_rule.values():
+        furthest = -1
+        for h in sorted(group, key=lambda h: (h.span[0], -h.span[1])):
+            if h.span[1] <= furthest:
+                inside.add(id(h))
+            furthest = max(furthest, h.span[1])
+    return [h for h in kept if id(h) not in inside]
 
 
 def _redact(prompt: str, pii: list[PiiSpan]) -> str:

@@ -64,6 +64,9 @@ class PhraseIndex(Generic[T]):
     phrases: dict[tuple[str, ...], list[tuple[T, str]]] = field(default_factory=dict)
     lengths: dict[str, set[int]] = field(default_factory=dict)
     cjk: list[tuple[str, T, str]] = field(default_factory=list)
+    # The first three letters of every single-token phrase: inside a joined run only positions
+    # that start one of them are looked at, so a long run costs one set lookup per character.
+    heads: set[str] = field(default_factory=set)
 
     def add(self, term: str, payload: T, *, inflections: bool = True) -> None:
         if any(is_cjk(c) for c in term):
@@ -89,6 +92,8 @@ class PhraseIndex(Generic[T]):
     def _put(self, key: tuple[str, ...], payload: T, term: str) -> None:
         self.phrases.setdefault(key, []).append((payload, term))
         self.lengths.setdefault(key[0], set()).add(len(key))
+        if len(key) == 1:
+            self.heads.add(key[0][:3])
 
     def extend(self, terms: Iterable[str], payload: T, *, inflections: bool = True) -> None:
         for term in terms:
@@ -101,6 +106,8 @@ class PhraseIndex(Generic[T]):
         """Single-token terms anywhere inside a joined run (no word boundaries there)."""
         hits: list[tuple[T, str, int, int]] = []
         for i in range(start, end):
+            if text[i : i + 3] not in self.heads:
+                continue
             for j in range(i + 3, min(end, i + 40) + 1):
                 entries = self.phrases.get((text[i:j],))
                 if entries:

@@ -160,7 +160,7 @@ class PiiPolicy(_Section):
     ner_entities: tuple[str, ...] = ("PERSON", "LOCATION")
     # Each prompt's pattern scans share this budget; a pattern that runs past it (crafted text
     # that makes a regular expression backtrack) is reported and ``on_not_checked`` decides.
-    time_budget_ms: int = Field(default=50, ge=1, le=10_000)
+    time_budget_ms: int = Field(default=40, ge=1, le=10_000)
     on_not_checked: ActionName = "block"
 
     @field_validator("entities")

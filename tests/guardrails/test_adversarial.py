@@ -1,0 +1,90 @@
+"""Crafted prompts cost bounded time: the worst case of any prompt within the length limit stays
+under 100 ms, and a PII pattern cut off by its budget is reported, never read as "no PII"."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from hallmark.checks import CheckStatus
+from hallmark.guardrails import Action, PromptFilter
+from hallmark.guardrails._pii import find_pii, time_budget
+from hallmark.policies import load_policy
+
+LIMIT = 4000  # the default pack's max_prompt_chars
+
+# Each repeats a piece that makes a regular expression, the phone matcher or the term index work
+# per character (or worse); cut to the length limit.
+CRAFTED = {
+    "dotted digits": "1.1.1.1.",
+    "url-like host": "http://a.",
+    "digit runs": "1-",
+    "spaced digits": "1 ",
+    "bracketed digits": "(1) ",
+    "spaced letters": "a ",
+    "dotted letters": "a.b.",
+    "spaced term": "n u d e ",
+    "at signs": "a@",
+    "dots and ats": "@.",
+    "ipv6-like": "1:",
+    "iban-like": "DE89 ",
+    "card-like": "4111 1111 ",
+    "email-like": "a.a@a.a",
+    "zero width": "a\u200b",
+    "combining marks": "a\u0301",
+    "mixed scripts": "аa",
+    "cjk": "制作炸弹",
+    "rtl override": "\u202eabc",
+}
+
+
+@pytest.fixture(scope="module")
+def prompt_filter() -> PromptFilter:
+    pf = PromptFilter.from_policy(load_policy("default"))
+    pf.evaluate("warm up: mail a@b.org, call 555 0147, 10.0.0.1")  # load presidio once
+    return pf
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_a_crafted_prompt_costs_under_100_ms(prompt_filter: PromptFilter, name: str) -> None:
+    piece = CRAFTED[name]
+    prompt = (piece * (LIMIT // len(piece) + 1))[:LIMIT]
+    best = float("inf")
+    for _ in range(3):  # the best of three: the machine is shared, the bound is on the work
+        start = time.perf_counter()
+        decision = prompt_filter.evaluate(prompt)
+        best = min(best, time.perf_counter() - start)
+    assert best < 0.100, f"{name}: {best * 1000:.0f} ms"
+    assert decision.action in set(Action)
+
+
+def test_a_pattern_cut_off_is_reported_not_read_as_nothing_found() -> None:
+    text = "1.1.1.1." * 500
+    with time_budget(0.005) as cut_off:
+        find_pii(text, entities=["URL", "IP_ADDRESS", "PHONE_NUMBER"], min_score=0.4)
+    assert any(name.startswith("UrlRecognizer") for name in cut_off), cut_off
+
+
+def test_a_cut_off_scan_blocks_under_the_default_policy(prompt_filter: PromptFilter) -> None:
+    decision = prompt_filter.evaluate(("1.1.1.1." * 500)[:LIMIT])
+    (cut,) = [f for f in decision.findings if f.rule_id == "pii.not_checked"]
+    assert cut.action is Action.BLOCK and decision.blocked
+    assert "was not fully checked for personal data" in cut.explanation and "40 ms budget" in cut.explanation
+    pii = [d for d in decision.detectors if d.detector == "pii"]
+    assert [d.state for d in pii] == [CheckStatus.NOT_CHECKED]
+
+
+def test_the_policy_decides_what_an_unchecked_prompt_gets(tmp_path: Path) -> None:
+    path = tmp_path / "lenient.yaml"
+    path.write_text("id: lenient\nextends: default\nprompt:\n  pii:\n    on_not_checked: flag\n")
+    decision = PromptFilter.from_policy(load_policy(path)).evaluate(("1.1.1.1." * 500)[:LIMIT])
+    assert not decision.blocked
+    assert [f.action for f in decision.findings if f.rule_id == "pii.not_checked"] == [Action.FLAG]
+
+
+def test_ordinary_prompts_are_checked_in_full(prompt_filter: PromptFilter) -> None:
+    decision = prompt_filter.evaluate("call me on +44 20 7946 0958 or mail ann@example.org")
+    assert {f.rule_id for f in decision.findings} == {"pii.PHONE_NUMBER", "pii.EMAIL_ADDRESS"}
+    assert [d.state for d in decision.detectors if d.detector == "pii"] == [CheckStatus.CHECKED]

@@ -1,4 +1,4 @@
-"""Where entries live: the store protocol, the registry by URL scheme, and the shared SQL layer.
+"""Where entries live: the store protocol, the rows it exchanges, and the registry by URL scheme.
 
 A store is dumb on purpose: it keeps rows and serialises appends.  Everything that makes the
 log trustworthy (canonical entries, hashes, the tree, signatures) happens in ``AuditLog``; the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from hallmark.errors import AuditError
 
@@ -175,123 +175,6 @@ def open_store(url: str, *, create: bool = True) -> AuditStore:
             hint="Use sqlite:///path/to/audit.db or postgresql://host/db.",
         )
     return factory(url, create=create)
-
-
-# --- the SQL both stores share; subclasses set the placeholder, types and locking. ---
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, root {blob} NOT NULL,
-    frontier {blob} NOT NULL, last_leaf {blob}, note TEXT NOT NULL, vkey TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_entries (
-    idx BIGINT PRIMARY KEY, kind TEXT NOT NULL, created TEXT NOT NULL, record_id TEXT,
-    payload TEXT, sha256 TEXT, body {blob} NOT NULL, leaf {blob} NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_entries_record ON audit_entries (record_id);
-CREATE INDEX IF NOT EXISTS audit_entries_payload ON audit_entries (payload);
-CREATE INDEX IF NOT EXISTS audit_entries_sha256 ON audit_entries (sha256);
-CREATE INDEX IF NOT EXISTS audit_entries_kind ON audit_entries (kind, idx);
-CREATE INDEX IF NOT EXISTS audit_entries_created ON audit_entries (created);
-CREATE TABLE IF NOT EXISTS audit_personal (
-    idx BIGINT PRIMARY KEY, salt {blob} NOT NULL, data TEXT NOT NULL, subject TEXT);
-CREATE INDEX IF NOT EXISTS audit_personal_subject ON audit_personal (subject);
-CREATE TABLE IF NOT EXISTS audit_nodes (
-    level INTEGER NOT NULL, idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx));
-CREATE TABLE IF NOT EXISTS audit_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, created TEXT NOT NULL);
-"""
-
-
-def pack_frontier(frontier: list[bytes]) -> bytes:
-    return b"".join(frontier)
-
-
-def unpack_frontier(blob: bytes) -> list[bytes]:
-    return [bytes(blob[i : i + 32]) for i in range(0, len(blob), 32)]
-
-
-def head_from_row(row: Any) -> Head:
-    size, root, frontier, last_leaf, note, vkey = row
-    return Head(
-        size=int(size),
-        root=bytes(root),
-        frontier=unpack_frontier(bytes(frontier)),
-        last_leaf=bytes(last_leaf) if last_leaf is not None else None,
-        note=note,
-        vkey=vkey,
-    )
-
-
-def where_clause(filters: Filters, ph: str) -> tuple[str, list[Any]]:
-    """Build the WHERE clause and parameters for the store-side filters."""
-    sql = ["e.idx >= " + ph]
-    params: list[Any] = [filters.start]
-    for column, value in (
-        ("e.kind", filters.kind),
-        ("e.record_id", filters.record_id),
-        ("e.payload", filters.payload),
-        ("e.sha256", filters.sha256),
-        ("p.subject", filters.user),
-    ):
-        if value is not None:
-            sql.append(f"{column} = {ph}")
-            params.append(value)
-    if filters.since is not None:
-        sql.append(f"e.created >= {ph}")
-        params.append(filters.since)
-    if filters.until is not None:
-        sql.append(f"e.created < {ph}")
-        params.append(filters.until)
-    return " AND ".join(sql), params
-
-
-def select_rows(filters: Filters, ph: str) -> tuple[str, list[Any]]:
-    where, params = where_clause(filters, ph)
-    join = " JOIN audit_personal p ON p.idx = e.idx" if filters.user is not None else ""
-    sql = f"SELECT e.idx, e.body, e.leaf FROM audit_entries e{join} WHERE {where} ORDER BY e.idx"
-    if filters.limit is not None:
-        sql += f" LIMIT {int(filters.limit)}"
-    return sql, params
-
-
-def insert_plan(cur: Any, plan: AppendPlan, ph: str) -> None:
-    """Write one append plan with an open cursor inside the caller's transaction."""
-    e = plan.entry
-    cur.execute(
-        f"INSERT INTO audit_entries (idx, kind, created, record_id, payload, sha256, body, leaf)"
-        f" VALUES ({', '.join([ph] * 8)})",
-        (e.index, e.kind, e.created, e.record_id, e.payload, e.sha256, e.body, e.leaf),
-    )
-    if e.personal is not None:
-        salt, data, subject = e.personal
-        cur.execute(
-            f"INSERT INTO audit_personal (idx, salt, data, subject) VALUES ({ph}, {ph}, {ph}, {ph})",
-            (e.index, salt, data, subject),
-        )
-    if plan.nodes:
-        cur.executemany(f"INSERT INTO audit_nodes (level, idx, hash) VALUES ({ph}, {ph}, {ph})", plan.nodes)
-    for index in plan.erase:
-        cur.execute(f"DELETE FROM audit_personal WHERE idx = {ph}", (index,))
-    h = plan.head
-    cur.execute(
-        f"UPDATE audit_head SET size = {ph}, root = {ph}, frontier = {ph}, last_leaf = {ph}, note = {ph},"
-        f" vkey = {ph} WHERE id = 1",
-        (h.size, h.root, pack_frontier(h.frontier), h.last_leaf, h.note, h.vkey),
-    )
-
-
-def node_query(keys: Sequence[tuple[int, int]], ph: str) -> list[tuple[str, list[Any]]]:
-    """Queries fetching the requested nodes: leaves from the entries table, the rest from nodes."""
-    leaves = [i for level, i in keys if level == 0]
-    inner = [(level, i) for level, i in keys if level > 0]
-    out: list[tuple[str, list[Any]]] = []
-    if leaves:
-        out.append(
-            (f"SELECT 0, idx, leaf FROM audit_entries WHERE idx IN ({', '.join([ph] * len(leaves))})", leaves)
-        )
-    if inner:
-        cond = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(inner))
-        out.append((f"SELECT level, idx, hash FROM audit_nodes WHERE {cond}", [x for k in inner for x in k]))
-    return out
 
 
 def redact_url(url: str) -> str:

@@ -13,7 +13,8 @@ from ._entry import EVENT_KINDS, AuditStats, Entry, LogCheck, MigrationResult, M
 from ._log import KEY_FILE, AuditLog
 from ._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
 from ._seal import PersonalCipher
-from ._store import STORES, AuditStore, open_store
+from ._store import AuditStore
+from ._stores import STORES, open_store
 
 __all__ = [
     "EVENT_KINDS",

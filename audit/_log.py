@@ -52,7 +52,8 @@ from ._merkle import (
 from ._proofs import ConsistencyProof, InclusionProof
 from ._query import compute_stats, matches, write_export
 from ._sqlite import SqliteStore
-from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry, open_store, redact_url
+from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry
+from ._stores import open_store, redact_url
 
 KEY_FILE = "audit-checkpoint.key"
 _sha256 = hashlib.sha256

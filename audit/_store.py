@@ -1,4 +1,4 @@
-"""Where entries live: the store protocol, the rows it exchanges, and the registry by URL scheme.
+"""Where entries live: the protocol every audit store implements and the rows it exchanges.
 
 A store is dumb on purpose: it keeps rows and serialises appends.  Everything that makes the
 log trustworthy (canonical entries, hashes, the tree, signatures) happens in ``AuditLog``; the
@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
-
-from hallmark.errors import AuditError
 
 
 @dataclass
@@ -136,53 +134,3 @@ class AuditStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-StoreFactory = Callable[..., AuditStore]
-
-
-def _open_sqlite(url: str, *, create: bool = True) -> AuditStore:
-    from ._sqlite import SqliteStore
-
-    return SqliteStore(url, create=create)
-
-
-def _open_postgres(url: str, *, create: bool = True) -> AuditStore:
-    from ._postgres import PostgresStore
-
-    return PostgresStore(url)
-
-
-# The explicit registry: URL scheme -> factory.  No discovery.
-STORES: dict[str, StoreFactory] = {
-    "sqlite": _open_sqlite,
-    "postgresql": _open_postgres,
-    "postgres": _open_postgres,
-}
-
-
-def open_store(url: str, *, create: bool = True) -> AuditStore:
-    """Open the store for ``url`` by its scheme; an unknown scheme lists the known ones."""
-    scheme, sep, _ = url.partition("://")
-    if not sep:
-        raise AuditError(
-            f"not a log URL: {url!r}", hint="Use sqlite:///path/to/audit.db or postgresql://host/db."
-        )
-    factory = STORES.get(scheme.split("+")[0].lower())
-    if factory is None:
-        raise AuditError(
-            f"unknown audit store scheme {scheme!r}; known: {', '.join(sorted(STORES))}",
-            hint="Use sqlite:///path/to/audit.db or postgresql://host/db.",
-        )
-    return factory(url, create=create)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and reports."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))

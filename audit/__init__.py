@@ -8,10 +8,11 @@ Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports on
 if __name__ != "hallmark.audit":  # the folder sits at the repository's top level
     raise ImportError(f"import hallmark.audit, not {__name__}")
 
-from ._checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from ._checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
 from ._entry import EVENT_KINDS, AuditStats, Entry, LogCheck, MigrationResult, MissingFile, canonical_json
 from ._log import KEY_FILE, AuditLog
 from ._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
+from ._query import decisions_of
 from ._seal import PersonalCipher
 from ._store import AuditStore
 from ._stores import STORES, open_store
@@ -33,7 +34,9 @@ __all__ = [
     "PersonalCipher",
     "VerifierKey",
     "canonical_json",
+    "decisions_of",
     "open_store",
+    "parse_checkpoint",
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",

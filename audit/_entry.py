@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hallmark.errors import AuditError
+from hallmark.errors import AuditError, TamperError
 
 # The events hallmark records; append refuses others so that a typo cannot start a new kind.
 EVENT_KINDS = ("prompt.blocked", "image.blocked", "image.released", "generation.failed", "record.erased")
@@ -85,6 +85,26 @@ class Entry:
         if not include_personal:
             d.pop("personal")
         return d
+
+
+def decode_entry(index: int, body: bytes, leaf: bytes, personal: tuple[bytes, str] | None) -> Entry:
+    """The entry stored as ``body`` with leaf hash ``leaf`` and its personal row (salt, data), if any."""
+    try:
+        obj = json.loads(body)
+    except ValueError as e:
+        raise TamperError(
+            f"audit entry {index} is not valid JSON", hint="Run `hallmark audit verify`."
+        ) from e
+    return Entry(
+        index=index,
+        kind=obj["kind"],
+        created=obj["created"],
+        data=obj["data"],
+        leaf_hash=leaf.hex(),
+        personal=json.loads(personal[1]) if personal else None,
+        prev_hash=obj.get("prev"),
+        commitment=obj.get("personal"),
+    )
 
 
 @dataclass(frozen=True)

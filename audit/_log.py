@@ -9,13 +9,10 @@ checkpoint, so deleting the newest entries, editing one, or reordering them is d
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import threading
-from binascii import hexlify
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,16 +20,16 @@ from typing import IO, Any
 
 from hallmark.errors import AuditError, TamperError
 
-from ._checkpoint import Checkpoint, CheckpointSigner, VerifierKey, parse_checkpoint, verify_checkpoint
+from ._checkpoint import Checkpoint, CheckpointSigner, parse_checkpoint
 from ._entry import (
     EVENT_KINDS,
     AuditStats,
     Entry,
     LogCheck,
     MigrationResult,
-    MissingFile,
     ascii_lower,
     canonical_json,
+    decode_entry,
     index_columns,
     parse_time,
     rfc3339,
@@ -49,10 +46,13 @@ from ._merkle import (
     push_leaf,
     subtree_hash,
 )
+from ._migrate import copy_log
 from ._proofs import ConsistencyProof, InclusionProof
 from ._query import compute_stats, matches, write_export
 from ._sqlite import SqliteStore
-from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry, open_store, redact_url
+from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry
+from ._stores import open_store, redact_url
+from ._verify import verify_log
 
 KEY_FILE = "audit-checkpoint.key"
 _sha256 = hashlib.sha256
@@ -60,37 +60,6 @@ _sha256 = hashlib.sha256
 
 def _commit(salt: bytes, data: str) -> str:
     return _sha256(salt + data.encode()).hexdigest()
-
-
-def _entry(index: int, body: bytes, leaf: bytes, personal: tuple[bytes, str] | None) -> Entry:
-    try:
-        obj = json.loads(body)
-    except ValueError as e:
-        raise TamperError(
-            f"audit entry {index} is not valid JSON", hint="Run `hallmark audit verify`."
-        ) from e
-    return Entry(
-        index=index,
-        kind=obj["kind"],
-        created=obj["created"],
-        data=obj["data"],
-        leaf_hash=leaf.hex(),
-        personal=json.loads(personal[1]) if personal else None,
-        prev_hash=obj.get("prev"),
-        commitment=obj.get("personal"),
-    )
-
-
-def _find_leaf(leaves: bytearray, prev: bytes) -> int:
-    """Index of the leaf whose hash ``prev`` (a quoted hex string) names, or -1."""
-    try:
-        wanted = bytes.fromhex(prev[1:-1].decode())
-    except ValueError:
-        return -1
-    pos = leaves.find(wanted)
-    while pos != -1 and pos % 32:
-        pos = leaves.find(wanted, pos + 1)
-    return pos // 32 if pos != -1 else -1
 
 
 class AuditLog:
@@ -245,7 +214,7 @@ class AuditLog:
 
         made = self._store.append(plan)
         e = made.entry
-        return _entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
+        return decode_entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
 
     def append(
         self,
@@ -326,7 +295,7 @@ class AuditLog:
             return
         personal = self._store.personal([i for i, _, _ in batch])
         for i, body, leaf in batch:
-            yield _entry(i, bytes(body), bytes(leaf), personal.get(i))
+            yield decode_entry(i, bytes(body), bytes(leaf), personal.get(i))
 
     def get(self, index: int) -> Entry:
         """Return entry ``index``; AuditError if there is none."""
@@ -464,14 +433,6 @@ class AuditLog:
 
     # --- verification --------------------------------------------------------------------
 
-    def _trusted_key(self, verifier_key: str | None, head: Head) -> VerifierKey:
-        if verifier_key is not None:
-            return VerifierKey.parse(verifier_key)
-        if self.key_path is not None and self.key_path.exists():
-            return CheckpointSigner.from_file(self.key_path, name=self.origin).verifier
-        # No key file here (a reader's machine): fall back on the key recorded at creation.
-        return VerifierKey.parse(head.vkey)
-
     def verify(
         self,
         *,
@@ -488,167 +449,15 @@ class AuditLog:
         ``check_index`` also holds the search columns (kind, time, record id, payload, sha256)
         to the entries, so that ``find`` cannot be misdirected.
         """
-        with self._store.snapshot():
-            head = self._store.head()
-            try:
-                targets = self._targets(head, trusted_checkpoint, verifier_key)
-            except TamperError as e:
-                return LogCheck(ok=False, size=head.size, reason=str(e))
-            signed_size = max(targets) if targets else 0
-            check = self._scan(targets, signed_size, self._store.iter_personal())
-            if not check.ok or not (check_files or check_index):
-                return check
-            return self._second_pass(check, check_files=check_files, check_index=check_index)
-
-    def _second_pass(self, check: LogCheck, *, check_files: bool, check_index: bool) -> LogCheck:
-        """Compare the search columns with the verified entries, and look for released files.
-
-        The store extracts the fields from the entry bodies in SQL (JSON parsed in C), so this
-        pass costs little beside the hashing one.
-        """
-        missing: list[MissingFile] = []
-        exists = os.path.exists
-        for i, same, kind, record_id, path in self._store.body_columns(mismatches_only=not check_files):
-            if check_index and not same:
-                return replace(
-                    check,
-                    ok=False,
-                    first_bad_index=i,
-                    reason=f"the search columns of entry {i} do not match the entry (edited)",
-                    root_hash="",
-                )
-            if check_files and kind == "image.released" and path is not None and not exists(path):
-                missing.append(MissingFile(index=i, record_id=record_id, path=path))
-        return replace(check, missing_files=missing)
-
-    def _targets(
-        self, head: Head, trusted: str | None, verifier_key: str | None
-    ) -> dict[int, tuple[bytes, str]]:
-        """Roots the recomputed tree must reach, by size, each from a verified signed note."""
-        targets: dict[int, tuple[bytes, str]] = {}
-        if head.size == 0 and not head.note and not trusted:
-            return targets
-        if not head.note:
-            raise TamperError(f"the tree head of {head.size} entries is not signed")
-        key = self._trusted_key(verifier_key, head)
-        notes = [(n, f"checkpoint of size {s}") for s, n in self._store.checkpoints()]
-        notes.append((head.note, "signed tree head"))
-        if trusted:
-            notes.append((trusted, "trusted checkpoint"))
-        for note, label in notes:
-            try:
-                cp = verify_checkpoint(note, key, origin=self.origin)
-            except TamperError as e:
-                raise TamperError(f"{label}: {e}") from e
-            if cp.size in targets and targets[cp.size][0] != cp.root_hash:
-                raise TamperError(f"two signed checkpoints of size {cp.size} disagree (a forked log)")
-            targets[cp.size] = (cp.root_hash, label)
-        signed = parse_checkpoint(head.note)[0]
-        if signed.size != head.size or signed.root_hash != head.root:
-            raise TamperError("the tree head row does not match its signed checkpoint (edited)")
-        return targets
-
-    def _scan(
-        self,
-        targets: dict[int, tuple[bytes, str]],
-        signed_size: int,
-        personal: Iterator[tuple[int, bytes, str]],
-    ) -> LogCheck:
-        sha = _sha256
-        frontier: list[bytes] = []
-        leaves = bytearray()  # every leaf hash, 32 bytes each: only read to localise a failure
-        tail = b',"prev":null}'
-        next_personal = next(personal, None)
-        n = 0
-        good_size = 0  # largest verified checkpoint size so far
-
-        # A root that disagrees with a checkpoint only says "something before here changed";
-        # keep scanning, because a later row may name the exact place (an insertion shows
-        # up in the row after it).
-        rewritten: tuple[int, int, str] | None = None  # (checkpoint size, first unverified index, reason)
-
-        def bad(index: int, reason: str) -> LogCheck:
-            if rewritten is not None and index >= rewritten[0]:
-                _, index, reason = rewritten
-            return LogCheck(ok=False, size=signed_size, first_bad_index=index, reason=reason, checked=n)
-
-        for idx, body, stored_leaf in self._store.rows(Filters()):
-            if idx != n:
-                return bad(n, f"entry {n} is missing (the next stored entry is {idx})")
-            leaf = sha(b"\x00" + body).digest()
-            if leaf != stored_leaf:
-                return bad(n, f"entry {n} does not match its recorded leaf hash (edited)")
-            # Entries are canonical JSON with sorted keys, so the top-level index, kind,
-            # personal and prev are the last members: comparing bytes at known places is several
-            # times faster than parsing, and the hashes already bind every byte.
-            i = body.rfind(b',"index":')
-            j = body.find(b',"kind":"', i)
-            if i < 0 or j < 0:
-                return bad(n, f"entry {n} is not a well-formed audit entry")
-            if body[i + 9 : j] != b"%d" % n:
-                try:
-                    claimed = int(body[i + 9 : j])
-                except ValueError:
-                    return bad(n, f"entry {n} is not a well-formed audit entry")
-                if 0 <= claimed < n and leaves[32 * claimed : 32 * claimed + 32] != leaf:
-                    # The entry written as `claimed` now sits at n: entries were inserted from there.
-                    return bad(
-                        claimed, f"entries {claimed}..{n - 1} were inserted (entry {claimed} now sits at {n})"
-                    )
-                if 0 <= claimed < n:
-                    return bad(n, f"entry {n} is a copy of entry {claimed}")
-                return bad(n, f"entry {n} claims index {claimed} (entries were removed or reordered)")
-            if not body.endswith(tail):
-                m = body.rfind(b',"prev":')
-                earlier = _find_leaf(leaves, body[m + 8 : -1]) if m >= 0 else -1
-                if 0 <= earlier < n - 1:
-                    return bad(
-                        earlier + 1,
-                        f"entries {earlier + 1}..{n - 1} were inserted (entry {n} chains to {earlier})",
-                    )
-                return bad(n, f"entry {n} does not chain to entry {n - 1} (previous hash differs)")
-            if next_personal is not None and next_personal[0] <= n:
-                p_index, salt, text = next_personal
-                if p_index < n:
-                    return bad(p_index, f"personal data is stored for entry {p_index}, which does not exist")
-                k = body.find(b'","personal":', j)
-                committed = b'"' + sha(salt + text.encode()).hexdigest().encode() + b'"'
-                if k < 0 or body[k + 13 : len(body) - len(tail)] != committed:
-                    return bad(n, f"personal data of entry {n} does not match its commitment (edited)")
-                next_personal = next(personal, None)
-            node = leaf
-            s = n
-            while s & 1:
-                node = sha(b"\x01" + frontier.pop() + node).digest()
-                s >>= 1
-            frontier.append(node)
-            leaves += leaf
-            tail = b',"prev":"' + hexlify(leaf) + b'"}'
-            n += 1
-            if n in targets and rewritten is None:
-                root, label = targets[n]
-                if frontier_root(frontier) != root:
-                    rewritten = (
-                        n,
-                        good_size,
-                        f"the first {n} entries do not match the {label}: entries from {good_size} on were rewritten",
-                    )
-                else:
-                    good_size = n
-        if rewritten is not None:
-            return bad(rewritten[1], rewritten[2])
-        if n < signed_size:
-            label = targets[signed_size][1]
-            return bad(n, f"log truncated: the {label} covers {signed_size} entries but only {n} are stored")
-        if n > signed_size:
-            return bad(signed_size, f"entries from {signed_size} on are not covered by any signed checkpoint")
-        if next_personal is not None:
-            return bad(
-                next_personal[0],
-                f"personal data is stored for entry {next_personal[0]}, which does not exist",
-            )
-        root = frontier_root(frontier)
-        return LogCheck(ok=True, size=n, reason="", root_hash=root.hex(), checked=n)
+        return verify_log(
+            self._store,
+            origin=self.origin,
+            key_path=self.key_path,
+            check_files=check_files,
+            check_index=check_index,
+            trusted_checkpoint=trusted_checkpoint,
+            verifier_key=verifier_key,
+        )
 
     # --- moving --------------------------------------------------------------------------
 
@@ -657,43 +466,7 @@ class AuditLog:
         check = self.verify(check_files=False)
         if not check.ok:
             raise TamperError(f"refusing to migrate a log that does not verify: {check.reason}")
-        with self._store.snapshot():
-            head = self._store.head()
-            personal = self._store.personal()
-            rows = []
-            for i, body, leaf in self._store.rows(Filters()):
-                obj = json.loads(body)
-                data = obj["data"]
-                p = personal.get(i)
-                subject = json.loads(p[1]).get("user") if p else None
-                record_id, payload, sha256 = index_columns(data)
-                rows.append(
-                    NewEntry(
-                        index=i,
-                        kind=obj["kind"],
-                        created=obj["created"],
-                        record_id=record_id,
-                        payload=payload,
-                        sha256=sha256,
-                        body=bytes(body),
-                        leaf=bytes(leaf),
-                        personal=(p[0], p[1], str(subject) if subject is not None else None) if p else None,
-                    )
-                )
-            nodes = list(self._store.all_nodes())
-            cps = [(s, n, rfc3339(None)) for s, n in self._store.checkpoints()]
-        target = open_store(to_url)
-        try:
-            origin = target.initialize(origin=self.origin)
-            if origin != self.origin:
-                if target.head().size:
-                    raise AuditError(f"target log {redact_url(to_url)} is not empty")
-                target.set_meta("origin", self.origin)
-            target.load(rows=rows, nodes=nodes, checkpoints=cps, head=replace(head))
-            if self._store.get_meta("retention_days"):
-                target.set_meta("retention_days", str(self.retention_days))
-        finally:
-            target.close()
+        head = copy_log(self._store, to_url, origin=self.origin)
         with AuditLog.open(to_url, key_path=self.key_path) as copy:
             copied = copy.verify(
                 check_files=False, trusted_checkpoint=head.note or None, verifier_key=head.vkey or None

@@ -9,27 +9,14 @@ own schema, created if missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hallmark.errors import AuditError
 
-from ._merkle import EMPTY_ROOT
-from ._store import (
-    SCHEMA,
-    AppendPlan,
-    Filters,
-    Head,
-    NewEntry,
-    Row,
-    head_from_row,
-    insert_plan,
-    node_query,
-    pack_frontier,
-    select_rows,
-)
+from ._sql import HEAD_SQL, SqlStore
 
 _INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE TABLE across first writers
 
@@ -45,8 +32,12 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=urlencode(rest))), schema
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """Audit rows in PostgreSQL; many writers on many machines may append at once."""
+
+    placeholder = "%s"
+    blob_type = "BYTEA"
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
         import psycopg
@@ -81,64 +72,57 @@ class PostgresStore:
         except self._psycopg.Error as e:
             raise AuditError(f"PostgreSQL audit log failed: {e.sqlstate or type(e).__name__}") from e
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._conn() as conn:
-            return conn.execute(sql, params).fetchall()
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
 
-    def initialize(self, *, origin: str) -> str:
-        with self._conn() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
-            conn.execute(SCHEMA.format(blob="BYTEA"))
-            conn.execute(
-                "INSERT INTO audit_meta (key, value) VALUES ('origin', %s) ON CONFLICT DO NOTHING", (origin,)
-            )
-            conn.execute(
-                "INSERT INTO audit_head (id, size, root, frontier, last_leaf, note, vkey)"
-                " VALUES (1, 0, %s, %s, NULL, '', '') ON CONFLICT DO NOTHING",
-                (EMPTY_ROOT, b""),
-            )
-            stored = conn.execute("SELECT value FROM audit_meta WHERE key = 'origin'").fetchone()[0]
-        return str(stored)
+    @contextmanager
+    def _creating(self, schema: str) -> Iterator[Any]:
+        with self._write() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+            cur.execute(schema)
+            yield cur
 
-    def get_meta(self, key: str) -> str | None:
-        rows = self._query("SELECT value FROM audit_meta WHERE key = %s", (key,))
-        return rows[0][0] if rows else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT INTO audit_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = %s",
-                (key, value, value),
-            )
-
-    def append(self, plan: Callable[[Head], AppendPlan]) -> AppendPlan:
+    @contextmanager
+    def _locked_head(self) -> Iterator[tuple[Any, Any]]:
         # Two round trips per append: BEGIN + lock the head, then every write and COMMIT in
         # one pipelined batch; the row lock is held only for that long.
         with self._conn() as conn:
             try:
                 with conn.pipeline() as pipe, conn.cursor() as cur:
                     cur.execute("BEGIN")
-                    cur.execute(
-                        "SELECT size, root, frontier, last_leaf, note, vkey FROM audit_head WHERE id = 1 FOR UPDATE"
-                    )
+                    cur.execute(HEAD_SQL + self.for_update)
                     pipe.sync()
-                    row = cur.fetchone()
-                    if row is None:
-                        raise AuditError("audit log has no tree head; it was not initialised")
-                    made = plan(head_from_row(row))
-                    insert_plan(cur, made, "%s")
+                    yield cur, cur.fetchone()
                     cur.execute("COMMIT")
             except BaseException:
                 if conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")
                 raise
-        return made
 
-    def head(self) -> Head:
-        rows = self._query("SELECT size, root, frontier, last_leaf, note, vkey FROM audit_head WHERE id = 1")
-        if not rows:
-            raise AuditError("audit log has no tree head; it was not initialised")
-        return head_from_row(rows[0])
+    def _insert_many(
+        self, cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        # COPY streams the rows in one command, many times faster than INSERTs for a big copy.
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._conn() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _stream(self, sql: str, name: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows of a query, streamed through a server-side cursor inside a snapshot."""
+        with self._conn() as conn:
+            if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE:
+                yield from conn.execute(sql, params)
+                return
+            with conn.cursor(name=name) as cur:
+                cur.itersize = 5000
+                cur.execute(sql, params)
+                yield from cur
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -153,38 +137,6 @@ class PostgresStore:
                     yield
                 finally:
                     self._snap = None
-
-    def rows(self, filters: Filters) -> Iterator[Row]:
-        sql, params = select_rows(filters, "%s")
-        with self._conn() as conn:
-            if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE:
-                yield from ((i, bytes(b), bytes(lf)) for i, b, lf in conn.execute(sql, params))
-                return
-            # Inside a snapshot: a server-side cursor streams big logs without loading them whole.
-            with conn.cursor(name="audit_rows") as cur:
-                cur.itersize = 5000
-                cur.execute(sql, params)
-                yield from ((i, bytes(b), bytes(lf)) for i, b, lf in cur)
-
-    def personal(self, indexes: Sequence[int] | None = None) -> dict[int, tuple[bytes, str]]:
-        if indexes is None:
-            rows = self._query("SELECT idx, salt, data FROM audit_personal")
-        else:
-            rows = self._query(
-                "SELECT idx, salt, data FROM audit_personal WHERE idx = ANY(%s)", (list(indexes),)
-            )
-        return {int(i): (bytes(s), d) for i, s, d in rows}
-
-    def iter_personal(self) -> Iterator[tuple[int, bytes, str]]:
-        sql = "SELECT idx, salt, data FROM audit_personal ORDER BY idx"
-        with self._conn() as conn:
-            if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE:
-                yield from ((int(i), bytes(s), d) for i, s, d in conn.execute(sql))
-                return
-            with conn.cursor(name="audit_personal_rows") as cur:
-                cur.itersize = 5000
-                cur.execute(sql)
-                yield from ((int(i), bytes(s), d) for i, s, d in cur)
 
     def body_columns(
         self, *, mismatches_only: bool
@@ -210,75 +162,6 @@ class PostgresStore:
         )
         for idx, same_, kind, rid, path in self._stream(sql, "audit_body_columns"):
             yield int(idx), bool(same_), kind, rid, path
-
-    def _stream(self, sql: str, name: str, params: Sequence[Any] = ()) -> Iterator[Any]:
-        """Rows of a query, streamed through a server-side cursor inside a snapshot."""
-        with self._conn() as conn:
-            if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE:
-                yield from conn.execute(sql, params)
-                return
-            with conn.cursor(name=name) as cur:
-                cur.itersize = 5000
-                cur.execute(sql, params)
-                yield from cur
-
-    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        out: dict[tuple[int, int], bytes] = {}
-        for sql, params in node_query(keys, "%s"):
-            for level, i, h in self._query(sql, params):
-                out[(int(level), int(i))] = bytes(h)
-        return out
-
-    def all_nodes(self) -> Iterator[tuple[int, int, bytes]]:
-        for level, i, h in self._query("SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx"):
-            yield int(level), int(i), bytes(h)
-
-    def checkpoints(self) -> list[tuple[int, str]]:
-        return [(int(s), n) for s, n in self._query("SELECT size, note FROM audit_checkpoints ORDER BY size")]
-
-    def add_checkpoint(self, size: int, note: str, created: str) -> None:
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT INTO audit_checkpoints (size, note, created) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                (size, note, created),
-            )
-
-    def load(
-        self,
-        *,
-        rows: Sequence[NewEntry],
-        nodes: Sequence[tuple[int, int, bytes]],
-        checkpoints: Sequence[tuple[int, str, str]],
-        head: Head,
-    ) -> None:
-        with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
-            size = cur.execute("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()[0]
-            if size != 0:
-                raise AuditError(
-                    f"target log {self.url} is not empty", hint="Migrate into a new, empty store."
-                )
-            with cur.copy(
-                "COPY audit_entries (idx, kind, created, record_id, payload, sha256, body, leaf) FROM STDIN"
-            ) as copy:
-                for e in rows:
-                    copy.write_row(
-                        (e.index, e.kind, e.created, e.record_id, e.payload, e.sha256, e.body, e.leaf)
-                    )
-            with cur.copy("COPY audit_personal (idx, salt, data, subject) FROM STDIN") as copy:
-                for e in rows:
-                    if e.personal is not None:
-                        copy.write_row((e.index, *e.personal))
-            with cur.copy("COPY audit_nodes (level, idx, hash) FROM STDIN") as copy:
-                for n in nodes:
-                    copy.write_row(n)
-            cur.executemany(
-                "INSERT INTO audit_checkpoints (size, note, created) VALUES (%s, %s, %s)", checkpoints
-            )
-            cur.execute(
-                "UPDATE audit_head SET size = %s, root = %s, frontier = %s, last_leaf = %s, note = %s, vkey = %s"
-                " WHERE id = 1",
-                (head.size, head.root, pack_frontier(head.frontier), head.last_leaf, head.note, head.vkey),
-            )
 
     def scrub(self) -> None:
         """Reclaim the dead tuples that still hold erased data (PostgreSQL never zeroes them itself)."""

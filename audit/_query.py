@@ -56,7 +56,7 @@ def categories(entry: Entry) -> set[str]:
     return out
 
 
-def decisions(entry: Entry) -> list[str]:
+def decisions_of(entry: Entry) -> list[str]:
     """``stage.action`` for each stage's decision (``prompt.block``, ``image.allow``).
 
     Only a stage's own action counts, not the actions of the findings inside it.
@@ -113,7 +113,7 @@ def matches(
         return False
     if verdict is not None and verdict_of(entry) != verdict:
         return False
-    if action is not None and not any(d.endswith("." + action) or d == action for d in decisions(entry)):
+    if action is not None and not any(d.endswith("." + action) or d == action for d in decisions_of(entry)):
         return False
     return True
 
@@ -130,7 +130,7 @@ def compute_stats(entries: Iterable[Entry]) -> AuditStats:
     for e in entries:
         total += 1
         kinds[e.kind] += 1
-        decided.update(decisions(e))
+        decided.update(decisions_of(e))
         cats.update(categories(e))
         label = policy_of(e)[0]
         if label:

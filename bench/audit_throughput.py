@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hallmark.audit import AuditLog, verify_inclusion  # noqa: E402
+from hallmark.audit import AuditLog, open_store, verify_inclusion  # noqa: E402
 from hallmark.audit._checkpoint import CheckpointSigner  # noqa: E402
 from hallmark.audit._entry import canonical_json  # noqa: E402
 from hallmark.audit._merkle import frontier_root, hash_leaf, inclusion_path, push_leaf  # noqa: E402
-from hallmark.audit._store import Head, open_store  # noqa: E402
+from hallmark.audit._store import Head  # noqa: E402
 
 
 def sample(i: int) -> tuple[dict, dict]:

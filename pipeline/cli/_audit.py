@@ -60,7 +60,7 @@ def _filters(**kw: Any) -> dict[str, Any]:
 def _table(entries: list[Entry], *, title: str) -> None:
     from rich.table import Table
 
-    from hallmark.audit._query import decisions
+    from hallmark.audit import decisions_of
 
     table = Table(title=title, title_justify="left")
     for col in ("#", "created", "kind", "record", "model", "decisions", "user"):
@@ -72,7 +72,7 @@ def _table(entries: list[Entry], *, title: str) -> None:
             e.kind,
             str(e.data.get("record_id", "")),
             str(e.data.get("model", "")),
-            ", ".join(decisions(e)),
+            ", ".join(decisions_of(e)),
             str((e.personal or {}).get("user") or ""),
         )
     console().print(table)
@@ -242,7 +242,7 @@ def prove(
     json_out: JsonOption = False,
 ) -> None:
     """Write an inclusion proof for INDEX, or a consistency proof since an older checkpoint (JSON)."""
-    from hallmark.audit._checkpoint import parse_checkpoint
+    from hallmark.audit import parse_checkpoint
 
     if (index is None) == (since is None):
         fail("give an entry INDEX (inclusion proof) or --since-checkpoint FILE (consistency proof)")

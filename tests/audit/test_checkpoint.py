@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 
-from hallmark.audit import VerifierKey, verify_checkpoint
-from hallmark.audit._checkpoint import CheckpointSigner, checkpoint_body, parse_checkpoint
+from hallmark.audit import VerifierKey, parse_checkpoint, verify_checkpoint
+from hallmark.audit._checkpoint import CheckpointSigner, checkpoint_body
 from hallmark.errors import AuditError, TamperError
 
 ROOT = hashlib.sha256(b"root").digest()

@@ -14,6 +14,7 @@ from hallmark.audit import (
     AuditLog,
     InclusionProof,
     canonical_json,
+    decisions_of,
     open_store,
     verify_checkpoint,
     verify_consistency,
@@ -88,6 +89,8 @@ def test_queries_stats_and_exports(log_url: str, key_path: Path, released) -> No
         assert [e.index for e in log.find(payload="00000000000a")] == [10]  # case-insensitive
         assert [e.index for e in log.find(sha256=f"{5:064X}")] == [5]
         assert [e.index for e in log.find(kind="prompt.blocked")] == [12]
+        assert decisions_of(log.get(12)) == ["prompt.block"]  # the stage's action, not its findings'
+        assert decisions_of(log.get(3)) == ["image.flag", "prompt.allow"]  # stages as stored: sorted
         assert [e.index for e in log.entries(user="user1")] == [1, 4, 7, 10]
         assert [e.index for e in log.entries(since="2026-05-03", until="2026-05-05")] == [2, 3]
         assert [e.index for e in log.entries(since=T0 + timedelta(days=11))] == [11, 12]

@@ -2,7 +2,8 @@
 
 Entries form an RFC 6962 Merkle tree with a sha256 chain; tree heads are signed C2SP checkpoints;
 inclusion and consistency proofs verify offline with only a checkpoint and the public key.
-Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports only ``hallmark.errors`` and ``hallmark.registry``.
+Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports only
+``hallmark.errors`` and ``hallmark.registry``.
 """
 
 if __name__ != "hallmark.audit":  # the folder sits at the repository's top level

@@ -32,7 +32,6 @@ from ._checks import (
 )
 from ._decode import (
     DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PIXELS,
     _decode,
     _guess_mime,
     _misnamed,
@@ -51,7 +50,7 @@ def verify_image(
     manifest_lookup: ManifestLookup | None = None,
     schemes: Sequence[str] | None = None,
     now: dt.datetime | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> VerificationReport:
     """Check where an image came from: validate its C2PA manifest against ``trust``, read each
@@ -60,7 +59,8 @@ def verify_image(
     ``lookup(scheme_id, payload_hex)`` to an audit record summary, and when the manifest is
     missing or broken recover the stored one through ``manifest_lookup(record_id)``.  Returns a
     report with one verdict; a path that cannot be read raises ``InputError``.  Images declaring
-    more than ``max_pixels`` pixels are not decoded, files over ``max_bytes`` not read."""
+    more than ``max_pixels`` pixels (default ``DEFAULT_MAX_PIXELS``, lower for WebP) are not
+    decoded, files over ``max_bytes`` not read; only regular files are read."""
     started = time.perf_counter()
     checked_at = (now or dt.datetime.now(dt.UTC)).isoformat()
     trust = trust or TrustConfig.offline()
@@ -71,6 +71,11 @@ def verify_image(
     info, image, pixel_error = _decode(data, max_pixels=max_pixels)
     if misnamed := _misnamed(suffix, info.format):
         run.warnings.append(misnamed)
+    if image is not None and image.size != (info.width, info.height):
+        run.warnings.append(
+            f"the image is larger than the watermark readers take at full scale: they read a "
+            f"{image.size[0]}x{image.size[1]} copy"
+        )
     if not data:
         return run.error("the file is empty (zero bytes)", image=info)
 

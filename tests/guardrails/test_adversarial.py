@@ -52,11 +52,13 @@ def test_a_crafted_prompt_costs_under_100_ms(prompt_filter: PromptFilter, name: 
     piece = CRAFTED[name]
     prompt = (piece * (LIMIT // len(piece) + 1))[:LIMIT]
     best = float("inf")
-    for _ in range(3):  # the best of three: the machine is shared, the bound is on the work
-        start = time.perf_counter()
+    # CPU time, the best of three: the machine is shared and the bound is on the work done (the
+    # PII deadline is wall-clock, so contention only cuts the scan shorter).
+    for _ in range(3):
+        start = time.process_time()
         decision = prompt_filter.evaluate(prompt)
-        best = min(best, time.perf_counter() - start)
-    assert best < 0.100, f"{name}: {best * 1000:.0f} ms"
+        best = min(best, time.process_time() - start)
+    assert best < 0.100, f"{name}: {best * 1000:.0f} ms of CPU"
     assert decision.action in set(Action)
 
 

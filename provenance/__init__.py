@@ -34,12 +34,14 @@ from .verify import (
     Check,
     CheckStatus,
     ImageInfo,
+    ImageWalk,
     Verdict,
     VerificationReport,
     audit_summary,
     collect_images,
     verify_batch,
     verify_image,
+    walk_images,
     write_html_report,
 )
 from .watermark import (
@@ -88,8 +90,10 @@ __all__ = [
     "VerificationReport",
     "Verdict",
     "audit_summary",
+    "ImageWalk",
     "collect_images",
     "verify_batch",
+    "walk_images",
     "verify_image",
     "write_html_report",
 ]

@@ -2,7 +2,7 @@
 
 from hallmark.checks import CheckStatus
 
-from ._batch import collect_images, verify_batch
+from ._batch import ImageWalk, collect_images, verify_batch, walk_images
 from ._checks import audit_summary
 from ._html import write_html_report
 from ._report import VERDICTS, Check, ImageInfo, Verdict, VerificationReport
@@ -16,8 +16,10 @@ __all__ = [
     "Verdict",
     "VerificationReport",
     "audit_summary",
+    "ImageWalk",
     "collect_images",
     "verify_batch",
+    "walk_images",
     "verify_image",
     "write_html_report",
 ]

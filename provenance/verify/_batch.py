@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,23 +30,70 @@ IMAGE_SUFFIXES = frozenset(
 DEFAULT_TIMEOUT_S = 60.0
 
 
-def collect_images(paths: Sequence[Path | str]) -> list[Path]:
+@dataclass(frozen=True)
+class ImageWalk:
+    """The files a folder walk found, and how many entries it passed over, by reason."""
+
+    files: list[Path]
+    skipped: dict[str, int]
+
+    def skipped_line(self) -> str:
+        """One line for the user, e.g. ``skipped 3 entries: 2 hidden, 1 not a regular file``."""
+        if not self.skipped:
+            return ""
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items(), key=lambda kv: -kv[1]))
+        return f"skipped {sum(self.skipped.values())} entries: {parts}"
+
+
+def walk_images(paths: Sequence[Path | str]) -> ImageWalk:
     """Expand ``paths`` into files: a file as given, a folder recursively (image suffixes only,
-    hidden entries skipped, sorted); raise ``InputError`` for a path that does not exist."""
+    hidden entries skipped, links to folders not followed, only regular files, sorted), counting
+    every entry passed over; raise ``InputError`` for a path that does not exist."""
     out: list[Path] = []
+    skipped: Counter[str] = Counter()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                here = Path(dirpath)
+                kept_dirs = []
+                for d in sorted(dirnames):
+                    if d.startswith("."):
+                        skipped["hidden"] += 1
+                    elif (here / d).is_symlink():
+                        skipped["links to folders (not followed)"] += 1
+                    else:
+                        kept_dirs.append(d)
+                dirnames[:] = kept_dirs
                 for name in sorted(filenames):
-                    if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                        out.append(Path(dirpath) / name)
-        elif path.exists():
+                    reason = _passed_over(here / name)
+                    if reason:
+                        skipped[reason] += 1
+                    else:
+                        out.append(here / name)
+        elif path.exists() or path.is_symlink():
             out.append(path)
         else:
             raise InputError(f"no such file or folder: {path}", hint="Check the path.")
-    return list(dict.fromkeys(out))
+    return ImageWalk(list(dict.fromkeys(out)), dict(skipped))
+
+
+def _passed_over(path: Path) -> str:
+    """Why a folder walk leaves ``path`` out, or "" when it is an image file to verify."""
+    if path.name.startswith("."):
+        return "hidden"
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return "not image files (by name)"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "broken links"
+    return "" if stat.S_ISREG(mode) else "not regular files"
+
+
+def collect_images(paths: Sequence[Path | str]) -> list[Path]:
+    """The files of ``walk_images(paths)``."""
+    return walk_images(paths).files
 
 
 def error_report(

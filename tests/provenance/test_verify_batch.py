@@ -108,3 +108,29 @@ def test_an_abandoned_batch_stops_its_workers(tmp_path: Path) -> None:
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert multiprocessing.active_children() == []
+
+
+def test_a_folder_walk_counts_what_it_skips(tmp_path: Path) -> None:
+    import os
+
+    from hallmark.provenance import walk_images
+
+    folder = tmp_path / "d"
+    (folder / ".git").mkdir(parents=True)
+    (folder / "a.png").write_bytes(b"x")
+    (folder / ".hidden.png").write_bytes(b"x")
+    (folder / "notes.txt").write_text("x")
+    (folder / "zero.png").symlink_to("/dev/zero")
+    (folder / "gone.jpg").symlink_to(folder / "missing.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    walk = walk_images([folder])
+    assert walk.files == [folder / "a.png"]
+    assert walk.skipped == {
+        "hidden": 2,
+        "not image files (by name)": 1,
+        "not regular files": 2,
+        "broken links": 1,
+        "links to folders (not followed)": 1,
+    }
+    assert walk.skipped_line().startswith("skipped 7 entries: 2 hidden, 2 not regular files")

@@ -108,7 +108,7 @@ def _bounded_phone_recognizer() -> Any:
 
     class BoundedPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-            results = []
+            results: list[Any] = []
             starts = range(0, max(len(text) - overlap, 1), window - overlap)
             for region in self.supported_regions:
                 for offset in starts:

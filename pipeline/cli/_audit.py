@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._common import EXIT_FAILED, HomeOption, JsonOption, command, console, fail, print_json
+from ._common import (
+    EXIT_FAILED,
+    HomeOption,
+    JsonLinesOption,
+    JsonOption,
+    command,
+    console,
+    fail,
+    print_json,
+    print_json_line,
+    with_schema,
+)
 
 if TYPE_CHECKING:
     from hallmark.audit import AuditLog, Entry
@@ -93,7 +104,7 @@ def list_(
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 50,
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
     """List entries, oldest first, filtered by time, user, kind, category, policy, model, verdict."""
     with _open(home, log) as audit_log:
@@ -114,7 +125,8 @@ def list_(
             )
         )
     if json_out:
-        print_json([e.to_dict() for e in found])
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
         return
     _table(found, title=f"{len(found)} audit entries")
 
@@ -125,7 +137,7 @@ def show(
     what: Annotated[str, typer.Argument(help="Entry index or record id.")],
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
     """Show one entry (by index) or every entry of a record id, in full."""
     with _open(home, log) as audit_log:
@@ -133,7 +145,8 @@ def show(
     if not found:
         fail(f"no audit entry for {what}")
     if json_out:
-        print_json([e.to_dict() for e in found] if len(found) > 1 else found[0].to_dict())
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
         return
     for e in found:
         console().print_json(json.dumps(e.to_dict(), ensure_ascii=False))
@@ -148,13 +161,14 @@ def find(
     kind: KindOption = None,
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
     """Find entries by image SHA-256, watermark payload or record id; exit 1 if none."""
     with _open(home, log) as audit_log:
         found = audit_log.find(sha256=sha256, payload=payload, record_id=record, kind=kind)
     if json_out:
-        print_json([e.to_dict() for e in found])
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
     else:
         _table(found, title=f"{len(found)} matching entries")
     if not found:
@@ -182,7 +196,7 @@ def verify(
     with _open(home, log) as audit_log:
         check = audit_log.verify(check_files=files, trusted_checkpoint=trusted, verifier_key=_key(key))
     if json_out:
-        print_json(check.to_dict())
+        print_json(check.to_dict(), schema="audit-log-check")
     else:
         out = console()
         if check.ok:
@@ -220,7 +234,8 @@ def checkpoint(
                 "root_hash": cp.root_hex,
                 "note": cp.note,
                 "verifier_key": vkey,
-            }
+            },
+            schema="audit-checkpoint",
         )
         return
     typer.echo(cp.note, nl=False)
@@ -254,7 +269,7 @@ def prove(
             assert index is not None
             proof = audit_log.prove(index, size=size).to_dict()
         proof["verifier_key"] = audit_log.verifier_key()
-    text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(with_schema(proof, "audit-proof"), indent=2, ensure_ascii=False) + "\n"
     if out:
         out.write_text(text)
         if not json_out:
@@ -304,7 +319,7 @@ def verify_proof(
     except TamperError as e:
         result = {"ok": False, "reason": str(e)}
     if json_out:
-        print_json(result)
+        print_json(result, schema="audit-proof-check")
     elif result["ok"]:
         console().print(f"[green]proof verifies[/green]: {result}")
     else:
@@ -328,7 +343,7 @@ def erase(
     with _open(home, log) as audit_log:
         entry = audit_log.erase(record, force=force)
     if json_out:
-        print_json(entry.to_dict())
+        print_json(entry.to_dict(), schema="audit-entry")
         return
     console().print(
         f"erased personal data of record {record} (entries {entry.data['erased']}); logged as entry {entry.index}"
@@ -376,7 +391,7 @@ def stats(
     if plot:
         _plot(result.to_dict(), plot)
     if json_out:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="audit-stats")
         return
     from rich.table import Table
 
@@ -410,7 +425,7 @@ def migrate(
     with _open(home, log) as audit_log:
         result = audit_log.migrate(to)
     if json_out:
-        print_json(result.__dict__)
+        print_json(dict(result.__dict__), schema="audit-migration")
         return
     console().print(f"migrated {result.size} entries to {result.target}; same root {result.root_hash}")
 

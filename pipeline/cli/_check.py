@@ -31,7 +31,7 @@ def check(
         fail("the prompt must be text")
     decision = PromptFilter.from_policy(load_policy(policy)).evaluate(prompt, negative_prompt=negative)
     if json_output:
-        print_json(decision.to_dict(redact=False))
+        print_json(decision.to_dict(redact=False), schema="check-decision")
     else:
         _render(decision)
     if decision.blocked:

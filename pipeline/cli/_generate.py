@@ -86,7 +86,7 @@ def generate(
             )
 
     if json_out:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="generate-result")
     else:
         _render(result)
         if model == TINY_MODEL_ID and result.images:

@@ -32,7 +32,7 @@ def init(
     keys_dir = Home.resolve(home).keys
     info = init_keys(keys_dir, force=True) if force else ensure_keys(keys_dir)
     if json_out:
-        print_json(info.to_dict())
+        print_json(info.to_dict(), schema="key-info")
         return
     verb = "Created keys in" if info.created else "Keys already exist in (use --force to replace)"
     _render(info.to_dict(), title=f"{verb} {info.keys_dir}")
@@ -52,7 +52,7 @@ def show(home: HomeOption = None, json_out: JsonOption = False) -> None:
 
     info = read_key_info(Home.resolve(home).keys)
     if json_out:
-        print_json(info.to_dict())
+        print_json(info.to_dict(), schema="key-info")
         return
     _render(info.to_dict(), title=f"Keys in {info.keys_dir}")
 

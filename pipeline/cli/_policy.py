@@ -20,7 +20,7 @@ def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> N
 
     p = load_policy(policy)
     if json_output:
-        print_json(p.model_dump(mode="json") | {"digest": p.digest})
+        print_json(p.model_dump(mode="json") | {"digest": p.digest}, schema="policy")
         return
     from rich.table import Table
 
@@ -66,7 +66,7 @@ def lint(
 
     problems = lint_policy(policy)
     if json_output:
-        print_json({"policy": policy, "ok": not problems, "problems": problems})
+        print_json({"policy": policy, "ok": not problems, "problems": problems}, schema="policy-lint")
     elif problems:
         for line in problems:
             typer.echo(line)
@@ -90,7 +90,7 @@ def test(
     rows = read_labelled_csv(file)
     result = evaluate_labelled(PromptFilter.from_policy(load_policy(policy)).evaluate, rows)
     if json_output:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="policy-test")
         return
     from rich.table import Table
 

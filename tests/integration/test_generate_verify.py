@@ -109,7 +109,7 @@ def test_blocked_prompt_produces_no_image_and_a_blocked_entry(home: Path, tmp_pa
     assert not out.exists() or not any(out.iterdir())
     code, stdout, err = hallmark("audit", "list", "--kind", "prompt.blocked", "--home", home, "--json")
     assert code == 0, err
-    entries = json.loads(stdout)
+    entries = json_lines(stdout)
     assert entries and all(e["kind"] == "prompt.blocked" for e in entries)
 
 

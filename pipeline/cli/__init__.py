@@ -18,6 +18,9 @@ from . import (
     _check as _cli_check,
 )
 from . import (
+    _doctor as _cli_doctor,
+)
+from . import (
     _generate as _cli_generate,
 )
 from . import (
@@ -44,6 +47,7 @@ app.command("verify")(_cli_verify.verify)
 app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
+app.command("doctor")(_cli_doctor.doctor)
 
 
 def main() -> None:

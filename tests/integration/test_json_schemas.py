@@ -83,6 +83,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     got["audit migrate"] = [
         one(run("audit", "migrate", "--to", f"sqlite:///{root / 'copy.db'}", "--home", home, "--json"))
     ]
+    got["doctor"] = [one(run("doctor", "--home", home, "--json"))]
     got["policy show"] = [one(run("policy", "show", "--json"))]
     got["policy lint"] = [one(run("policy", "lint", "strict", "--json"))]
     labelled = root / "set.csv"
@@ -115,6 +116,7 @@ EXPECTED = {
     "audit stats": "audit-stats",
     "audit erase": "audit-entry",
     "audit migrate": "audit-migration",
+    "doctor": "doctor-report",
     "policy show": "policy",
     "policy lint": "policy-lint",
     "policy test": "policy-test",
@@ -188,3 +190,7 @@ def test_the_enums_in_the_schemas_are_the_librarys() -> None:
     assert enum_of("verify-report", "properties", "verdict") == [v.value for v in Verdict]
     assert enum_of("check-decision", "properties", "action") == [a.value for a in Action]
     assert enum_of("check-decision", "properties", "state") == [s.value for s in CheckStatus]
+    from hallmark.pipeline._doctor import DiagnosisStatus
+
+    statuses = enum_of("doctor-report", "properties", "checks", "items", "properties", "status")
+    assert statuses == [s.value for s in DiagnosisStatus]

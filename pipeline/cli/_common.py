@@ -52,6 +52,18 @@ def fail(message: str, *, hint: str = "", code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+DOCTOR = "Run `hallmark doctor` to check this machine and home."
+
+
+def with_doctor(hint: str) -> str:
+    """``hint`` followed by the pointer to ``hallmark doctor``, for failures it would find."""
+    if not hint:
+        return DOCTOR
+    return (
+        f"{hint} {DOCTOR}" if hint.endswith((".", "!", "?")) else f"{hint}; {DOCTOR[0].lower()}{DOCTOR[1:]}"
+    )
+
+
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Turn hallmark's own errors into a one-line message and exit code 2."""

@@ -28,7 +28,10 @@ from ._common import (
 if TYPE_CHECKING:
     from hallmark.audit import AuditLog, Entry
 
-app = typer.Typer(help="Review, verify and prove the tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(
+    help="Review, verify and prove the tamper-evident audit log.\n\nExample: hallmark audit list --since 2026-05-01",
+    no_args_is_help=True,
+)
 
 LogOption = Annotated[
     str | None,
@@ -106,7 +109,10 @@ def list_(
     home: HomeOption = None,
     json_out: JsonLinesOption = False,
 ) -> None:
-    """List entries, oldest first, filtered by time, user, kind, category, policy, model, verdict."""
+    """List entries, oldest first, filtered by time, user, kind, category, policy, model, verdict.
+
+    Example: hallmark audit list --verdict blocked --since 2026-05-01
+    """
     with _open(home, log) as audit_log:
         found = list(
             audit_log.entries(
@@ -139,7 +145,10 @@ def show(
     home: HomeOption = None,
     json_out: JsonLinesOption = False,
 ) -> None:
-    """Show one entry (by index) or every entry of a record id, in full."""
+    """Show one entry (by index) or every entry of a record id, in full.
+
+    Example: hallmark audit show 0196a4c2-7d1e-7f3a-9b2c-5e8f1a2b3c4d
+    """
     with _open(home, log) as audit_log:
         found = [audit_log.get(int(what))] if what.isdigit() else audit_log.find(record_id=what)
     if not found:
@@ -163,7 +172,10 @@ def find(
     home: HomeOption = None,
     json_out: JsonLinesOption = False,
 ) -> None:
-    """Find entries by image SHA-256, watermark payload or record id; exit 1 if none."""
+    """Find entries by image SHA-256, watermark payload or record id; exit 1 if none.
+
+    Example: hallmark audit find --payload 1eb75f869efb
+    """
     with _open(home, log) as audit_log:
         found = audit_log.find(sha256=sha256, payload=payload, record_id=record, kind=kind)
     if json_out:
@@ -191,7 +203,10 @@ def verify(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Re-derive every hash, the chain and the Merkle tree; compare with the signed checkpoints."""
+    """Re-derive every hash, the chain and the Merkle tree; compare with the signed checkpoints.
+
+    Example: hallmark audit verify --checkpoint checkpoint.txt
+    """
     trusted = _read_text(checkpoint) if checkpoint else None
     with _open(home, log) as audit_log:
         check = audit_log.verify(check_files=files, trusted_checkpoint=trusted, verifier_key=_key(key))
@@ -220,7 +235,10 @@ def checkpoint(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Print the signed checkpoint of the current tree and the verifier key to check it with."""
+    """Print the signed checkpoint of the current tree and the verifier key to check it with.
+
+    Example: hallmark audit checkpoint --out checkpoint.txt
+    """
     with _open(home, log) as audit_log:
         cp = audit_log.checkpoint()
         vkey = audit_log.verifier_key()
@@ -256,7 +274,10 @@ def prove(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Write an inclusion proof for INDEX, or a consistency proof since an older checkpoint (JSON)."""
+    """Write an inclusion proof for INDEX, or a consistency proof since an older checkpoint (JSON).
+
+    Example: hallmark audit prove 3 --out proof.json
+    """
     from hallmark.audit._checkpoint import parse_checkpoint
 
     if (index is None) == (since is None):
@@ -285,7 +306,10 @@ def verify_proof(
     key: Annotated[str, typer.Option(help="The log's verifier key (NAME+HASH+KEY) or a file holding it.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Check a proof offline with only the public key: no database needed. Exit 1 if it fails."""
+    """Check a proof offline with only the public key: no database needed. Exit 1 if it fails.
+
+    Example: hallmark audit verify-proof proof.json --key verifier-key.txt
+    """
     from hallmark.audit import verify_consistency, verify_inclusion
     from hallmark.errors import TamperError
 
@@ -339,7 +363,10 @@ def erase(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Delete a record's personal data and log the erasure; the log still verifies."""
+    """Delete a record's personal data and log the erasure; the log still verifies.
+
+    Example: hallmark audit erase 0196a4c2-7d1e-7f3a-9b2c-5e8f1a2b3c4d
+    """
     with _open(home, log) as audit_log:
         entry = audit_log.erase(record, force=force)
     if json_out:
@@ -362,7 +389,10 @@ def export(
     log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Export entries as JSON lines or CSV."""
+    """Export entries as JSON lines or CSV.
+
+    Example: hallmark audit export --format csv --out audit.csv
+    """
     import sys
 
     with _open(home, log) as audit_log:
@@ -385,7 +415,10 @@ def stats(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Counts per decision, category, policy, model and day."""
+    """Counts per decision, category, policy, model and day.
+
+    Example: hallmark audit stats --since 2026-05-01 --plot stats.png
+    """
     with _open(home, log) as audit_log:
         result = audit_log.stats(**_filters(since=since, until=until))
     if plot:
@@ -421,7 +454,10 @@ def migrate(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Copy the log into another store and prove the copy has the same Merkle root."""
+    """Copy the log into another store and prove the copy has the same Merkle root.
+
+    Example: hallmark audit migrate --to postgresql://db.example/hallmark
+    """
     with _open(home, log) as audit_log:
         result = audit_log.migrate(to)
     if json_out:

@@ -20,7 +20,10 @@ def check(
     negative: Annotated[str | None, typer.Option("--negative", "-n", help="Negative prompt.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Check a prompt against a policy. Exit 0 when allowed/rewritten/flagged, 1 when blocked."""
+    """Check a prompt against a policy. Exit 0 when allowed/rewritten/flagged, 1 when blocked.
+
+    Example: hallmark check "a castle in the style of Greg Rutkowski" --policy strict
+    """
     if prompt == "-":
         data = sys.stdin.buffer.read()
         prompt = data.decode("utf-8", errors="surrogateescape")

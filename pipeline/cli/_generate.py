@@ -52,7 +52,10 @@ def generate(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log."""
+    """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log.
+
+    Example: hallmark generate "a lighthouse at dawn" -n 2 --seed 7 --out out
+    """
     from .._tiny import TINY_MODEL_ID, TINY_NOTE
 
     try:

@@ -9,13 +9,19 @@ import typer
 
 from ._common import EXIT_FAILED, JsonOption, PolicyOption, command, console, print_json
 
-app = typer.Typer(help="Inspect, lint and test policy packs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect, lint and test policy packs.\n\nExample: hallmark policy show --policy strict",
+    no_args_is_help=True,
+)
 
 
 @app.command("show")
 @command
 def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> None:
-    """Show a resolved policy (after `extends`): categories, actions, detectors, PII, image."""
+    """Show a resolved policy (after `extends`): categories, actions, detectors, PII, image.
+
+    Example: hallmark policy show --policy strict
+    """
     from hallmark.policies import load_policy
 
     p = load_policy(policy)
@@ -61,7 +67,10 @@ def lint(
     policy: Annotated[str, typer.Argument(help="Bundled policy name or YAML file.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Report every problem of a policy file at once (exit 1 when there is any)."""
+    """Report every problem of a policy file at once (exit 1 when there is any).
+
+    Example: hallmark policy lint my-policy.yaml
+    """
     from hallmark.policies import lint_policy
 
     problems = lint_policy(policy)
@@ -83,7 +92,10 @@ def test(
     policy: PolicyOption = "default",
     json_output: JsonOption = False,
 ) -> None:
-    """Run labelled prompts through a policy: confusion matrix per category, false positives."""
+    """Run labelled prompts through a policy: confusion matrix per category, false positives.
+
+    Example: hallmark policy test prompts.csv --policy strict
+    """
     from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
     from hallmark.policies import load_policy
 

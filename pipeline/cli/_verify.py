@@ -54,7 +54,10 @@ def verify(
         ),
     ] = False,
 ) -> None:
-    """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each."""
+    """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
+
+    Example: hallmark verify out/ downloads/photo.jpg --html report.html
+    """
     from hallmark.provenance import collect_images
 
     from .._verifier import Verifier

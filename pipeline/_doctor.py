@@ -155,10 +155,21 @@ _REPORT = "this is a bug in hallmark doctor: please report it with the detail"
 # -- the machine ---------------------------------------------------------------------------
 
 
+_NO_PACKAGING = Diagnosis(
+    "packaging",
+    PROBLEM,
+    "the packaging module (which reads version requirements) is missing, so versions were not compared",
+    "pip install packaging",
+)
+
+
 def _python() -> list[Diagnosis]:
     from importlib import metadata
 
-    from packaging.specifiers import SpecifierSet
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError:
+        return [Diagnosis("python", OK, f"Python {platform.python_version()}"), _NO_PACKAGING]
 
     from hallmark._version import DISTRIBUTION
 
@@ -183,8 +194,11 @@ def _dependencies(tick: Callable[[str], None]) -> list[Diagnosis]:
     import importlib
     from importlib import metadata
 
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
+    try:
+        from packaging.requirements import Requirement
+        from packaging.utils import canonicalize_name
+    except ImportError:
+        return []  # _python reported it
 
     from hallmark._version import DISTRIBUTION
 

@@ -254,3 +254,15 @@ def test_a_policy_that_does_not_load_is_a_problem_and_its_checks_are_skipped(
     assert the(report, "policy").status is PROBLEM and "bad.yaml:3" in the(report, "policy").detail
     assert "hallmark policy lint" in the(report, "policy").fix
     assert the(report, "image classifier").status is NOT_CHECKED
+
+
+def test_without_packaging_versions_are_not_compared_and_it_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from hallmark.pipeline import _doctor
+
+    for name in ("packaging", "packaging.specifiers", "packaging.requirements", "packaging.utils"):
+        monkeypatch.setitem(sys.modules, name, None)
+    python, missing = _doctor._python()
+    assert python.status is OK and missing.status is PROBLEM and missing.fix == "pip install packaging"
+    assert _doctor._dependencies(lambda name: None) == []

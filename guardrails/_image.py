@@ -107,7 +107,7 @@ class NudeNetClassifier:
         except ImportError as e:
             raise GuardrailError(
                 "the nudenet backend is not installed",
-                hint="pip install 'hallmark[nudenet]' (AGPL-3.0), or use classifier: opennsfw",
+                hint="pip install 'hallmark-genai[nudenet]' (AGPL-3.0), or use classifier: opennsfw",
             ) from e
         self._detector = NudeDetector()
 

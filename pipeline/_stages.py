@@ -44,7 +44,13 @@ class Stages:
 
         stages = cls(prompt_filter=PromptFilter.from_policy(policy))
         if policy.image.enabled:
+            from PIL import Image
+
             stages.image_safety = ImageSafety.from_policy(policy)
+            # Load the backend now (its instance is shared, so this costs once per process): one
+            # that is not installed, such as the nudenet extra, fails here with its install
+            # command, before a model loads or anything is written, not on the first image.
+            stages.image_safety.classify(Image.new("RGB", (64, 64)))
 
         if policy.watermark.enabled:
             from hallmark.provenance import load_watermark_key, watermark_scheme

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -16,6 +17,9 @@ from . import (
 )
 from . import (
     _check as _cli_check,
+)
+from . import (
+    _doctor as _cli_doctor,
 )
 from . import (
     _generate as _cli_generate,
@@ -32,11 +36,41 @@ from . import (
 
 app = typer.Typer(
     name="hallmark",
-    help="Responsible generation for text-to-image models: policy, safety, watermark, C2PA, audit.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    # --install-completion / --show-completion; typer loads its completion code only when asked
+    add_completion=True,
+    rich_markup_mode="markdown",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from hallmark import __version__
+
+        typer.echo(f"hallmark {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _hallmark(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Responsible generation for text-to-image models: policy, safety, watermark, C2PA, audit.
+
+    Run `hallmark` alone for the three jobs and what to do first.
+
+    Example: hallmark generate "a lighthouse at dawn" -n 2 --out out
+    """
+    if ctx.invoked_subcommand is None:
+        from ._overview import overview
+
+        typer.echo(overview())
+
 
 app.command("generate")(_cli_generate.generate)
 app.command("check")(_cli_check.check)
@@ -44,6 +78,7 @@ app.command("verify")(_cli_verify.verify)
 app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
+app.command("doctor")(_cli_doctor.doctor)
 
 
 def main() -> None:

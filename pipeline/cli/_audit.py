@@ -12,12 +12,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._common import EXIT_FAILED, HomeOption, JsonOption, command, console, fail, print_json
+from ._common import (
+    EXIT_FAILED,
+    HomeOption,
+    JsonLinesOption,
+    JsonOption,
+    command,
+    console,
+    fail,
+    print_json,
+    print_json_line,
+    with_schema,
+)
 
 if TYPE_CHECKING:
     from hallmark.audit import AuditLog, Entry
 
-app = typer.Typer(help="Review, verify and prove the tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(
+    help="Review, verify and prove the tamper-evident audit log.\n\nExample: hallmark audit list --since 2026-05-01",
+    no_args_is_help=True,
+)
 
 LogOption = Annotated[
     str | None,
@@ -93,9 +107,12 @@ def list_(
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 50,
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
-    """List entries, oldest first, filtered by time, user, kind, category, policy, model, verdict."""
+    """List entries, oldest first, filtered by time, user, kind, category, policy, model, verdict.
+
+    Example: hallmark audit list --verdict blocked --since 2026-05-01
+    """
     with _open(home, log) as audit_log:
         found = list(
             audit_log.entries(
@@ -114,7 +131,8 @@ def list_(
             )
         )
     if json_out:
-        print_json([e.to_dict() for e in found])
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
         return
     _table(found, title=f"{len(found)} audit entries")
 
@@ -125,15 +143,19 @@ def show(
     what: Annotated[str, typer.Argument(help="Entry index or record id.")],
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
-    """Show one entry (by index) or every entry of a record id, in full."""
+    """Show one entry (by index) or every entry of a record id, in full.
+
+    Example: hallmark audit show 0196a4c2-7d1e-7f3a-9b2c-5e8f1a2b3c4d
+    """
     with _open(home, log) as audit_log:
         found = [audit_log.get(int(what))] if what.isdigit() else audit_log.find(record_id=what)
     if not found:
         fail(f"no audit entry for {what}")
     if json_out:
-        print_json([e.to_dict() for e in found] if len(found) > 1 else found[0].to_dict())
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
         return
     for e in found:
         console().print_json(json.dumps(e.to_dict(), ensure_ascii=False))
@@ -148,13 +170,17 @@ def find(
     kind: KindOption = None,
     log: LogOption = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
 ) -> None:
-    """Find entries by image SHA-256, watermark payload or record id; exit 1 if none."""
+    """Find entries by image SHA-256, watermark payload or record id; exit 1 if none.
+
+    Example: hallmark audit find --payload 1eb75f869efb
+    """
     with _open(home, log) as audit_log:
         found = audit_log.find(sha256=sha256, payload=payload, record_id=record, kind=kind)
     if json_out:
-        print_json([e.to_dict() for e in found])
+        for e in found:
+            print_json_line(e.to_dict(), schema="audit-entry")
     else:
         _table(found, title=f"{len(found)} matching entries")
     if not found:
@@ -177,12 +203,15 @@ def verify(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Re-derive every hash, the chain and the Merkle tree; compare with the signed checkpoints."""
+    """Re-derive every hash, the chain and the Merkle tree; compare with the signed checkpoints.
+
+    Example: hallmark audit verify --checkpoint checkpoint.txt
+    """
     trusted = _read_text(checkpoint) if checkpoint else None
     with _open(home, log) as audit_log:
         check = audit_log.verify(check_files=files, trusted_checkpoint=trusted, verifier_key=_key(key))
     if json_out:
-        print_json(check.to_dict())
+        print_json(check.to_dict(), schema="audit-log-check")
     else:
         out = console()
         if check.ok:
@@ -206,7 +235,10 @@ def checkpoint(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Print the signed checkpoint of the current tree and the verifier key to check it with."""
+    """Print the signed checkpoint of the current tree and the verifier key to check it with.
+
+    Example: hallmark audit checkpoint --out checkpoint.txt
+    """
     with _open(home, log) as audit_log:
         cp = audit_log.checkpoint()
         vkey = audit_log.verifier_key()
@@ -220,7 +252,8 @@ def checkpoint(
                 "root_hash": cp.root_hex,
                 "note": cp.note,
                 "verifier_key": vkey,
-            }
+            },
+            schema="audit-checkpoint",
         )
         return
     typer.echo(cp.note, nl=False)
@@ -241,7 +274,10 @@ def prove(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Write an inclusion proof for INDEX, or a consistency proof since an older checkpoint (JSON)."""
+    """Write an inclusion proof for INDEX, or a consistency proof since an older checkpoint (JSON).
+
+    Example: hallmark audit prove 3 --out proof.json
+    """
     from hallmark.audit import parse_checkpoint
 
     if (index is None) == (since is None):
@@ -254,7 +290,7 @@ def prove(
             assert index is not None
             proof = audit_log.prove(index, size=size).to_dict()
         proof["verifier_key"] = audit_log.verifier_key()
-    text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(with_schema(proof, "audit-proof"), indent=2, ensure_ascii=False) + "\n"
     if out:
         out.write_text(text)
         if not json_out:
@@ -270,7 +306,10 @@ def verify_proof(
     key: Annotated[str, typer.Option(help="The log's verifier key (NAME+HASH+KEY) or a file holding it.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Check a proof offline with only the public key: no database needed. Exit 1 if it fails."""
+    """Check a proof offline with only the public key: no database needed. Exit 1 if it fails.
+
+    Example: hallmark audit verify-proof proof.json --key verifier-key.txt
+    """
     from hallmark.audit import verify_consistency, verify_inclusion
     from hallmark.errors import TamperError
 
@@ -304,7 +343,7 @@ def verify_proof(
     except TamperError as e:
         result = {"ok": False, "reason": str(e)}
     if json_out:
-        print_json(result)
+        print_json(result, schema="audit-proof-check")
     elif result["ok"]:
         console().print(f"[green]proof verifies[/green]: {result}")
     else:
@@ -324,11 +363,14 @@ def erase(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Delete a record's personal data and log the erasure; the log still verifies."""
+    """Delete a record's personal data and log the erasure; the log still verifies.
+
+    Example: hallmark audit erase 0196a4c2-7d1e-7f3a-9b2c-5e8f1a2b3c4d
+    """
     with _open(home, log) as audit_log:
         entry = audit_log.erase(record, force=force)
     if json_out:
-        print_json(entry.to_dict())
+        print_json(entry.to_dict(), schema="audit-entry")
         return
     console().print(
         f"erased personal data of record {record} (entries {entry.data['erased']}); logged as entry {entry.index}"
@@ -347,7 +389,10 @@ def export(
     log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Export entries as JSON lines or CSV."""
+    """Export entries as JSON lines or CSV.
+
+    Example: hallmark audit export --format csv --out audit.csv
+    """
     import sys
 
     with _open(home, log) as audit_log:
@@ -370,13 +415,16 @@ def stats(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Counts per decision, category, policy, model and day."""
+    """Counts per decision, category, policy, model and day.
+
+    Example: hallmark audit stats --since 2026-05-01 --plot stats.png
+    """
     with _open(home, log) as audit_log:
         result = audit_log.stats(**_filters(since=since, until=until))
     if plot:
         _plot(result.to_dict(), plot)
     if json_out:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="audit-stats")
         return
     from rich.table import Table
 
@@ -406,11 +454,14 @@ def migrate(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Copy the log into another store and prove the copy has the same Merkle root."""
+    """Copy the log into another store and prove the copy has the same Merkle root.
+
+    Example: hallmark audit migrate --to postgresql://db.example/hallmark
+    """
     with _open(home, log) as audit_log:
         result = audit_log.migrate(to)
     if json_out:
-        print_json(result.__dict__)
+        print_json(dict(result.__dict__), schema="audit-migration")
         return
     console().print(f"migrated {result.size} entries to {result.target}; same root {result.root_hash}")
 

@@ -20,7 +20,10 @@ def check(
     negative: Annotated[str | None, typer.Option("--negative", "-n", help="Negative prompt.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Check a prompt against a policy. Exit 0 when allowed/rewritten/flagged, 1 when blocked."""
+    """Check a prompt against a policy. Exit 0 when allowed/rewritten/flagged, 1 when blocked.
+
+    Example: hallmark check "a castle in the style of Greg Rutkowski" --policy strict
+    """
     if prompt == "-":
         data = sys.stdin.buffer.read()
         prompt = data.decode("utf-8", errors="surrogateescape")
@@ -31,7 +34,7 @@ def check(
         fail("the prompt must be text")
     decision = PromptFilter.from_policy(load_policy(policy)).evaluate(prompt, negative_prompt=negative)
     if json_output:
-        print_json(decision.to_dict(redact=False))
+        print_json(decision.to_dict(redact=False), schema="check-decision")
     else:
         _render(decision)
     if decision.blocked:

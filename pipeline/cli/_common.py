@@ -2,6 +2,8 @@
 
 Commands are thin: parse, make one library call, render.  Library errors become one line on
 stderr and exit code 2 (usage or input); a blocked prompt or a failed verification is exit 1.
+Every JSON object a command prints names its schema (``hallmark._schemas``): one object for a
+command that reports one thing, JSON Lines for one that reports several.
 """
 
 from __future__ import annotations
@@ -25,7 +27,19 @@ HomeOption = Annotated[
         "--home", help="State folder (keys, audit.db). Default: $HALLMARK_HOME or ~/.local/share/hallmark."
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON object instead of tables; its 'schema' field names its JSON Schema."
+    ),
+]
+JsonLinesOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print JSON Lines (one object per line, each naming its JSON Schema) instead of a table.",
+    ),
+]
 PolicyOption = Annotated[str, typer.Option("--policy", "-p", help="Bundled policy name or YAML file.")]
 
 
@@ -38,19 +52,47 @@ def fail(message: str, *, hint: str = "", code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+DOCTOR = "Run `hallmark doctor` to check this machine and home."
+
+
+def with_doctor(hint: str) -> str:
+    """``hint`` followed by the pointer to ``hallmark doctor``, for failures it would find."""
+    if not hint:
+        return DOCTOR
+    return (
+        f"{hint} {DOCTOR}" if hint.endswith((".", "!", "?")) else f"{hint}; {DOCTOR[0].lower()}{DOCTOR[1:]}"
+    )
+
+
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Turn hallmark's own errors into a one-line message and exit code 2."""
-    from hallmark.errors import HallmarkError
+    from hallmark.errors import HallmarkError, describe_error
 
     try:
         yield
     except HallmarkError as e:
         fail(str(e), hint=e.hint)
+    except ModuleNotFoundError as e:  # a dependency that is not installed: say which, not a traceback
+        fail(describe_error(e))
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+def with_schema(data: dict[str, Any], schema: str) -> dict[str, Any]:
+    """``data`` with ``"schema"`` first: the URN of ``schema``, a kind of ``hallmark._schemas``."""
+    from hallmark._schemas import schema_id
+
+    return {"schema": schema_id(schema), **data}
+
+
+def print_json(data: dict[str, Any], *, schema: str) -> None:
+    """Print one object, indented, with ``"schema"`` (a kind of ``hallmark._schemas``) first."""
+    sys.stdout.write(json.dumps(with_schema(data, schema), indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_json_line(data: dict[str, Any], *, schema: str) -> None:
+    """Print one object on one line (JSON Lines), with ``"schema"`` first, and flush it."""
+    sys.stdout.write(json.dumps(with_schema(data, schema), ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def console() -> Any:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._common import EXIT_FAILED, HomeOption, JsonOption, PolicyOption, command, console, print_json
+from ._common import (
+    DOCTOR,
+    EXIT_FAILED,
+    HomeOption,
+    JsonOption,
+    PolicyOption,
+    command,
+    console,
+    fail,
+    print_json,
+    with_doctor,
+)
 
 if TYPE_CHECKING:
     from .._guarded import GenerationResult
@@ -39,9 +52,11 @@ def generate(
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log."""
+    """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log.
+
+    Example: hallmark generate "a lighthouse at dawn" -n 2 --seed 7 --out out
+    """
     from .._tiny import TINY_MODEL_ID, TINY_NOTE
-    from ._common import fail
 
     try:
         width, height = _parse_size(size)
@@ -49,6 +64,8 @@ def generate(
         fail(f"--size must be N or WIDTHxHEIGHT, got {size!r}")
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hallmark.errors import AuditError, KeyMaterialError
 
     from .._guarded import GuardedPipeline
 
@@ -61,7 +78,7 @@ def generate(
         disable=json_out or not sys.stderr.isatty(),
         console=None,
     )
-    with progress:
+    with progress, _doctor_finds(KeyMaterialError, AuditError):
         task = progress.add_task("loading model", total=n)
         with GuardedPipeline.from_pretrained(model, policy=policy, home=home) as pipe:
 
@@ -86,13 +103,34 @@ def generate(
             )
 
     if json_out:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="generate-result")
     else:
         _render(result)
         if model == TINY_MODEL_ID and result.images:
             print(f"note: {TINY_NOTE}", file=sys.stderr)
+    for w in result.withheld:  # one line each on stderr, whatever the output format
+        if w.reason.startswith("failed:"):
+            print(f"error: image {w.record_id} withheld, {_failure_line(w.reason, w.error)}", file=sys.stderr)
     if result.blocked or not result.images:
         raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def _doctor_finds(*kinds: type[Exception]) -> Iterator[None]:
+    """Errors of these kinds (missing keys, an unreachable audit log) end with the pointer to
+    ``hallmark doctor``, which finds their cause."""
+    try:
+        yield
+    except kinds as e:
+        hint = getattr(e, "hint", "")
+        fail(str(e), hint=with_doctor(hint))
+
+
+def _failure_line(reason: str, error: str) -> str:
+    line = f"{reason.removeprefix('failed:')} failed: {error}"
+    if error.startswith("missing Python module") and "hallmark doctor" not in error:
+        line += f" ({DOCTOR})"
+    return line
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -8,7 +8,10 @@ import typer
 
 from ._common import HomeOption, JsonOption, command, console, print_json
 
-app = typer.Typer(help="Create and inspect signing and watermark keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create and inspect signing and watermark keys.\n\nExample: hallmark keys init",
+    no_args_is_help=True,
+)
 
 
 @app.command("init")
@@ -23,7 +26,9 @@ def init(
     """Create a development CA, an ES256 C2PA signing certificate and a watermark key under HOME/keys.
 
     Running it again keeps the existing keys (images made with them must stay verifiable) and
-    shows them; ``--force`` replaces them.
+    shows them; `--force` replaces them.
+
+    Example: hallmark keys init --home ./hallmark-home
     """
     from hallmark.provenance import ensure_keys, init_keys
 
@@ -32,7 +37,7 @@ def init(
     keys_dir = Home.resolve(home).keys
     info = init_keys(keys_dir, force=True) if force else ensure_keys(keys_dir)
     if json_out:
-        print_json(info.to_dict())
+        print_json(info.to_dict(), schema="key-info")
         return
     verb = "Created keys in" if info.created else "Keys already exist in (use --force to replace)"
     _render(info.to_dict(), title=f"{verb} {info.keys_dir}")
@@ -45,14 +50,17 @@ def init(
 @app.command("show")
 @command
 def show(home: HomeOption = None, json_out: JsonOption = False) -> None:
-    """Show the signing certificate (subject, issuer, fingerprint, validity) and key file permissions."""
+    """Show the signing certificate (subject, issuer, fingerprint, validity) and key file permissions.
+
+    Example: hallmark keys show --json
+    """
     from hallmark.provenance import read_key_info
 
     from .._home import Home
 
     info = read_key_info(Home.resolve(home).keys)
     if json_out:
-        print_json(info.to_dict())
+        print_json(info.to_dict(), schema="key-info")
         return
     _render(info.to_dict(), title=f"Keys in {info.keys_dir}")
 

@@ -9,18 +9,24 @@ import typer
 
 from ._common import EXIT_FAILED, JsonOption, PolicyOption, command, console, print_json
 
-app = typer.Typer(help="Inspect, lint and test policy packs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect, lint and test policy packs.\n\nExample: hallmark policy show --policy strict",
+    no_args_is_help=True,
+)
 
 
 @app.command("show")
 @command
 def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> None:
-    """Show a resolved policy (after `extends`): categories, actions, detectors, PII, image."""
+    """Show a resolved policy (after `extends`): categories, actions, detectors, PII, image.
+
+    Example: hallmark policy show --policy strict
+    """
     from hallmark.policies import load_policy
 
     p = load_policy(policy)
     if json_output:
-        print_json(p.model_dump(mode="json") | {"digest": p.digest})
+        print_json(p.model_dump(mode="json") | {"digest": p.digest}, schema="policy")
         return
     from rich.table import Table
 
@@ -61,12 +67,15 @@ def lint(
     policy: Annotated[str, typer.Argument(help="Bundled policy name or YAML file.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Report every problem of a policy file at once (exit 1 when there is any)."""
+    """Report every problem of a policy file at once (exit 1 when there is any).
+
+    Example: hallmark policy lint my-policy.yaml
+    """
     from hallmark.policies import lint_policy
 
     problems = lint_policy(policy)
     if json_output:
-        print_json({"policy": policy, "ok": not problems, "problems": problems})
+        print_json({"policy": policy, "ok": not problems, "problems": problems}, schema="policy-lint")
     elif problems:
         for line in problems:
             typer.echo(line)
@@ -83,14 +92,17 @@ def test(
     policy: PolicyOption = "default",
     json_output: JsonOption = False,
 ) -> None:
-    """Run labelled prompts through a policy: confusion matrix per category, false positives."""
+    """Run labelled prompts through a policy: confusion matrix per category, false positives.
+
+    Example: hallmark policy test prompts.csv --policy strict
+    """
     from hallmark.guardrails import PromptFilter, evaluate_labelled, read_labelled_csv
     from hallmark.policies import load_policy
 
     rows = read_labelled_csv(file)
     result = evaluate_labelled(PromptFilter.from_policy(load_policy(policy)).evaluate, rows)
     if json_output:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), schema="policy-test")
         return
     from rich.table import Table
 

@@ -9,7 +9,6 @@ imported once there is something to verify.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,16 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HomeOption, JsonOption, command, fail
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    HomeOption,
+    JsonLinesOption,
+    command,
+    fail,
+    print_json_line,
+)
 
 
 @command
@@ -31,7 +39,7 @@ def verify(
         Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
     ] = None,
     home: HomeOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonLinesOption = False,
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report to this file.")
     ] = None,
@@ -46,7 +54,10 @@ def verify(
         ),
     ] = False,
 ) -> None:
-    """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each."""
+    """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
+
+    Example: hallmark verify out/ downloads/photo.jpg --html report.html
+    """
     from hallmark.provenance import collect_images
 
     from .._verifier import Verifier
@@ -63,8 +74,7 @@ def verify(
         for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
             reports.append(report)
             if json_out:
-                sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, default=str) + "\n")
-                sys.stdout.flush()
+                print_json_line(report.to_dict(), schema="verify-report")
             tick(report)
     from hallmark.provenance import Verdict
 

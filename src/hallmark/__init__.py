@@ -4,6 +4,7 @@ The rooms are sub-packages: ``hallmark.policies`` (what is allowed), ``hallmark.
 (decide), ``hallmark.provenance`` (mark and read marks), ``hallmark.audit`` (remember) and
 ``hallmark.pipeline`` (orchestrate, and the ``hallmark`` command).  The names below load on
 first use, so that ``import hallmark`` costs nothing that a command does not need.
+``schema_path`` finds the JSON Schema named by the ``"schema"`` field of a ``--json`` output.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ _WHERE = {
     "GuardedPipeline": "hallmark.pipeline",
     "Verifier": "hallmark.pipeline",
     "load_policy": "hallmark.policies",
+    "schema_path": "hallmark._schemas",
     "verify_image": "hallmark.provenance",
 }
 
-__all__ = ["AuditLog", "GuardedPipeline", "Verifier", "__version__", "load_policy", "verify_image"]
+__all__ = [
+    "AuditLog",
+    "GuardedPipeline",
+    "Verifier",
+    "__version__",
+    "load_policy",
+    "schema_path",
+    "verify_image",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,6 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._schemas import schema_path
     from .audit import AuditLog
     from .pipeline import GuardedPipeline, Verifier
     from .policies import load_policy

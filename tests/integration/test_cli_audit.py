@@ -62,13 +62,19 @@ def filled(home: Path, tmp_path: Path) -> Path:
     return home
 
 
+def json_lines(text: str) -> list[dict]:
+    """``list``, ``show`` and ``find`` print JSON Lines: one entry per line."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def test_list_show_find(filled: Path) -> None:
     code, out = run("list", "--json", "--user", "ann")
-    assert code == 0 and [e["index"] for e in json.loads(out)] == [1, 3, 5]
+    assert code == 0 and [e["index"] for e in json_lines(out)] == [1, 3, 5]
     code, out = run("list", "--verdict", "blocked", "--json")
-    assert [e["kind"] for e in json.loads(out)] == ["prompt.blocked"]
+    assert [e["kind"] for e in json_lines(out)] == ["prompt.blocked"]
     code, out = run("list", "--since", "2026-05-03", "--until", "2026-05-05", "--json")
-    assert [e["index"] for e in json.loads(out)] == [2, 3]
+    assert [e["index"] for e in json_lines(out)] == [2, 3]
+    assert {e["schema"] for e in json_lines(out)} == {"urn:hallmark:schema:audit-entry:1"}
     code, out = run("list", "--category", "violence")
     assert code == 0 and "prompt.blocked" in out
     code, out = run("show", "2", "--json")
@@ -76,7 +82,7 @@ def test_list_show_find(filled: Path) -> None:
     code, out = run("show", "rec-4", "--json")
     assert json.loads(out)["index"] == 4
     code, out = run("find", "--payload", "000000000003", "--json")
-    assert code == 0 and json.loads(out)[0]["index"] == 3
+    assert code == 0 and json_lines(out)[0]["index"] == 3
     code, out = run("find", "--sha256", "f" * 64)
     assert code == 1
     code, out = run("show", "99")
@@ -120,6 +126,7 @@ def test_prove_and_verify_proof_offline(filled: Path, tmp_path: Path) -> None:
     (tmp_path / "c.json").write_text(out)
     code, out = run("verify-proof", str(tmp_path / "c.json"), "--key", cp["verifier_key"], "--json")
     assert code == 0 and json.loads(out) | {"origin": None} == {
+        "schema": "urn:hallmark:schema:audit-proof-check:1",
         "ok": True,
         "type": "consistency",
         "origin": None,

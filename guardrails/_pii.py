@@ -51,12 +51,19 @@ class PiiScan:
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[list[str]]:
-    """Run this thread's PII scans under one deadline; yields the list of patterns cut off."""
-    _SCAN.deadline, _SCAN.cut_off = time.monotonic() + seconds, []
+    """Run this thread's PII scans under one budget of ``seconds``; yields the list of patterns
+    cut off.  The clock starts at the first scan, once presidio is loaded: building the analyzer
+    (a second, once per process) is not the prompt's cost."""
+    _SCAN.budget, _SCAN.deadline, _SCAN.cut_off = seconds, None, []
     try:
         yield _SCAN.cut_off
     finally:
-        del _SCAN.deadline
+        del _SCAN.budget, _SCAN.deadline
+
+
+def _start_clock() -> None:
+    if getattr(_SCAN, "budget", None) is not None and _SCAN.deadline is None:
+        _SCAN.deadline = time.monotonic() + _SCAN.budget
 
 
 class _BoundedPattern:
@@ -117,7 +124,8 @@ def _bounded_phone_recognizer() -> Any:
                         return list(EntityRecognizer.remove_duplicates(results))
                     chunk = text[offset : offset + window]
                     inner_start, inner_end = offset > 0, offset + window < len(text)
-                    for match in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=self.leniency):
+                    leniency = phonenumbers.Leniency.VALID if self.leniency is None else self.leniency
+                    for match in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=leniency):
                         if (inner_start and match.start == 0) or (inner_end and match.end == len(chunk)):
                             continue
                         try:
@@ -271,6 +279,7 @@ def find_pii(text: str, *, entities: list[str], min_score: float) -> list[PiiSpa
     if not entities or not may_hold_pii(text):
         return []
     engine = analyzer()
+    _start_clock()
     try:
         results = engine.analyze(text=text, language="en", entities=entities, score_threshold=_CONTEXT_FLOOR)
     except Exception as e:

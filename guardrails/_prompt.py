@@ -135,7 +135,8 @@ class PromptFilter:
                 for s in statuses
             ]
         prompt_out = self._rewrite(prompt, hits, pii)
-        redacted = _redact(prompt, pii)
+        # Not fully scanned, so not safe to keep: only its size is recorded.
+        redacted = f"<PROMPT_NOT_FULLY_CHECKED {len(prompt)} chars>" if scan.cut_off else _redact(prompt, pii)
         budget = policy.max_prompt_tokens - 2  # CLIP adds begin and end tokens
         prompt_out, used = truncate_to_tokens(prompt_out, budget)
         if used > budget:

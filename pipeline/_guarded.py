@@ -14,6 +14,7 @@ and the skip is written in both the manifest and the audit entry.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import hashlib
 import io
@@ -30,7 +31,6 @@ from typing import Any
 
 from PIL import Image, ImageFilter
 
-from hallmark import __version__
 from hallmark.errors import HallmarkError, PipelineError, WatermarkError, describe_error
 from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
 from hallmark.policies import Policy, load_policy
@@ -41,7 +41,7 @@ from ._home import Home
 from ._memory import retain_freed_memory
 from ._png import encode_png
 from ._readback import embed_checked
-from ._records import new_record_id, policy_assertion, request_record
+from ._records import label_context, new_record_id, policy_assertion, request_record
 from ._request import check_request, check_writable
 from ._results import GenerationResult, ReleasedImage, WithheldImage
 from ._stages import Stages
@@ -257,7 +257,7 @@ class GuardedPipeline:
                 timings[stage] = timings.get(stage, 0.0) + ms
         return result
 
-    def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Iterator[_Work]:
+    def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> collections.abc.Generator[_Work]:
         """The works, in order, each once its post-generation stages have run (on worker threads
         when there are workers and more than one image; see ``hallmark.pipeline._batch``)."""
 
@@ -319,22 +319,9 @@ class GuardedPipeline:
             w.image = w.image.filter(ImageFilter.GaussianBlur(radius))
             w.stages["blur"] = "applied"
 
-    def _label_context(self, w: _Work) -> Any:
-        from hallmark.provenance import LabelContext
-
-        created = datetime.fromtimestamp((w.record_id.int >> 80) / 1000, tz=UTC)
-        return LabelContext(
-            record_id=str(w.record_id),
-            created=created,
-            provider=self.policy.labels.provider,
-            model=self.generator.name,
-            system_name="hallmark",
-            system_version=__version__,
-        )
-
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
         labeler = self.stages.labeler
-        ctx = self._label_context(w) if labeler is not None else None
+        ctx = label_context(self.policy, self.generator.name, w.record_id) if labeler is not None else None
         if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
                 w.image = labeler.visible(w.image, ctx)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hallmark.guardrails import ImageVerdict, PromptDecision
     from hallmark.policies import Policy
+    from hallmark.provenance import LabelContext
 
     from ._generators import GenerationParams
 
@@ -70,3 +71,19 @@ def policy_assertion(
         "image_check": verdict.state.value if verdict else None,
         "stages": dict(stages),
     }
+
+
+def label_context(policy: Policy, model: str, record_id: uuid.UUID) -> LabelContext:
+    """What the regulation labels say of one image: its record, when it was made (the UUIDv7's
+    milliseconds), the provider, and the system and model that made it."""
+    from hallmark import __version__
+    from hallmark.provenance import LabelContext
+
+    return LabelContext(
+        record_id=str(record_id),
+        created=datetime.fromtimestamp((record_id.int >> 80) / 1000, tz=UTC),
+        provider=policy.labels.provider,
+        model=model,
+        system_name="hallmark",
+        system_version=__version__,
+    )

@@ -74,6 +74,7 @@ def test_a_cut_off_scan_blocks_under_the_default_policy(prompt_filter: PromptFil
     (cut,) = [f for f in decision.findings if f.rule_id == "pii.not_checked"]
     assert cut.action is Action.BLOCK and decision.blocked
     assert "was not fully checked for personal data" in cut.explanation and "40 ms budget" in cut.explanation
+    assert decision.redacted_prompt == f"<PROMPT_NOT_FULLY_CHECKED {LIMIT} chars>"  # nothing unscanned kept
     pii = [d for d in decision.detectors if d.detector == "pii"]
     assert [d.state for d in pii] == [CheckStatus.NOT_CHECKED]
 

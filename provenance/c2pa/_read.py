@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._softbinding import SOFT_BINDING_LABEL, binding_from_manifest
 from ._trust import TrustConfig
 
 # Digital source types that declare generative AI (IPTC NewsCodes; c2pa's "AI generated" set).
@@ -27,7 +28,6 @@ AI_SOURCE_TYPES = frozenset(
     }
 )
 POLICY_LABEL = "org.hallmark.policy"
-SOFT_BINDING_LABEL = "c2pa.soft-binding"
 TRAINING_MINING_LABELS = ("cawg.training-mining", "c2pa.training-mining")
 # Failure codes that say who signed is not in the trust anchors: a warning, not a failure.
 UNTRUSTED_CODES = frozenset({"signingCredential.untrusted"})
@@ -341,10 +341,8 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
                     training[str(use)] = entry["use"]
         elif alabel == POLICY_LABEL and isinstance(data, dict):
             policy = data
-        elif alabel.split("__")[0] == SOFT_BINDING_LABEL and isinstance(data, dict):
-            for block in data.get("blocks") or ():
-                if isinstance(block, dict) and isinstance(block.get("value"), str):
-                    bindings.append({"alg": str(data.get("alg", "")), "value": block["value"]})
+        elif alabel.split("__")[0] == SOFT_BINDING_LABEL:
+            bindings.extend(binding_from_manifest(data))
     ingredients = []
     for ing in active.get("ingredients") or ():
         if not isinstance(ing, dict):

@@ -133,6 +133,8 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
     colour = {
         Verdict.TAMPERED: "red",
         Verdict.INVALID_CREDENTIALS: "red",
+        Verdict.UNREADABLE_CREDENTIALS: "red",
+        Verdict.UNTRUSTED_SIGNER: "red",
         Verdict.ERROR: "magenta",
         Verdict.HALLMARK_SIGNED: "green",
         Verdict.HALLMARK_RECOVERED: "green",
@@ -141,16 +143,20 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
         for r in reports:
             _render_one(out, r, colour.get(r.verdict, "cyan"))
     table = Table(title="hallmark verify", title_justify="left")
-    for col in ("file", "verdict", "C2PA", "watermark", "audit record"):
+    identities = any(r.c2pa and r.c2pa.identities for r in reports)
+    for col in ("file", "verdict", "C2PA", "watermark", "audit record") + ("identity",) * identities:
         table.add_column(col, overflow="fold")
     for r in reports:
         marks = [w.scheme_id for w in r.watermarks if w.found]
         record = (r.record or {}).get("record_id") or ""
-        c2pa = r.c2pa.state if r.c2pa else "-"
+        # The manifest's state and what it amounts to: "Valid (valid)" reads as signer untrusted.
+        c2pa = f"{r.c2pa.state} ({r.c2pa.assessment.value})" if r.c2pa and r.c2pa.present else "-"
         style = colour.get(r.verdict, "cyan")
-        table.add_row(
-            r.source, f"[{style}]{r.verdict.value}[/]", c2pa, ", ".join(marks) or "-", str(record) or "-"
-        )
+        row = [r.source, f"[{style}]{r.verdict.value}[/]", c2pa, ", ".join(marks) or "-", str(record) or "-"]
+        if identities:
+            named = [f"{i.named} ({i.state})" for i in (r.c2pa.identities if r.c2pa else ())]
+            row.append("; ".join(named) or "-")
+        table.add_row(*row)
     out.print(table)
     counts = Counter(r.verdict for r in reports)
     for verdict, n in sorted(counts.items(), key=lambda kv: -kv[1]):
@@ -173,9 +179,14 @@ def _render_one(out: Any, r: Any, style: str) -> None:
     if r.checks:
         table = Table(show_header=False, box=None, padding=(0, 1))
         for c in r.checks:
-            mark = {"passed": "green", "failed": "red", "not_found": "dim", "not_checked": "dim"}[
-                c.status.value
-            ]
+            mark = {
+                "passed": "green",
+                "checked": "yellow",
+                "failed": "red",
+                "error": "magenta",
+                "not_found": "dim",
+                "not_checked": "dim",
+            }[c.status.value]
             codes = f" [dim]{escape(', '.join(c.codes))}[/]" if c.codes else ""
             table.add_row(f"  {c.name}", f"[{mark}]{c.status.value}[/]", escape(c.summary) + codes)
         out.print(table)

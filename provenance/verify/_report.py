@@ -24,16 +24,25 @@ class Verdict(enum.Enum):
     HALLMARK_WATERMARK = "hallmark-watermark"
     C2PA_AI_GENERATED = "c2pa-ai-generated"
     C2PA_SIGNED = "c2pa-signed"
+    UNTRUSTED_SIGNER = "untrusted-signer"
     TAMPERED = "tampered"
     INVALID_CREDENTIALS = "invalid-credentials"
+    UNREADABLE_CREDENTIALS = "unreadable-credentials"
     THIRD_PARTY_WATERMARK = "third-party-watermark"
     NO_PROVENANCE_FOUND = "no-provenance-found"
     ERROR = "error"
 
     @property
     def failing(self) -> bool:
-        """Whether this verdict makes ``hallmark verify`` exit 1 (or 2 for ``error``)."""
-        return self in (Verdict.TAMPERED, Verdict.INVALID_CREDENTIALS, Verdict.ERROR)
+        """Whether this verdict makes ``hallmark verify`` exit 1 (or 2 for ``error``): the image or
+        its credentials fail, cannot be read, or claim an origin that cannot be confirmed."""
+        return self in (
+            Verdict.TAMPERED,
+            Verdict.INVALID_CREDENTIALS,
+            Verdict.UNREADABLE_CREDENTIALS,
+            Verdict.UNTRUSTED_SIGNER,
+            Verdict.ERROR,
+        )
 
     @property
     def meaning(self) -> str:
@@ -53,9 +62,17 @@ VERDICTS: dict[Verdict, str] = {
     ),
     Verdict.C2PA_AI_GENERATED: "Carries valid Content Credentials from another issuer that declare it AI-generated.",
     Verdict.C2PA_SIGNED: "Carries valid Content Credentials that do not declare it AI-generated.",
+    Verdict.UNTRUSTED_SIGNER: (
+        "Its Content Credentials claim it was made with hallmark, but they are signed by a key you do not "
+        "trust, so that claim cannot be confirmed."
+    ),
     Verdict.TAMPERED: "The image or its Content Credentials were changed after signing; they cannot be relied on.",
     Verdict.INVALID_CREDENTIALS: (
         "Carries Content Credentials whose signature cannot be accepted (for example an expired certificate)."
+    ),
+    Verdict.UNREADABLE_CREDENTIALS: (
+        "Carries Content Credentials that this version of hallmark cannot read or does not understand; "
+        "they neither confirm nor refute anything."
     ),
     Verdict.THIRD_PARTY_WATERMARK: (
         "No Content Credentials, but an invisible watermark that an AI image generator adds was found."
@@ -113,9 +130,10 @@ class ImageInfo:
 class VerificationReport:
     """Everything ``verify_image`` found about one image, and its verdict.
 
-    ``checks`` hold each check's outcome in a fixed order (c2pa, our watermarks, third-party
-    watermarks, audit, recovery, consistency); ``warnings`` things a reader should know that do
-    not change the verdict (an untrusted signer, a mislabelled file, an ingredient error).
+    ``checks`` hold each check's outcome in a fixed order (c2pa, one ``identity`` line per CAWG
+    identity assertion, our watermarks, third-party watermarks, audit, recovery, consistency);
+    ``warnings`` things a reader should know that do not change the verdict (an untrusted signer,
+    a mislabelled file, an ingredient error).
     """
 
     source: str

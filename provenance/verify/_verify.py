@@ -26,6 +26,7 @@ from ._checks import (
     _c2pa_check,
     _compliance,
     _consistency,
+    _identity_checks,
     _read_our_watermarks,
     _read_third_party,
     _Run,
@@ -81,6 +82,7 @@ def verify_image(
     if image is None and not c2pa.present:
         return run.error(pixel_error or "not an image that can be read", image=info)
     run.checks.append(_c2pa_check(c2pa, run.warnings))
+    run.checks.extend(_identity_checks(c2pa))
     if pixel_error:
         run.warnings.append(f"the pixels could not be decoded ({pixel_error}); watermarks were not checked")
 

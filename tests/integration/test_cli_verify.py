@@ -222,11 +222,10 @@ def test_bad_trust_file_is_a_usage_error(world: dict[str, Any], tmp_path: Path) 
 def test_verify_never_creates_an_audit_database(tmp_path: Path, world: dict[str, Any]) -> None:
     empty_home = tmp_path / "empty-home"
     r = hallmark(world["images"] / "signed.png", "--json", home=empty_home)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # no anchors, no key, no log: the hallmark claim is unconfirmed
     (doc,) = json_lines(r.stdout)
-    assert (
-        doc["verdict"] == "c2pa-ai-generated"
-    )  # no anchors, no key, no log: the hallmark claim is unconfirmed
+    assert doc["verdict"] == "untrusted-signer"
+    assert doc["c2pa"]["assessment"] == "valid" and doc["c2pa"]["signer_trusted"] is False
     assert not (empty_home / "audit.db").exists() and not empty_home.exists()
 
 
@@ -252,3 +251,33 @@ def test_empty_folder_and_bad_workers_are_usage_errors(world: dict[str, Any], tm
     assert r.returncode == 2 and r.stderr.startswith("error: no image files found")
     r = hallmark(world["images"], "--workers", "-1", home=world["home"])
     assert r.returncode == 2 and "--workers must be 0 or more" in r.stderr
+
+
+def test_forged_hallmark_claims_exit_1_as_untrusted_signer(world: dict[str, Any], tmp_path: Path) -> None:
+    """An attacker's own CA signs the released pixels with hallmark's claims copied: the victim's
+    `hallmark verify` says untrusted-signer and exits 1 (it used to say hallmark-signed, exit 0)."""
+    from hallmark import provenance as P
+
+    attacker = tmp_path / "attacker-keys"
+    P.init_keys(attacker)
+    signed = (world["images"] / "signed.png").read_bytes()
+    pixels = io.BytesIO()
+    Image.open(io.BytesIO(signed)).convert("RGB").save(pixels, "PNG")
+    spec = P.ManifestSpec(
+        title="lighthouse.png",
+        software_agent="tiny-sd",
+        watermark=P.SoftBinding("hallmark.wm1", world["payload"]),
+        policy_assertion={"policy": {"id": "default"}, "record_id": world["rid"]},
+    )
+    with P.C2paSigner.from_keys_dir(attacker) as signer:
+        forged = signer.sign(pixels.getvalue(), mime="image/png", manifest=spec)
+    path = tmp_path / "forged.png"
+    path.write_bytes(forged.data)
+    r = hallmark(path, "--json", home=world["home"])
+    assert r.returncode == 1, r.stderr
+    (doc,) = json_lines(r.stdout)
+    assert doc["verdict"] == "untrusted-signer" and doc["passed"] is False
+    assert {c["name"]: c["status"] for c in doc["checks"]}["c2pa"] == "checked"
+    text = hallmark(path, home=world["home"])
+    assert text.returncode == 1 and "untrusted-signer" in text.stdout
+    assert "hallmark-signed" not in text.stdout

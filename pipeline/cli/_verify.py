@@ -45,6 +45,14 @@ def verify(
             "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
         ),
     ] = False,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profile",
+            help="Also check this labelling profile's duties (repeatable; e.g. eu_ai_act). "
+            "Without it only the profiles an image declares are checked.",
+        ),
+    ] = None,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each."""
     from hallmark.provenance import collect_images
@@ -57,7 +65,9 @@ def verify(
             "no image files found in " + ", ".join(str(p) for p in paths),
             hint="Folders are searched for .jpg, .png, .webp and other image files.",
         )
-    verifier = Verifier.from_home(home, trust=trust or [], trust_list=trust_list, allow_network=allow_network)
+    verifier = Verifier.from_home(
+        home, trust=trust or [], trust_list=trust_list, allow_network=allow_network, profiles=profile or []
+    )
     reports = []
     with _progress(len(files), enabled=not json_out) as tick:
         for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
@@ -195,3 +205,5 @@ def _render_one(out: Any, r: Any, style: str) -> None:
         profiles.setdefault(row.profile, []).append(f"{row.duty} {row.state.replace('_', ' ')}")
     for profile, duties in profiles.items():
         out.print(f"  [dim]{escape(profile)}: {escape(', '.join(duties))}[/]", highlight=False)
+    if r.profiles.line:
+        out.print(f"  [dim]{escape(r.profiles.line)}[/]", highlight=False)

@@ -183,6 +183,8 @@ def _card(report: VerificationReport) -> str:
             f"model {e(str(rec.get('model')))}</div>"
         )
     compliance = ""
+    if report.profiles.line:
+        compliance = f'<div class="compliance">{e(report.profiles.line)}</div>'
     if report.compliance:
         items = "".join(
             f"<li>{e(row.profile)} · {e(row.duty)}: <b>{e(row.state.replace('_', ' '))}</b> "
@@ -190,7 +192,8 @@ def _card(report: VerificationReport) -> str:
             for row in report.compliance
         )
         compliance = (
-            f'<details class="compliance"><summary>labelling duties</summary><ul>{items}</ul></details>'
+            f'<details class="compliance"><summary>labelling duties ({e(", ".join(report.profiles.checked))})'
+            f"</summary><ul>{items}</ul></details>" + compliance
         )
     return (
         f'<section class="image" data-verdict="{e(report.verdict.value)}">'

@@ -127,13 +127,44 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class ProfileScope:
+    """Which labelling profiles' duties a report checks: those the image declares (its manifest
+    and metadata labels) and those asked for; every other known profile is ``not_checked``."""
+
+    checked: tuple[str, ...] = ()
+    declared: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
+    not_checked: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> str:
+        """One sentence saying which profiles were left out, and why (empty when none were)."""
+        if not self.not_checked:
+            return ""
+        return (
+            f"Labelling duties not checked for {', '.join(self.not_checked)}: the image does not declare "
+            "them (ask with --profile)."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": list(self.checked),
+            "declared": list(self.declared),
+            "requested": list(self.requested),
+            "not_checked": list(self.not_checked),
+            "note": self.line,
+        }
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     """Everything ``verify_image`` found about one image, and its verdict.
 
     ``checks`` hold each check's outcome in a fixed order (c2pa, one ``identity`` line per CAWG
     identity assertion, our watermarks, third-party watermarks, audit, recovery, consistency);
     ``warnings`` things a reader should know that do not change the verdict (an untrusted signer,
-    a mislabelled file, an ingredient error).
+    a mislabelled file, an ingredient error); ``compliance`` the labelling duties of the profiles
+    in ``profiles.checked``.
     """
 
     source: str
@@ -146,7 +177,8 @@ class VerificationReport:
     watermarks: tuple[WatermarkReading, ...] = ()
     record: dict[str, Any] | None = None
     recovered: C2paReading | None = None
-    compliance: tuple[Any, ...] = ()  # provenance.ComplianceRow per duty of each labelling profile
+    compliance: tuple[Any, ...] = ()  # provenance.ComplianceRow per duty of each profile checked
+    profiles: ProfileScope = field(default_factory=ProfileScope)
     error: str = ""
     checked_at: str = ""
     seconds: float = 0.0
@@ -176,6 +208,7 @@ class VerificationReport:
             "record": self.record,
             "recovered": self.recovered.to_dict() if self.recovered else None,
             "compliance": [row.to_dict() for row in self.compliance],
+            "profiles": self.profiles.to_dict(),
             "error": self.error,
             "checked_at": self.checked_at,
             "seconds": round(self.seconds, 4),

@@ -24,7 +24,6 @@ from ._checks import (
     ManifestLookup,
     _audit,
     _c2pa_check,
-    _compliance,
     _consistency,
     _identity_checks,
     _read_our_watermarks,
@@ -39,6 +38,7 @@ from ._decode import (
     _misnamed,
     _read_source,
 )
+from ._duties import _duties, check_profile_names
 from ._report import Check, VerificationReport
 from ._verdict import _decide, _recover
 
@@ -51,6 +51,7 @@ def verify_image(
     lookup: AuditLookup | None = None,
     manifest_lookup: ManifestLookup | None = None,
     schemes: Sequence[str] | None = None,
+    profiles: Sequence[str] | None = None,
     now: dt.datetime | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -59,10 +60,13 @@ def verify_image(
     of our watermark ``schemes`` with ``watermark_key`` and the known third-party marks, compare
     the manifest's soft binding with the decoded payload, resolve the payload through
     ``lookup(scheme_id, payload_hex)`` to an audit record summary, and when the manifest is
-    missing or broken recover the stored one through ``manifest_lookup(record_id)``.  Returns a
-    report with one verdict; a path that cannot be read raises ``InputError``.  Images declaring
-    more than ``max_pixels`` pixels are not decoded, files over ``max_bytes`` not read."""
+    missing or broken recover the stored one through ``manifest_lookup(record_id)``, and check the
+    labelling duties of the profiles the image declares plus those named in ``profiles``.  Returns
+    a report with one verdict; a path that cannot be read or an unknown profile raises
+    ``InputError``.  Images declaring more than ``max_pixels`` pixels are not decoded, files over
+    ``max_bytes`` not read."""
     started = time.perf_counter()
+    wanted = check_profile_names(profiles)
     checked_at = (now or dt.datetime.now(dt.UTC)).isoformat()
     trust = trust or TrustConfig.offline()
     label, data, suffix = _read_source(source, max_bytes=max_bytes)
@@ -106,7 +110,9 @@ def verify_image(
     _consistency(c2pa if c2pa.present else (run.recovered or c2pa), ours, run=run)
 
     verdict, explanation = _decide(c2pa, ours, third, run=run)
-    compliance = _compliance(data, c2pa, ours, third, key=watermark_key, lookup=lookup, run=run)
+    compliance, scope = _duties(
+        data, c2pa, ours, third, key=watermark_key, lookup=lookup, profiles=wanted, run=run
+    )
     return VerificationReport(
         source=label,
         verdict=verdict,
@@ -119,6 +125,7 @@ def verify_image(
         record=run.record,
         recovered=run.recovered,
         compliance=compliance,
+        profiles=scope,
         checked_at=checked_at,
         seconds=time.perf_counter() - started,
     )

@@ -281,3 +281,28 @@ def test_forged_hallmark_claims_exit_1_as_untrusted_signer(world: dict[str, Any]
     text = hallmark(path, home=world["home"])
     assert text.returncode == 1 and "untrusted-signer" in text.stdout
     assert "hallmark-signed" not in text.stdout
+
+
+def test_identity_profiles_and_html(world: dict[str, Any], tmp_path: Path) -> None:
+    cawg = REPO / "tests" / "assets" / "c2pa-rs-C_with_CAWG_data.jpg"
+    html = tmp_path / "report.html"
+    r = hallmark(cawg, "--profile", "eu_ai_act", "--html", html, home=world["home"])
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())  # rich wraps long lines
+    assert "c2pa-signed" in out
+    assert "identity checked Names C2PA Signer (issued by C2PA Test Signing Cert): not verified" in out
+    assert "eu_ai_act:" in out
+    assert "Labelling duties not checked for cn_gb45438, us_ca_sb942" in out
+    page = html.read_text()
+    assert 'class="identity" data-state="unverified"' in page and "labelling duties (eu_ai_act)" in page
+    doc = json_lines(hallmark(cawg, "--json", "--profile", "eu_ai_act", home=world["home"]).stdout)[0]
+    assert (
+        doc["profiles"]["checked"] == ["eu_ai_act"] and doc["c2pa"]["identities"][0]["named"] == "C2PA Signer"
+    )
+
+
+def test_unknown_profile_is_a_usage_error(world: dict[str, Any]) -> None:
+    r = hallmark(world["images"], "--profile", "eu_ai", home=world["home"])
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("error: unknown labels profile 'eu_ai'; known profiles: cn_gb45438")
+    assert len(r.stderr.strip().splitlines()) == 1

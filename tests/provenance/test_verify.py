@@ -657,14 +657,18 @@ def test_unreadable_path_raises() -> None:
 
 
 def test_labelling_compliance_rows(made: Made, wkey: bytes, trusted: TrustConfig, lookups: dict) -> None:
-    report = verify_image(made.data, trust=trusted, watermark_key=wkey, lookup=lookups["lookup"])
+    report = verify_image(
+        made.data, trust=trusted, watermark_key=wkey, lookup=lookups["lookup"], profiles=["eu_ai_act"]
+    )
     rows = {(r.profile, r.duty): r.state for r in report.compliance}
     assert rows[("eu_ai_act", "machine_readable_marking")] == "met"
     assert rows[("eu_ai_act", "watermark")] == "met"
+    assert {r.profile for r in report.compliance} == {"eu_ai_act"}
+    assert report.profiles.requested == ("eu_ai_act",) and report.profiles.declared == ()
     assert report.to_dict()["compliance"] and all(
         r.state in ("met", "not_met", "not_checked") for r in report.compliance
     )
-    plain = verify_image(encode(texture(9), "JPEG"), watermark_key=wkey)
+    plain = verify_image(encode(texture(9), "JPEG"), watermark_key=wkey, profiles=["eu_ai_act"])
     assert {(r.profile, r.duty): r.state for r in plain.compliance}[
         ("eu_ai_act", "machine_readable_marking")
     ] == "not_met"

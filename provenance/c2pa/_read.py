@@ -147,8 +147,8 @@ class C2paReading:
 
     @property
     def present(self) -> bool:
-        """A manifest store was found (valid or not)."""
-        return self.state in (STATE_TRUSTED, STATE_VALID, STATE_INVALID, STATE_UNREADABLE)
+        """A manifest store was found (valid or not, whatever state c2pa gave it)."""
+        return self.state not in (STATE_ABSENT, STATE_REMOTE, STATE_UNSUPPORTED)
 
     @property
     def assessment(self) -> Assessment:

@@ -135,7 +135,8 @@ def _c2pa_check(c2pa: C2paReading, warnings_: list[str]) -> Check:
         raised = f"; c2pa said: {c2pa.error}" if c2pa.error else ""
         return Check("c2pa", status, f"{lead} ({', '.join(found)}{raised}).", codes, details)
     own = ""
-    if c2pa.state == STATE_INVALID:  # c2pa's state counts ingredients; the image's own manifest holds
+    if c2pa.state == STATE_INVALID and c2pa.ingredient_failures:
+        # c2pa's state counts ingredients; the image's own manifest holds.
         own = "The image's own credentials validate; only an ingredient's credentials do not. "
     signer = f"{c2pa.signer or 'unknown'}, issued by {c2pa.issuer or 'unknown'}"
     if assessment is Assessment.TRUSTED:

@@ -226,6 +226,12 @@ def test_invalid_for_no_reason_the_table_knows_is_not_understood(verify_store: A
     assert "does not understand" in report.explanation
 
 
+def test_a_state_this_version_does_not_know_is_still_a_manifest(verify_store: Any) -> None:
+    report = verify_store(store(state="WellFormed", failure=["signingCredential.untrusted"]))
+    assert report.c2pa.present
+    assert report.verdict is Verdict.UNREADABLE_CREDENTIALS and "WellFormed" in report.explanation
+
+
 def test_strongest_class_decides(verify_store: Any) -> None:
     both = store(
         state="Invalid", failure=["claim.malformed", "claimSignature.mismatch", "assertion.dataHash.mismatch"]

@@ -67,6 +67,7 @@ def test_each_identity_gets_its_own_line(three_identities: Any) -> None:
     assert report.c2pa.assessment.value == "trusted" and report.c2pa.signer_trusted
     assert report.verdict is Verdict.C2PA_SIGNED
     assert report.check("c2pa").status is CheckStatus.PASSED
+    assert "ingredient" not in report.check("c2pa").summary  # c2pa's Invalid came from an identity
     lines = {c.name: c for c in report.checks if c.name.startswith("identity")}
     assert list(lines) == ["identity", "identity:2", "identity:3"]
     assert lines["identity"].status is CheckStatus.PASSED

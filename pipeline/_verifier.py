@@ -35,12 +35,23 @@ class Verifier:
         trust: Sequence[Path] = (),
         trust_list: Path | None = None,
         allow_network: bool = False,
+        profiles: Sequence[str] = (),
     ) -> Verifier:
         """Trust the home's development CA (plus ``trust`` anchors), read our watermark with the
-        home's key, resolve payloads through its audit log and recover from its manifest store.
+        home's key, resolve payloads through its audit log and recover from its manifest store;
+        check the labelling duties of the profiles each image declares plus ``profiles``.
         Whatever the home lacks (no keys, no log yet) is reported as not checked, never created."""
+        from hallmark.errors import InputError
+        from hallmark.policies import KNOWN_PROFILES
         from hallmark.provenance import TrustConfig
 
+        # Checked here too (verify_image checks again) so that a typo fails once, before any file.
+        unknown = [p for p in profiles if p not in KNOWN_PROFILES]
+        if unknown:
+            raise InputError(
+                f"unknown labels profile {unknown[0]!r}; known profiles: {', '.join(KNOWN_PROFILES)}",
+                hint="Pass --profile with one of the known names.",
+            )
         h = home if isinstance(home, Home) else Home.resolve(home)
         return cls(
             {
@@ -50,6 +61,7 @@ class Verifier:
                 "watermark_key": _watermark_key(h),
                 "lookup": _audit_lookup(h.audit_url),
                 "manifest_lookup": _manifest_lookup(h.manifests),
+                "profiles": tuple(profiles),
             }
         )
 

@@ -26,6 +26,7 @@ from .labels import (
     LabelReading,
     RegulationProfile,
     check_compliance,
+    declared_profiles,
     labels_integrity_key,
     read_labels,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Labeler",
     "RegulationProfile",
     "check_compliance",
+    "declared_profiles",
     "labels_integrity_key",
     "read_labels",
     "SignedAsset",

@@ -53,6 +53,14 @@ def verify(
             "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
         ),
     ] = False,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profile",
+            help="Also check this labelling profile's duties (repeatable; e.g. eu_ai_act). "
+            "Without it only the profiles an image declares are checked.",
+        ),
+    ] = None,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
 
@@ -68,7 +76,9 @@ def verify(
             "no image files found in " + ", ".join(str(p) for p in paths),
             hint="Folders are searched for .jpg, .png, .webp and other image files.",
         )
-    verifier = Verifier.from_home(home, trust=trust or [], trust_list=trust_list, allow_network=allow_network)
+    verifier = Verifier.from_home(
+        home, trust=trust or [], trust_list=trust_list, allow_network=allow_network, profiles=profile or []
+    )
     reports = []
     with _progress(len(files), enabled=not json_out) as tick:
         for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
@@ -143,6 +153,8 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
     colour = {
         Verdict.TAMPERED: "red",
         Verdict.INVALID_CREDENTIALS: "red",
+        Verdict.UNREADABLE_CREDENTIALS: "red",
+        Verdict.UNTRUSTED_SIGNER: "red",
         Verdict.ERROR: "magenta",
         Verdict.HALLMARK_SIGNED: "green",
         Verdict.HALLMARK_RECOVERED: "green",
@@ -151,16 +163,20 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
         for r in reports:
             _render_one(out, r, colour.get(r.verdict, "cyan"))
     table = Table(title="hallmark verify", title_justify="left")
-    for col in ("file", "verdict", "C2PA", "watermark", "audit record"):
+    identities = any(r.c2pa and r.c2pa.identities for r in reports)
+    for col in ("file", "verdict", "C2PA", "watermark", "audit record") + ("identity",) * identities:
         table.add_column(col, overflow="fold")
     for r in reports:
         marks = [w.scheme_id for w in r.watermarks if w.found]
         record = (r.record or {}).get("record_id") or ""
-        c2pa = r.c2pa.state if r.c2pa else "-"
+        # The manifest's state and what it amounts to: "Valid (valid)" reads as signer untrusted.
+        c2pa = f"{r.c2pa.state} ({r.c2pa.assessment.value})" if r.c2pa and r.c2pa.present else "-"
         style = colour.get(r.verdict, "cyan")
-        table.add_row(
-            r.source, f"[{style}]{r.verdict.value}[/]", c2pa, ", ".join(marks) or "-", str(record) or "-"
-        )
+        row = [r.source, f"[{style}]{r.verdict.value}[/]", c2pa, ", ".join(marks) or "-", str(record) or "-"]
+        if identities:
+            named = [f"{i.named} ({i.state})" for i in (r.c2pa.identities if r.c2pa else ())]
+            row.append("; ".join(named) or "-")
+        table.add_row(*row)
     out.print(table)
     counts = Counter(r.verdict for r in reports)
     for verdict, n in sorted(counts.items(), key=lambda kv: -kv[1]):
@@ -183,9 +199,14 @@ def _render_one(out: Any, r: Any, style: str) -> None:
     if r.checks:
         table = Table(show_header=False, box=None, padding=(0, 1))
         for c in r.checks:
-            mark = {"passed": "green", "failed": "red", "not_found": "dim", "not_checked": "dim"}[
-                c.status.value
-            ]
+            mark = {
+                "passed": "green",
+                "checked": "yellow",
+                "failed": "red",
+                "error": "magenta",
+                "not_found": "dim",
+                "not_checked": "dim",
+            }[c.status.value]
             codes = f" [dim]{escape(', '.join(c.codes))}[/]" if c.codes else ""
             table.add_row(f"  {c.name}", f"[{mark}]{c.status.value}[/]", escape(c.summary) + codes)
         out.print(table)
@@ -194,3 +215,5 @@ def _render_one(out: Any, r: Any, style: str) -> None:
         profiles.setdefault(row.profile, []).append(f"{row.duty} {row.state.replace('_', ' ')}")
     for profile, duties in profiles.items():
         out.print(f"  [dim]{escape(profile)}: {escape(', '.join(duties))}[/]", highlight=False)
+    if r.profiles.line:
+        out.print(f"  [dim]{escape(r.profiles.line)}[/]", highlight=False)

@@ -5,7 +5,8 @@ failure code with where it came from (the active manifest or an ingredient), the
 manifest declares (AI generation, actions, ingredients, training and mining, our policy
 assertion, soft bindings).  c2pa raises rather than returning ``Invalid`` for many broken
 manifests, so an exception is classified too: no manifest, a manifest stored remotely, a format
-c2pa does not read, or a manifest that is there but cannot be parsed (which counts as invalid).
+c2pa does not read, or a manifest that is there but cannot be parsed (unreadable, never
+"tampered").  What each status code means is decided in one table (``_codes``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._codes import (
+    ASSESSMENT_FOR,
+    DISQUALIFYING,
+    Assessment,
+    CodeClass,
+    CodeInfo,
+    classify,
+    code_for_error,
+)
+from ._identity import IdentityReading, read_identities
+from ._softbinding import SOFT_BINDING_LABEL, binding_from_manifest
 from ._trust import TrustConfig
 
 # Digital source types that declare generative AI (IPTC NewsCodes; c2pa's "AI generated" set).
@@ -27,20 +39,13 @@ AI_SOURCE_TYPES = frozenset(
     }
 )
 POLICY_LABEL = "org.hallmark.policy"
-SOFT_BINDING_LABEL = "c2pa.soft-binding"
 TRAINING_MINING_LABELS = ("cawg.training-mining", "c2pa.training-mining")
-# Failure codes that say who signed is not in the trust anchors: a warning, not a failure.
-UNTRUSTED_CODES = frozenset({"signingCredential.untrusted"})
-# Failure codes about the signing credential itself (expired, revoked, bad chain, timestamp):
-# the content may be unaltered, but the signature cannot vouch for it.
-CREDENTIAL_CODE_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outsideValidity")
-# Our own code when c2pa raised on a manifest that is present but cannot be parsed.
-UNREADABLE_CODE = "manifest.unreadable"
 
 # States a reading can be in.  Trusted/Valid/Invalid are c2pa's; the others are ours.
 STATE_TRUSTED = "Trusted"
 STATE_VALID = "Valid"
 STATE_INVALID = "Invalid"
+STATE_UNREADABLE = "unreadable"  # a manifest store is there, but c2pa refused to parse it
 STATE_ABSENT = "absent"  # no manifest store in the file
 STATE_REMOTE = "remote"  # the file points at a remote manifest that was not fetched
 STATE_UNSUPPORTED = "unsupported"  # c2pa does not read this format
@@ -55,8 +60,26 @@ class StatusCode:
     url: str = ""
     where: str = "active"  # "active" manifest, or "ingredient"
 
+    @property
+    def info(self) -> CodeInfo:
+        """Its class and meaning in the table of codes (``_codes.CODES``)."""
+        return classify(self.code, url=self.url)
+
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "explanation": self.explanation, "url": self.url, "where": self.where}
+        info = self.info
+        return {
+            "code": self.code,
+            "class": info.code_class.value,
+            "meaning": info.meaning,
+            "explanation": self.explanation,
+            "url": self.url,
+            "where": self.where,
+        }
+
+
+def _is_error(code: str) -> bool:
+    """An ingredient code that means its credentials are broken (not merely untrusted)."""
+    return classify(code).code_class in DISQUALIFYING
 
 
 @dataclass(frozen=True)
@@ -73,7 +96,7 @@ class IngredientInfo:
 
     @property
     def has_errors(self) -> bool:
-        return any(c not in UNTRUSTED_CODES for c in self.recorded_codes + self.current_codes)
+        return any(_is_error(c) for c in self.recorded_codes + self.current_codes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +110,12 @@ class IngredientInfo:
 
 @dataclass(frozen=True)
 class C2paReading:
-    """What the C2PA manifest of one image says, and whether it validates."""
+    """What the C2PA manifest of one image says, and whether it validates.
+
+    ``state`` is c2pa's own (Trusted, Valid, Invalid) or ours (absent, remote, unsupported,
+    unreadable); ``assessment`` is what the active manifest amounts to once every code is read
+    through the table in ``_codes``: the verdict follows the assessment, never the bare state.
+    """
 
     state: str
     failures: tuple[StatusCode, ...] = ()
@@ -113,15 +141,39 @@ class C2paReading:
     # The active manifest's assertions as c2pa decoded them ({label, data}); only their labels
     # go into to_dict(), the data feeds the regulatory compliance checks.
     assertions: tuple[dict[str, Any], ...] = ()
+    # The claim signer (not an identity inside the manifest) chains to a trust anchor.
+    signer_trusted: bool = False
+    identities: tuple[IdentityReading, ...] = ()
 
     @property
     def present(self) -> bool:
-        """A manifest store was found (valid or not)."""
-        return self.state in (STATE_TRUSTED, STATE_VALID, STATE_INVALID)
+        """A manifest store was found (valid or not, whatever state c2pa gave it)."""
+        return self.state not in (STATE_ABSENT, STATE_REMOTE, STATE_UNSUPPORTED)
+
+    @property
+    def assessment(self) -> Assessment:
+        """What the active manifest amounts to: the first disqualifying class among its own
+        failures (integrity, credential, structure, not understood), else trusted or valid.
+        Identity codes and ingredient failures never disqualify it."""
+        if not self.present:
+            return {STATE_REMOTE: Assessment.REMOTE, STATE_UNSUPPORTED: Assessment.UNSUPPORTED}.get(
+                self.state, Assessment.ABSENT
+            )
+        classes = {f.info.code_class for f in self.failures}
+        for cls in DISQUALIFYING:
+            if cls in classes:
+                return ASSESSMENT_FOR[cls]
+        holds = self.state in (STATE_TRUSTED, STATE_VALID) or (
+            self.state == STATE_INVALID and self.signature_validated
+        )
+        if not holds:
+            return Assessment.NOT_UNDERSTOOD  # c2pa calls it invalid for no reason the table knows
+        return Assessment.TRUSTED if self.signer_trusted else Assessment.VALID
 
     @property
     def valid(self) -> bool:
-        return self.state in (STATE_TRUSTED, STATE_VALID)
+        """The active manifest's own signature and hashes hold, whoever signed it."""
+        return self.assessment.valid
 
     @property
     def ai_generated(self) -> bool:
@@ -136,33 +188,32 @@ class C2paReading:
 
     @property
     def untrusted(self) -> bool:
-        return any(f.code in UNTRUSTED_CODES for f in self.failures)
+        """The claim signer is not in the trust anchors (an identity's own trust is apart)."""
+        return not self.signer_trusted and any(
+            f.info.code_class is CodeClass.UNTRUSTED for f in self.failures
+        )
+
+    def failures_of(self, *classes: CodeClass) -> tuple[str, ...]:
+        """The active manifest's failure codes in ``classes``."""
+        return tuple(f.code for f in self.failures if f.info.code_class in classes)
 
     @property
     def content_failures(self) -> tuple[str, ...]:
         """Active failures that mean the image or its manifest changed after signing."""
-        return tuple(
-            f.code
-            for f in self.failures
-            if f.code not in UNTRUSTED_CODES and not f.code.startswith(CREDENTIAL_CODE_PREFIXES)
-        )
+        return self.failures_of(CodeClass.INTEGRITY)
 
     @property
     def credential_failures(self) -> tuple[str, ...]:
-        """Active failures about the signing credential (expired, revoked, invalid chain)."""
-        return tuple(
-            f.code
-            for f in self.failures
-            if f.code not in UNTRUSTED_CODES and f.code.startswith(CREDENTIAL_CODE_PREFIXES)
-        )
+        """Active failures about the signature or its certificate (expired, revoked, mismatch)."""
+        return self.failures_of(CodeClass.CREDENTIAL)
 
     @property
     def ingredient_errors(self) -> tuple[str, ...]:
         """Errors inside ingredients, recorded at ingest or found now (trust warnings left out)."""
         codes: list[str] = []
         for ing in self.ingredients:
-            codes.extend(c for c in ing.recorded_codes + ing.current_codes if c not in UNTRUSTED_CODES)
-        codes.extend(f.code for f in self.ingredient_failures if f.code not in UNTRUSTED_CODES)
+            codes.extend(c for c in ing.recorded_codes + ing.current_codes if _is_error(c))
+        codes.extend(f.code for f in self.ingredient_failures if _is_error(f.code))
         return tuple(dict.fromkeys(codes))
 
     @property
@@ -172,7 +223,9 @@ class C2paReading:
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,
+            "assessment": self.assessment.value,
             "present": self.present,
+            "signer_trusted": self.signer_trusted,
             "failure_codes": list(self.failure_codes),
             "failures": [f.to_dict() for f in self.failures + self.ingredient_failures],
             "success_codes": sorted(set(self.successes)),
@@ -193,6 +246,7 @@ class C2paReading:
             "training_mining": dict(self.training_mining),
             "hallmark_policy": self.hallmark_policy,
             "soft_bindings": list(self.soft_bindings),
+            "identities": [i.to_dict() for i in self.identities],
             "remote_url": self.remote_url,
             "assertion_labels": [a["label"] for a in self.assertions],
             "error": self.error,
@@ -246,13 +300,14 @@ def read_c2pa(
         if isinstance(e, c2pa.C2paError.RemoteManifest) or text.startswith(("Remote:", "RemoteManifest")):
             url = text.split("from url", 1)[1].strip() if "from url" in text else None
             return C2paReading(state=STATE_REMOTE, remote_url=url, error=_message(e))
-        # A store that is there but cannot be parsed is a broken manifest, which is what an
-        # attacker editing one produces; a file with no C2PA marker at all merely confused the
-        # container parser.
+        # A store that is there but cannot be parsed says nothing either way: it may be broken,
+        # or newer or older than this c2pa (a pre-release manifest, an unknown algorithm).  It is
+        # reported under the code c2pa-rs gives the same error when it logs it, never as a change
+        # after signing.  A file with no C2PA marker at all merely confused the container parser.
         if manifest_data is not None or _has_c2pa_marker(data):
             return C2paReading(
-                state=STATE_INVALID,
-                failures=(StatusCode(UNREADABLE_CODE, _message(e)),),
+                state=STATE_UNREADABLE,
+                failures=(StatusCode(code_for_error(text), _message(e)),),
                 error=_message(e),
             )
         return C2paReading(state=STATE_ABSENT, error=_message(e))
@@ -285,8 +340,8 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
     results = store.get("validation_results") or {}
     am = results.get("activeManifest") or {}
     failures = _codes(am.get("failure"), where="active")
-    successes = tuple(c.code for c in _codes(am.get("success"), where="active"))
-    informational = tuple(c.code for c in _codes(am.get("informational"), where="active"))
+    success_codes = _codes(am.get("success"), where="active")
+    info_codes = _codes(am.get("informational"), where="active")
     if not results and store.get("validation_status"):
         # Older readers put everything in validation_status only.
         failures = _codes(store.get("validation_status"), where="active")
@@ -341,10 +396,8 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
                     training[str(use)] = entry["use"]
         elif alabel == POLICY_LABEL and isinstance(data, dict):
             policy = data
-        elif alabel.split("__")[0] == SOFT_BINDING_LABEL and isinstance(data, dict):
-            for block in data.get("blocks") or ():
-                if isinstance(block, dict) and isinstance(block.get("value"), str):
-                    bindings.append({"alg": str(data.get("alg", "")), "value": block["value"]})
+        elif alabel.split("__")[0] == SOFT_BINDING_LABEL:
+            bindings.extend(binding_from_manifest(data))
     ingredients = []
     for ing in active.get("ingredients") or ():
         if not isinstance(ing, dict):
@@ -380,12 +433,18 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
                     f"{info['name']}/{info['version']}" if info.get("version") else str(info["name"])
                 )
         generator = " ".join(parts) or None
+    # The claim signer is trusted when c2pa says so for the claim signature itself: an identity
+    # assertion's certificate reports the same codes (c2pa-rs 0.90) or its own, under its own URL.
+    signer_trusted = any(
+        c.code == "signingCredential.trusted" and not c.info.identity for c in success_codes
+    ) and not any(f.info.code_class is CodeClass.UNTRUSTED for f in failures)
+    pairs = [(c.code, c.url) for c in success_codes], [(c.code, c.url) for c in failures]
     return C2paReading(
         state=str(state),
         failures=failures,
         ingredient_failures=tuple(ingredient_failures),
-        successes=successes,
-        informational=informational,
+        successes=tuple(c.code for c in success_codes),
+        informational=tuple(c.code for c in info_codes),
         signer=sig.get("common_name"),
         issuer=sig.get("issuer"),
         alg=sig.get("alg"),
@@ -402,4 +461,11 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
         soft_bindings=tuple(bindings),
         remote_url=remote_url,
         assertions=tuple(raw),
+        signer_trusted=signer_trusted,
+        identities=read_identities(
+            raw,
+            success=pairs[0],
+            failure=pairs[1],
+            informational=[(c.code, c.url) for c in info_codes],
+        ),
     )

@@ -28,6 +28,7 @@ from ._keys import (
     pkcs8_pem,
     read_secret,
 )
+from ._softbinding import SOFT_BINDING_LABEL, assertion_data, manifest_alg
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 SUPPORTED_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -41,7 +42,6 @@ TRAINING_MINING_ENTRIES = (
     "cawg.data_mining",
 )
 POLICY_LABEL = "org.hallmark.policy"
-SOFT_BINDING_LABEL = "c2pa.soft-binding"
 # Assertions we write ourselves; an extra assertion may not shadow one of them.
 RESERVED_LABELS = frozenset(
     {"c2pa.actions", "c2pa.actions.v2", SOFT_BINDING_LABEL, TRAINING_MINING_LABEL, POLICY_LABEL}
@@ -50,7 +50,8 @@ RESERVED_LABELS = frozenset(
 
 @dataclass(frozen=True)
 class SoftBinding:
-    """The watermark an image carries: our scheme id and the payload it encodes (hex)."""
+    """The watermark an image carries: our scheme id (``hallmark.wm1``; the manifest names it by
+    its reverse-domain algorithm id) and the payload it encodes (hex)."""
 
     scheme_id: str
     payload_hex: str
@@ -100,19 +101,19 @@ class ManifestSpec:
                 {
                     "action": "c2pa.watermarked",
                     "softwareAgent": {"name": name or "hallmark"},
-                    "parameters": {"alg": self.watermark.scheme_id},
+                    "parameters": {"alg": manifest_alg(self.watermark.scheme_id)},
                 }
             )
         assertions.append({"label": "c2pa.actions", "data": {"actions": actions}})
         if self.watermark is not None:
+            try:
+                payload = bytes.fromhex(self.watermark.payload_hex)
+            except ValueError as e:
+                raise SigningError(
+                    f"the soft-binding payload must be hex, not {self.watermark.payload_hex!r}"
+                ) from e
             assertions.append(
-                {
-                    "label": SOFT_BINDING_LABEL,
-                    "data": {
-                        "alg": self.watermark.scheme_id,
-                        "blocks": [{"scope": {}, "value": self.watermark.payload_hex}],
-                    },
-                }
+                {"label": SOFT_BINDING_LABEL, "data": assertion_data(self.watermark.scheme_id, payload)}
             )
         assertions.append(
             {

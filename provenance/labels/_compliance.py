@@ -14,6 +14,9 @@ from ._registry import PROFILES, _profile_class
 from ._regulation import IPTC_EXT_NS, ComplianceRow, LabelReading, _Evidence
 from ._xmp import extract_xmp, find_properties
 
+# hallmark's policy assertion; its ``stages.labels`` names the profiles an image was labelled for.
+POLICY_LABEL = "org.hallmark.policy"
+
 
 def read_labels(data: bytes, *, key: bytes | None = None) -> LabelReading:
     """The labels in an image's metadata: a TC260 ``AIGC`` XMP property in any namespace (so
@@ -55,6 +58,25 @@ def read_labels(data: bytes, *, key: bytes | None = None) -> LabelReading:
         digital_source_type=dst,
         problems=tuple(problems),
     )
+
+
+def declared_profiles(
+    *,
+    c2pa: Mapping[str, Any] | None = None,
+    labels: LabelReading | None = None,
+) -> list[str]:
+    """The profiles an image declares, in registry order: those hallmark's policy assertion says
+    it labelled the image for (``stages.labels``: ``"applied: cn_gb45438,eu_ai_act"``), and those
+    whose own marker it carries (a profile's manifest assertion, a TC260 label in its XMP).
+    ``c2pa`` is the same plain summary ``check_compliance`` takes."""
+    ev = _Evidence(c2pa=c2pa, watermark=None, audit=None, labels=labels)
+    named: set[str] = set()
+    policy = ev.assertion(POLICY_LABEL)
+    stages = policy.get("stages") if policy is not None else None
+    labelled = stages.get("labels") if isinstance(stages, Mapping) else None
+    if isinstance(labelled, str) and labelled.startswith("applied:"):
+        named.update(n.strip() for n in labelled.split(":", 1)[1].split(","))
+    return [name for name in PROFILES if name in named or PROFILES.get(name).declared(ev)]
 
 
 def check_compliance(

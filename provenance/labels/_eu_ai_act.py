@@ -35,6 +35,12 @@ class EuAiAct:
         return []  # the c2pa.created action with its digital source type is the declaration
 
     @classmethod
+    def declared(cls, ev: _Evidence) -> bool:
+        # Its markers (an AI digital source type in C2PA and XMP) are not its own: any AI tool
+        # writes them.  An image declares this profile only through hallmark's policy assertion.
+        return False
+
+    @classmethod
     def check(cls, settings: Any, ev: _Evidence) -> list[ComplianceRow]:
         need_ts = bool(getattr(settings, "require_timestamp", False))
         rows = []

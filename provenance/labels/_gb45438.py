@@ -97,6 +97,13 @@ class CnGb45438:
         ]
 
     @classmethod
+    def declared(cls, ev: _Evidence) -> bool:
+        # Its manifest assertion, or a TC260 implicit label in the metadata (from any provider).
+        return ev.assertion(GB45438_ASSERTION) is not None or (
+            ev.labels is not None and ev.labels.tc260 is not None
+        )
+
+    @classmethod
     def check(cls, settings: Any, ev: _Evidence) -> list[ComplianceRow]:
         rows = [cls._explicit(ev), cls._implicit(ev)]
         if ev.watermark is None:

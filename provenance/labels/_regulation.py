@@ -207,3 +207,8 @@ class RegulationProfile(Protocol):
 
     @classmethod
     def check(cls, settings: Any, ev: _Evidence) -> list[ComplianceRow]: ...
+
+    @classmethod
+    def declared(cls, ev: _Evidence) -> bool:
+        """Whether the image carries this profile's own marker (so its duties apply to it)."""
+        ...

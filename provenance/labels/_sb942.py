@@ -44,6 +44,10 @@ class UsCaSb942:
         return [{"label": self.settings.assertion_label, "data": data}]
 
     @classmethod
+    def declared(cls, ev: _Evidence) -> bool:
+        return ev.assertion(UsCaSb942Settings().assertion_label) is not None
+
+    @classmethod
     def check(cls, settings: Any, ev: _Evidence) -> list[ComplianceRow]:
         label = getattr(settings, "assertion_label", UsCaSb942Settings().assertion_label)
         rows = []

@@ -17,7 +17,8 @@ from typing import Any
 from hallmark.checks import CheckStatus
 
 from ..c2pa import C2paReading
-from ..c2pa._read import STATE_ABSENT, STATE_INVALID, STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED
+from ..c2pa._codes import Assessment, CodeClass
+from ..c2pa._read import STATE_INVALID
 from ..watermark import WatermarkReading
 from ._report import Check, ImageInfo, Verdict, VerificationReport
 
@@ -70,17 +71,25 @@ class _Run:
 
 
 def _c2pa_check(c2pa: C2paReading, warnings_: list[str]) -> Check:
+    """The manifest's check: passed only when it validates *and* its signer is trusted; a valid
+    manifest from an untrusted signer is ``checked`` (intact, signer unconfirmed), never passed."""
+    assessment = c2pa.assessment
     details = {
         "state": c2pa.state,
+        "assessment": assessment.value,
         "signer": c2pa.signer,
         "issuer": c2pa.issuer,
+        "signer_trusted": c2pa.signer_trusted,
         "claim_generator": c2pa.claim_generator,
         "ai_generated": c2pa.ai_generated,
     }
-    codes = c2pa.failure_codes
-    if c2pa.state == STATE_ABSENT:
+    # The manifest's own codes; an identity's are on its own line (``_identity_checks``).
+    codes = tuple(f.code for f in c2pa.failures if not f.info.identity) + tuple(
+        f"ingredient:{f.code}" for f in c2pa.ingredient_failures
+    )
+    if assessment is Assessment.ABSENT:
         return Check("c2pa", CheckStatus.NOT_FOUND, "No Content Credentials (C2PA manifest) in the file.")
-    if c2pa.state == STATE_REMOTE:
+    if assessment is Assessment.REMOTE:
         warnings_.append(
             f"the Content Credentials are stored online at {c2pa.remote_url}; they were not fetched "
             "because network access is off (--allow-network)"
@@ -91,41 +100,75 @@ def _c2pa_check(c2pa: C2paReading, warnings_: list[str]) -> Check:
             "The file points at a remote manifest that was not fetched.",
             details={**details, "remote_url": c2pa.remote_url},
         )
-    if c2pa.state == STATE_UNSUPPORTED:
+    if assessment is Assessment.UNSUPPORTED:
         return Check("c2pa", CheckStatus.NOT_CHECKED, f"c2pa cannot read this format ({c2pa.error}).")
-    if c2pa.untrusted and c2pa.valid:
-        warnings_.append(
-            f"the signer ({c2pa.signer or 'unknown'}, issued by {c2pa.issuer or 'unknown'}) is not in your "
-            "trust anchors: the signature is valid but says nothing about who the signer is"
-        )
     if c2pa.ingredient_errors:
         warnings_.append(
             "an ingredient (an earlier image this one was made from) carries credential errors: "
             + ", ".join(c2pa.ingredient_errors)
         )
-    if c2pa.content_failures:
-        return Check(
-            "c2pa",
+    failing = {
+        Assessment.TAMPERED: (
+            CodeClass.INTEGRITY,
             CheckStatus.FAILED,
-            "The credentials do not match the file: it was changed after signing ("
-            + ", ".join(c2pa.content_failures)
-            + ").",
-            codes,
-            details,
-        )
-    if c2pa.credential_failures:
-        return Check(
-            "c2pa",
+            "The credentials do not match the file: it was changed after signing",
+        ),
+        Assessment.INVALID: (
+            CodeClass.CREDENTIAL,
             CheckStatus.FAILED,
-            "The signing certificate cannot be accepted (" + ", ".join(c2pa.credential_failures) + ").",
-            codes,
-            details,
-        )
-    who = "a trusted signer" if c2pa.state == STATE_TRUSTED else "an untrusted signer"
-    summary = f"The credentials validate ({c2pa.state}), signed by {who}: {c2pa.signer or 'unknown'}."
-    if c2pa.state == STATE_INVALID:
-        summary = "The image's own credentials validate; only an ingredient's credentials do not."
-    return Check("c2pa", CheckStatus.PASSED, summary, codes, details)
+            "The signature or its certificate cannot be accepted",
+        ),
+        Assessment.UNREADABLE: (
+            CodeClass.STRUCTURE,
+            CheckStatus.NOT_CHECKED,
+            "The credentials cannot be read",
+        ),
+        Assessment.NOT_UNDERSTOOD: (
+            CodeClass.UNKNOWN,
+            CheckStatus.NOT_CHECKED,
+            "The credentials report a status this version of hallmark does not understand",
+        ),
+    }
+    if assessment in failing:
+        cls, status, lead = failing[assessment]
+        found = c2pa.failures_of(cls) or (c2pa.state,)
+        raised = f"; c2pa said: {c2pa.error}" if c2pa.error else ""
+        return Check("c2pa", status, f"{lead} ({', '.join(found)}{raised}).", codes, details)
+    own = ""
+    if c2pa.state == STATE_INVALID and c2pa.ingredient_failures:
+        # c2pa's state counts ingredients; the image's own manifest holds.
+        own = "The image's own credentials validate; only an ingredient's credentials do not. "
+    signer = f"{c2pa.signer or 'unknown'}, issued by {c2pa.issuer or 'unknown'}"
+    if assessment is Assessment.TRUSTED:
+        summary = f"{own}The credentials validate and the signer is in your trust anchors ({signer})."
+        return Check("c2pa", CheckStatus.PASSED, summary.strip(), codes, details)
+    warnings_.append(
+        f"the signer ({signer}) is not in your trust anchors: the signature is valid but says nothing "
+        "about who the signer is"
+    )
+    summary = (
+        f"{own}The credentials are intact (valid), but the signer ({signer}) is not in your trust anchors: "
+        "who signed them cannot be confirmed."
+    )
+    return Check("c2pa", CheckStatus.CHECKED, summary, codes, details)
+
+
+def _identity_checks(c2pa: C2paReading) -> list[Check]:
+    """One line per CAWG identity assertion: who it names, and whether that was verified and why.
+    It describes the identity only; the manifest's own check and verdict do not depend on it."""
+    status = {
+        "verified": CheckStatus.PASSED,
+        "unverified": CheckStatus.CHECKED,
+        "invalid": CheckStatus.FAILED,
+    }
+    out = []
+    for n, identity in enumerate(c2pa.identities if c2pa.present else ()):
+        name = "identity" if n == 0 else f"identity:{n + 1}"
+        by = f" (issued by {identity.issuer})" if identity.issuer else ""
+        word = {"verified": "verified", "unverified": "not verified", "invalid": "does not validate"}
+        summary = f"Names {identity.named}{by}: {word[identity.state]} ({identity.reason})."
+        out.append(Check(name, status[identity.state], summary, identity.codes, identity.to_dict()))
+    return out
 
 
 def _read_our_watermarks(
@@ -266,7 +309,9 @@ def _audit(
     c2pa: C2paReading, ours: list[WatermarkReading], *, lookup: AuditLookup | None, sha256: str, run: _Run
 ) -> None:
     keys: list[tuple[str, str]] = [(r.scheme_id, r.payload.hex()) for r in ours if r.found and r.payload]
-    if c2pa.valid:
+    # Trust before attribution: a manifest's soft binding leads to a record only when its signer is
+    # trusted; anyone can copy a released image's binding into credentials of their own.
+    if c2pa.assessment is Assessment.TRUSTED:
         keys += [(b["alg"], _normalise_payload(b["value"])) for b in c2pa.soft_bindings if b["alg"]]
     keys = list(dict.fromkeys(keys))
     if lookup is None:
@@ -368,41 +413,3 @@ def _decision_summary(decision: Any) -> dict[str, Any]:
     if isinstance(scores, Mapping):
         out["scores"] = {str(k): round(float(v), 4) for k, v in scores.items() if isinstance(v, int | float)}
     return out
-
-
-def _compliance(
-    data: bytes,
-    c2pa: C2paReading,
-    ours: list[WatermarkReading],
-    third: list[WatermarkReading],
-    *,
-    key: bytes | None,
-    lookup: AuditLookup | None,
-    run: _Run,
-) -> tuple[Any, ...]:
-    """Which labelling duties (EU AI Act art. 50, China's GB 45438, ...) the file as found meets:
-    its own manifest, watermark, metadata labels and audit record; never the recovered manifest,
-    which the file no longer carries."""
-    from ..labels import check_compliance, read_labels
-
-    c2pa_facts: dict[str, Any] = {"present": False, "state": c2pa.state}
-    if c2pa.present:
-        c2pa_facts = {**c2pa.to_dict(), "valid": c2pa.valid, "assertions": list(c2pa.assertions)}
-    found = next((r for r in ours if r.found), None) or next((r for r in third if r.found), None)
-    watermark: dict[str, Any] | None = None
-    if found is not None:
-        payload = found.payload.hex() if found.payload else None
-        watermark = {"found": True, "scheme_id": found.scheme_id, "payload": payload}
-    elif key is not None and ours:
-        watermark = {"found": False}
-    audit: dict[str, Any] | None = None
-    if run.record:
-        audit = {"found": True, **run.record}
-    elif lookup is not None:
-        audit = {"found": False}
-    try:
-        labels = read_labels(data)
-        return tuple(check_compliance(None, c2pa=c2pa_facts, watermark=watermark, audit=audit, labels=labels))
-    except Exception as e:  # compliance is advice on top of the verdict, never a reason to fail it
-        run.warnings.append(f"the labelling compliance check failed: {type(e).__name__}")
-        return ()

@@ -32,15 +32,19 @@ _VERDICT_COLOUR = {
     Verdict.HALLMARK_WATERMARK: "#2f6f9f",
     Verdict.C2PA_AI_GENERATED: "#2f6f9f",
     Verdict.C2PA_SIGNED: "#2f6f9f",
+    Verdict.UNTRUSTED_SIGNER: "#b35c00",
     Verdict.TAMPERED: "#c62828",
     Verdict.INVALID_CREDENTIALS: "#c62828",
+    Verdict.UNREADABLE_CREDENTIALS: "#b35c00",
     Verdict.THIRD_PARTY_WATERMARK: "#8a5a00",
     Verdict.NO_PROVENANCE_FOUND: "#555555",
     Verdict.ERROR: "#7b1fa2",
 }
 _STATUS_MARK = {
     CheckStatus.PASSED: ("passed", "#1a7f37"),
+    CheckStatus.CHECKED: ("checked", "#8a5a00"),
     CheckStatus.FAILED: ("failed", "#c62828"),
+    CheckStatus.ERROR: ("error", "#7b1fa2"),
     CheckStatus.NOT_FOUND: ("not found", "#555555"),
     CheckStatus.NOT_CHECKED: ("not checked", "#8a8a8a"),
 }
@@ -67,6 +71,7 @@ table.checks td{border-top:1px solid #eaeef2;padding:.2rem .4rem;vertical-align:
 table.checks td:nth-child(2){white-space:nowrap}
 .compliance{font-size:.85rem;margin-top:.4rem}
 .codes{font-family:ui-monospace,monospace;font-size:.8rem;color:#57606a}
+.identity{font-size:.85rem;margin:.2rem 0}
 """
 
 _SCRIPT = """
@@ -153,9 +158,10 @@ def _card(report: VerificationReport) -> str:
     creds = ""
     c2pa = report.c2pa
     if c2pa is not None and c2pa.present:
+        trust = "in your trust anchors" if c2pa.signer_trusted else "not in your trust anchors"
         facts = [
-            f"C2PA {c2pa.state}",
-            f"signer {c2pa.signer or '?'} (issuer {c2pa.issuer or '?'})",
+            f"C2PA {c2pa.state} ({c2pa.assessment.value})",
+            f"signer {c2pa.signer or '?'} (issuer {c2pa.issuer or '?'}), {trust}",
             f"generator {c2pa.claim_generator or '?'}",
             "declares AI generation" if c2pa.ai_generated else "no AI declaration",
         ]
@@ -164,6 +170,11 @@ def _card(report: VerificationReport) -> str:
         if c2pa.ingredients:
             facts.append(f"{len(c2pa.ingredients)} ingredient(s)")
         creds = f'<div class="codes">{e(" · ".join(facts))}</div>'
+        for identity in c2pa.identities:
+            creds += (
+                f'<div class="identity" data-state="{e(identity.state)}">identity: {e(identity.named)} · '
+                f"<b>{e(identity.state)}</b> · {e(identity.reason)}</div>"
+            )
     record = ""
     if report.record:
         rec = report.record
@@ -172,6 +183,8 @@ def _card(report: VerificationReport) -> str:
             f"model {e(str(rec.get('model')))}</div>"
         )
     compliance = ""
+    if report.profiles.line:
+        compliance = f'<div class="compliance">{e(report.profiles.line)}</div>'
     if report.compliance:
         items = "".join(
             f"<li>{e(row.profile)} · {e(row.duty)}: <b>{e(row.state.replace('_', ' '))}</b> "
@@ -179,7 +192,8 @@ def _card(report: VerificationReport) -> str:
             for row in report.compliance
         )
         compliance = (
-            f'<details class="compliance"><summary>labelling duties</summary><ul>{items}</ul></details>'
+            f'<details class="compliance"><summary>labelling duties ({e(", ".join(report.profiles.checked))})'
+            f"</summary><ul>{items}</ul></details>" + compliance
         )
     return (
         f'<section class="image" data-verdict="{e(report.verdict.value)}">'

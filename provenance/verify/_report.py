@@ -24,16 +24,25 @@ class Verdict(enum.Enum):
     HALLMARK_WATERMARK = "hallmark-watermark"
     C2PA_AI_GENERATED = "c2pa-ai-generated"
     C2PA_SIGNED = "c2pa-signed"
+    UNTRUSTED_SIGNER = "untrusted-signer"
     TAMPERED = "tampered"
     INVALID_CREDENTIALS = "invalid-credentials"
+    UNREADABLE_CREDENTIALS = "unreadable-credentials"
     THIRD_PARTY_WATERMARK = "third-party-watermark"
     NO_PROVENANCE_FOUND = "no-provenance-found"
     ERROR = "error"
 
     @property
     def failing(self) -> bool:
-        """Whether this verdict makes ``hallmark verify`` exit 1 (or 2 for ``error``)."""
-        return self in (Verdict.TAMPERED, Verdict.INVALID_CREDENTIALS, Verdict.ERROR)
+        """Whether this verdict makes ``hallmark verify`` exit 1 (or 2 for ``error``): the image or
+        its credentials fail, cannot be read, or claim an origin that cannot be confirmed."""
+        return self in (
+            Verdict.TAMPERED,
+            Verdict.INVALID_CREDENTIALS,
+            Verdict.UNREADABLE_CREDENTIALS,
+            Verdict.UNTRUSTED_SIGNER,
+            Verdict.ERROR,
+        )
 
     @property
     def meaning(self) -> str:
@@ -53,9 +62,17 @@ VERDICTS: dict[Verdict, str] = {
     ),
     Verdict.C2PA_AI_GENERATED: "Carries valid Content Credentials from another issuer that declare it AI-generated.",
     Verdict.C2PA_SIGNED: "Carries valid Content Credentials that do not declare it AI-generated.",
+    Verdict.UNTRUSTED_SIGNER: (
+        "Its Content Credentials claim it was made with hallmark, but they are signed by a key you do not "
+        "trust, so that claim cannot be confirmed."
+    ),
     Verdict.TAMPERED: "The image or its Content Credentials were changed after signing; they cannot be relied on.",
     Verdict.INVALID_CREDENTIALS: (
         "Carries Content Credentials whose signature cannot be accepted (for example an expired certificate)."
+    ),
+    Verdict.UNREADABLE_CREDENTIALS: (
+        "Carries Content Credentials that this version of hallmark cannot read or does not understand; "
+        "they neither confirm nor refute anything."
     ),
     Verdict.THIRD_PARTY_WATERMARK: (
         "No Content Credentials, but an invisible watermark that an AI image generator adds was found."
@@ -110,12 +127,44 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class ProfileScope:
+    """Which labelling profiles' duties a report checks: those the image declares (its manifest
+    and metadata labels) and those asked for; every other known profile is ``not_checked``."""
+
+    checked: tuple[str, ...] = ()
+    declared: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
+    not_checked: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> str:
+        """One sentence saying which profiles were left out, and why (empty when none were)."""
+        if not self.not_checked:
+            return ""
+        return (
+            f"Labelling duties not checked for {', '.join(self.not_checked)}: the image does not declare "
+            "them (ask with --profile)."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": list(self.checked),
+            "declared": list(self.declared),
+            "requested": list(self.requested),
+            "not_checked": list(self.not_checked),
+            "note": self.line,
+        }
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     """Everything ``verify_image`` found about one image, and its verdict.
 
-    ``checks`` hold each check's outcome in a fixed order (c2pa, our watermarks, third-party
-    watermarks, audit, recovery, consistency); ``warnings`` things a reader should know that do
-    not change the verdict (an untrusted signer, a mislabelled file, an ingredient error).
+    ``checks`` hold each check's outcome in a fixed order (c2pa, one ``identity`` line per CAWG
+    identity assertion, our watermarks, third-party watermarks, audit, recovery, consistency);
+    ``warnings`` things a reader should know that do not change the verdict (an untrusted signer,
+    a mislabelled file, an ingredient error); ``compliance`` the labelling duties of the profiles
+    in ``profiles.checked``.
     """
 
     source: str
@@ -128,7 +177,8 @@ class VerificationReport:
     watermarks: tuple[WatermarkReading, ...] = ()
     record: dict[str, Any] | None = None
     recovered: C2paReading | None = None
-    compliance: tuple[Any, ...] = ()  # provenance.ComplianceRow per duty of each labelling profile
+    compliance: tuple[Any, ...] = ()  # provenance.ComplianceRow per duty of each profile checked
+    profiles: ProfileScope = field(default_factory=ProfileScope)
     error: str = ""
     checked_at: str = ""
     seconds: float = 0.0
@@ -158,6 +208,7 @@ class VerificationReport:
             "record": self.record,
             "recovered": self.recovered.to_dict() if self.recovered else None,
             "compliance": [row.to_dict() for row in self.compliance],
+            "profiles": self.profiles.to_dict(),
             "error": self.error,
             "checked_at": self.checked_at,
             "seconds": round(self.seconds, 4),

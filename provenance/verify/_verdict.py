@@ -10,10 +10,18 @@ from __future__ import annotations
 from hallmark.checks import CheckStatus
 
 from ..c2pa import C2paReading, TrustConfig
-from ..c2pa._read import STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED, read_c2pa
+from ..c2pa._codes import Assessment, CodeClass
+from ..c2pa._read import STATE_REMOTE, STATE_UNSUPPORTED, read_c2pa
+from ..c2pa._softbinding import SCHEME_PREFIX
 from ..watermark import WatermarkReading
 from ._checks import ManifestLookup, _Run
 from ._report import Check, Verdict
+
+# A recovered manifest is checked against the file as found, whose bytes differ from the ones
+# signed whenever it was re-saved: those mismatches are expected there, nothing else is.
+_HARD_BINDING_MISMATCHES = frozenset(
+    {"assertion.dataHash.mismatch", "assertion.boxesHash.mismatch", "assertion.bmffHash.mismatch"}
+)
 
 
 def _recover(
@@ -47,22 +55,18 @@ def _recover(
     run.recovered = recovered
     # Against altered pixels the hard binding must fail; what matters is that the claim
     # signature over the stored manifest still validates and names the same record.
-    tolerated = {"assertion.dataHash.mismatch", "assertion.boxesHash.mismatch", "assertion.bmffHash.mismatch"}
-    other = [c for c in recovered.content_failures if c not in tolerated]
+    other = [
+        c
+        for c in recovered.failures_of(
+            CodeClass.INTEGRITY, CodeClass.CREDENTIAL, CodeClass.STRUCTURE, CodeClass.UNKNOWN
+        )
+        if c not in _HARD_BINDING_MISMATCHES
+    ]
     policy_rid = (recovered.hallmark_policy or {}).get("record_id")
     details = {"record_id": record_id, "state": recovered.state, "codes": list(recovered.failure_codes)}
-    if (
-        recovered.signature_validated
-        and not other
-        and not recovered.credential_failures
-        and policy_rid
-        in (
-            None,
-            record_id,
-        )
-    ):
+    if recovered.signature_validated and not other and policy_rid in (None, record_id):
         run.recovery_ok = True
-        altered = "assertion.dataHash.mismatch" in recovered.content_failures
+        altered = any(c in _HARD_BINDING_MISMATCHES for c in recovered.content_failures)
         summary = "Recovered the stored credentials; their signature validates."
         if altered:
             summary = (
@@ -70,9 +74,7 @@ def _recover(
             )
         run.checks.append(Check("recovery", CheckStatus.PASSED, summary, recovered.failure_codes, details))
         return
-    why = (
-        ", ".join(other + list(recovered.credential_failures)) or recovered.error or "signature not validated"
-    )
+    why = ", ".join(other) or recovered.error or "signature not validated"
     if recovered.state == STATE_UNSUPPORTED:
         run.checks.append(
             Check(
@@ -99,59 +101,13 @@ def _recover(
 def _decide(
     c2pa: C2paReading, ours: list[WatermarkReading], third: list[WatermarkReading], *, run: _Run
 ) -> tuple[Verdict, str]:
-    # Precedence: an embedded manifest that fails its content checks (tampered) or its credential
-    # checks comes first; one that validates decides between hallmark-signed, c2pa-ai-generated
-    # and c2pa-signed; without one, our watermark (recovered record, or the mark alone), then
-    # third-party marks, then nothing.
-    issuer = c2pa.issuer or c2pa.signer or "an unknown issuer"
-    recovery_note = ""
-    if run.recovery_ok and run.record:
-        recovery_note = (
-            f" Its watermark leads to hallmark record {run.record.get('record_id')}, whose stored credentials"
-            " were recovered: the image was altered after signing."
-        )
-    if c2pa.present and c2pa.content_failures:
-        return Verdict.TAMPERED, (
-            "This image carries Content Credentials, but the image or its credentials were changed after "
-            f"signing ({', '.join(c2pa.content_failures)}), so they cannot be relied on.{recovery_note}"
-        )
-    if c2pa.present and c2pa.credential_failures:
-        reason = ", ".join(c2pa.credential_failures)
-        plain = "the signing certificate has expired" if "signingCredential.expired" in reason else reason
-        return Verdict.INVALID_CREDENTIALS, (
-            f"This image carries Content Credentials from {issuer} that cannot be accepted: {plain}. "
-            "The image may be unaltered, but its origin cannot be confirmed."
-        )
+    # Precedence: an embedded manifest decides first, by what its codes amount to (the table in
+    # c2pa._codes): tampered, invalid credentials, unreadable, then a valid one, where trust comes
+    # before attribution: only a signer that chains to a trust anchor can make it hallmark-signed.
+    # Without a manifest: our watermark (recovered record, or the mark alone), then third-party
+    # marks, then nothing.
     if c2pa.present:
-        hallmark_claimed = c2pa.hallmark_policy is not None
-        consistency = next((c for c in run.checks if c.name == "consistency"), None)
-        confirmed = (
-            c2pa.state == STATE_TRUSTED
-            or (consistency is not None and consistency.status is CheckStatus.PASSED)
-            or bool(run.record and run.record.get("file_matches_record"))
-        )
-        if hallmark_claimed and confirmed:
-            return Verdict.HALLMARK_SIGNED, (
-                f"This image was made by an AI system ({_agent(c2pa)}) using hallmark; its signed Content "
-                "Credentials are intact and say how it was made."
-            )
-        if not hallmark_claimed and run.record and any(r.found for r in ours):
-            run.warnings.append(
-                f"the image also carries hallmark's watermark for record {run.record.get('record_id')}: it was "
-                f"made with hallmark and later signed again by {issuer}"
-            )
-        if hallmark_claimed:
-            run.warnings.append(
-                "the credentials name hallmark, but the signer is not trusted and neither the watermark nor "
-                "the audit log confirms it"
-            )
-        if c2pa.ai_generated:
-            return Verdict.C2PA_AI_GENERATED, (
-                f"This image carries valid Content Credentials from {issuer} declaring that it was generated by AI."
-            )
-        return Verdict.C2PA_SIGNED, (
-            f"This image carries valid Content Credentials from {issuer}; they do not declare it AI-generated."
-        )
+        return _manifest_verdict(c2pa, ours, run=run)
     if run.record:
         if run.recovery_ok:
             return Verdict.HALLMARK_RECOVERED, (
@@ -189,6 +145,106 @@ def _decide(
     return Verdict.NO_PROVENANCE_FOUND, (
         "No Content Credentials and no known watermark were found. That does not mean the image is "
         "authentic: most images carry no provenance at all."
+    )
+
+
+def _manifest_verdict(c2pa: C2paReading, ours: list[WatermarkReading], *, run: _Run) -> tuple[Verdict, str]:
+    issuer = c2pa.issuer or c2pa.signer or "an unknown issuer"
+    assessment = c2pa.assessment
+    if assessment is Assessment.TAMPERED:
+        codes = c2pa.content_failures
+        return Verdict.TAMPERED, (
+            "This image carries Content Credentials, but the image or its credentials were changed after "
+            f"signing: {_meanings(c2pa, codes)} ({', '.join(codes)}), so they cannot be relied on."
+            + _recovery_note(run)
+        )
+    if assessment is Assessment.INVALID:
+        codes = c2pa.credential_failures
+        return Verdict.INVALID_CREDENTIALS, (
+            f"This image carries Content Credentials from {issuer} that cannot be accepted: "
+            f"{_meanings(c2pa, codes)} ({', '.join(codes)}). The image may be unaltered, but its origin "
+            "cannot be confirmed." + _recovery_note(run)
+        )
+    if assessment is Assessment.UNREADABLE:
+        codes = c2pa.failures_of(CodeClass.STRUCTURE)
+        return Verdict.UNREADABLE_CREDENTIALS, (
+            f"This image carries Content Credentials that cannot be read: {_meanings(c2pa, codes)} "
+            f"({', '.join(codes)}). They neither confirm nor refute where it came from." + _recovery_note(run)
+        )
+    if assessment is Assessment.NOT_UNDERSTOOD:
+        codes = c2pa.failures_of(CodeClass.UNKNOWN)
+        what = (
+            f"c2pa reported {', '.join(codes)}, which this version of hallmark does not understand"
+            if codes
+            else f"c2pa judged them {c2pa.state} for a reason this version of hallmark does not understand"
+        )
+        return Verdict.UNREADABLE_CREDENTIALS, (
+            f"This image carries Content Credentials, but {what}; they neither confirm nor refute where it "
+            "came from. A newer hallmark may read them." + _recovery_note(run)
+        )
+    signer = f"{c2pa.signer or 'an unnamed signer'} (issued by {c2pa.issuer or 'an unknown issuer'})"
+    if _claims_hallmark(c2pa):
+        if assessment is Assessment.TRUSTED:
+            return Verdict.HALLMARK_SIGNED, (
+                f"This image was made by an AI system ({_agent(c2pa)}) using hallmark; its Content Credentials "
+                f"are intact, say how it was made, and are signed by {signer}, a signer in your trust anchors."
+            )
+        if run.record and any(r.found for r in ours):
+            run.warnings.append(
+                f"the image carries hallmark's watermark made with your key for record {run.record.get('record_id')}, "
+                "but that does not vouch for credentials signed by an untrusted key"
+            )
+        return Verdict.UNTRUSTED_SIGNER, (
+            f"This image's Content Credentials claim it was made with hallmark, but they are signed by {signer}, "
+            "which is not in your trust anchors (this home's CA, --trust or --trust-list). Anyone can copy "
+            "hallmark's claims into credentials signed with their own key, so the claim cannot be confirmed."
+        )
+    if run.record and any(r.found for r in ours):
+        run.warnings.append(
+            f"the image also carries hallmark's watermark for record {run.record.get('record_id')}: it was "
+            f"made with hallmark and later signed again by {issuer}"
+        )
+    trust = ""
+    if assessment is Assessment.VALID:
+        trust = (
+            f" They are signed by {signer}, which is not in your trust anchors: they are intact, but who "
+            "signed them cannot be confirmed."
+        )
+    if c2pa.ai_generated:
+        return Verdict.C2PA_AI_GENERATED, (
+            f"This image carries valid Content Credentials from {issuer} declaring that it was generated by AI."
+            + trust
+        )
+    return Verdict.C2PA_SIGNED, (
+        f"This image carries valid Content Credentials from {issuer}; they do not declare it AI-generated."
+        + trust
+    )
+
+
+def _claims_hallmark(c2pa: C2paReading) -> bool:
+    """The manifest says hallmark made the image: our policy assertion, a soft binding to one of
+    our watermark schemes, or hallmark as its claim generator."""
+    generator = (c2pa.claim_generator or "").split("/")[0].strip().lower()
+    return (
+        c2pa.hallmark_policy is not None
+        or any(b["alg"].startswith(SCHEME_PREFIX) for b in c2pa.soft_bindings)
+        or generator == "hallmark"
+    )
+
+
+def _meanings(c2pa: C2paReading, codes: tuple[str, ...]) -> str:
+    by_code = {f.code: f.info.meaning for f in c2pa.failures}
+    return "; ".join(dict.fromkeys(by_code.get(c) or c for c in codes))
+
+
+def _recovery_note(run: _Run) -> str:
+    if not (run.recovery_ok and run.record and run.recovered):
+        return ""
+    altered = any(c in _HARD_BINDING_MISMATCHES for c in run.recovered.failures_of(CodeClass.INTEGRITY))
+    tail = " the image was altered after signing." if altered else " they validate against this file."
+    return (
+        f" Its watermark leads to hallmark record {run.record.get('record_id')}, whose stored credentials"
+        f" were recovered:{tail}"
     )
 
 

@@ -24,8 +24,8 @@ from ._checks import (
     ManifestLookup,
     _audit,
     _c2pa_check,
-    _compliance,
     _consistency,
+    _identity_checks,
     _read_our_watermarks,
     _read_third_party,
     _Run,
@@ -37,6 +37,7 @@ from ._decode import (
     _misnamed,
     _read_source,
 )
+from ._duties import _duties, check_profile_names
 from ._report import Check, VerificationReport
 from ._verdict import _decide, _recover
 
@@ -49,6 +50,7 @@ def verify_image(
     lookup: AuditLookup | None = None,
     manifest_lookup: ManifestLookup | None = None,
     schemes: Sequence[str] | None = None,
+    profiles: Sequence[str] | None = None,
     now: dt.datetime | None = None,
     max_pixels: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -57,11 +59,14 @@ def verify_image(
     of our watermark ``schemes`` with ``watermark_key`` and the known third-party marks, compare
     the manifest's soft binding with the decoded payload, resolve the payload through
     ``lookup(scheme_id, payload_hex)`` to an audit record summary, and when the manifest is
-    missing or broken recover the stored one through ``manifest_lookup(record_id)``.  Returns a
-    report with one verdict; a path that cannot be read raises ``InputError``.  Images declaring
-    more than ``max_pixels`` pixels (default ``DEFAULT_MAX_PIXELS``, lower for WebP) are not
-    decoded, files over ``max_bytes`` not read; only regular files are read."""
+    missing or broken recover the stored one through ``manifest_lookup(record_id)``, and check the
+    labelling duties of the profiles the image declares plus those named in ``profiles``.  Returns
+    a report with one verdict; a path that cannot be read or an unknown profile raises
+    ``InputError``.  Images declaring more than ``max_pixels`` pixels (default
+    ``DEFAULT_MAX_PIXELS``, lower for WebP) are not decoded, files over ``max_bytes`` not read;
+    only regular files are read."""
     started = time.perf_counter()
+    wanted = check_profile_names(profiles)
     checked_at = (now or dt.datetime.now(dt.UTC)).isoformat()
     trust = trust or TrustConfig.offline()
     label, data, suffix = _read_source(source, max_bytes=max_bytes)
@@ -86,6 +91,7 @@ def verify_image(
     if image is None and not c2pa.present:
         return run.error(pixel_error or "not an image that can be read", image=info)
     run.checks.append(_c2pa_check(c2pa, run.warnings))
+    run.checks.extend(_identity_checks(c2pa))
     if pixel_error:
         run.warnings.append(f"the pixels could not be decoded ({pixel_error}); watermarks were not checked")
 
@@ -109,7 +115,9 @@ def verify_image(
     _consistency(c2pa if c2pa.present else (run.recovered or c2pa), ours, run=run)
 
     verdict, explanation = _decide(c2pa, ours, third, run=run)
-    compliance = _compliance(data, c2pa, ours, third, key=watermark_key, lookup=lookup, run=run)
+    compliance, scope = _duties(
+        data, c2pa, ours, third, key=watermark_key, lookup=lookup, profiles=wanted, run=run
+    )
     return VerificationReport(
         source=label,
         verdict=verdict,
@@ -122,6 +130,7 @@ def verify_image(
         record=run.record,
         recovered=run.recovered,
         compliance=compliance,
+        profiles=scope,
         checked_at=checked_at,
         seconds=time.perf_counter() - started,
     )

@@ -222,11 +222,10 @@ def test_bad_trust_file_is_a_usage_error(world: dict[str, Any], tmp_path: Path) 
 def test_verify_never_creates_an_audit_database(tmp_path: Path, world: dict[str, Any]) -> None:
     empty_home = tmp_path / "empty-home"
     r = hallmark(world["images"] / "signed.png", "--json", home=empty_home)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # no anchors, no key, no log: the hallmark claim is unconfirmed
     (doc,) = json_lines(r.stdout)
-    assert (
-        doc["verdict"] == "c2pa-ai-generated"
-    )  # no anchors, no key, no log: the hallmark claim is unconfirmed
+    assert doc["verdict"] == "untrusted-signer"
+    assert doc["c2pa"]["assessment"] == "valid" and doc["c2pa"]["signer_trusted"] is False
     assert not (empty_home / "audit.db").exists() and not empty_home.exists()
 
 
@@ -252,3 +251,58 @@ def test_empty_folder_and_bad_workers_are_usage_errors(world: dict[str, Any], tm
     assert r.returncode == 2 and r.stderr.startswith("error: no image files found")
     r = hallmark(world["images"], "--workers", "-1", home=world["home"])
     assert r.returncode == 2 and "--workers must be 0 or more" in r.stderr
+
+
+def test_forged_hallmark_claims_exit_1_as_untrusted_signer(world: dict[str, Any], tmp_path: Path) -> None:
+    """An attacker's own CA signs the released pixels with hallmark's claims copied: the victim's
+    `hallmark verify` says untrusted-signer and exits 1 (it used to say hallmark-signed, exit 0)."""
+    from hallmark import provenance as P
+
+    attacker = tmp_path / "attacker-keys"
+    P.init_keys(attacker)
+    signed = (world["images"] / "signed.png").read_bytes()
+    pixels = io.BytesIO()
+    Image.open(io.BytesIO(signed)).convert("RGB").save(pixels, "PNG")
+    spec = P.ManifestSpec(
+        title="lighthouse.png",
+        software_agent="tiny-sd",
+        watermark=P.SoftBinding("hallmark.wm1", world["payload"]),
+        policy_assertion={"policy": {"id": "default"}, "record_id": world["rid"]},
+    )
+    with P.C2paSigner.from_keys_dir(attacker) as signer:
+        forged = signer.sign(pixels.getvalue(), mime="image/png", manifest=spec)
+    path = tmp_path / "forged.png"
+    path.write_bytes(forged.data)
+    r = hallmark(path, "--json", home=world["home"])
+    assert r.returncode == 1, r.stderr
+    (doc,) = json_lines(r.stdout)
+    assert doc["verdict"] == "untrusted-signer" and doc["passed"] is False
+    assert {c["name"]: c["status"] for c in doc["checks"]}["c2pa"] == "checked"
+    text = hallmark(path, home=world["home"])
+    assert text.returncode == 1 and "untrusted-signer" in text.stdout
+    assert "hallmark-signed" not in text.stdout
+
+
+def test_identity_profiles_and_html(world: dict[str, Any], tmp_path: Path) -> None:
+    cawg = REPO / "tests" / "assets" / "c2pa-rs-C_with_CAWG_data.jpg"
+    html = tmp_path / "report.html"
+    r = hallmark(cawg, "--profile", "eu_ai_act", "--html", html, home=world["home"])
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())  # rich wraps long lines
+    assert "c2pa-signed" in out
+    assert "identity checked Names C2PA Signer (issued by C2PA Test Signing Cert): not verified" in out
+    assert "eu_ai_act:" in out
+    assert "Labelling duties not checked for cn_gb45438, us_ca_sb942" in out
+    page = html.read_text()
+    assert 'class="identity" data-state="unverified"' in page and "labelling duties (eu_ai_act)" in page
+    doc = json_lines(hallmark(cawg, "--json", "--profile", "eu_ai_act", home=world["home"]).stdout)[0]
+    assert (
+        doc["profiles"]["checked"] == ["eu_ai_act"] and doc["c2pa"]["identities"][0]["named"] == "C2PA Signer"
+    )
+
+
+def test_unknown_profile_is_a_usage_error(world: dict[str, Any]) -> None:
+    r = hallmark(world["images"], "--profile", "eu_ai", home=world["home"])
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("error: unknown labels profile 'eu_ai'; known profiles: cn_gb45438")
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -115,10 +115,12 @@ def test_manifest_carries_every_assertion(signer: C2paSigner) -> None:
     assert created["digitalSourceType"].endswith("/trainedAlgorithmicMedia")
     assert created["softwareAgent"]["name"] == "tiny-sd"
     assert watermarked["action"] == "c2pa.watermarked"
-    assert watermarked["parameters"]["alg"] == "hallmark.dwtdctsvd.v1"
+    # Our scheme ids appear in the manifest under their reverse-domain algorithm ids.
+    assert watermarked["parameters"]["alg"] == "io.github.hallmark.dwtdctsvd.v1"
     assert found["c2pa.soft-binding"] == {
-        "alg": "hallmark.dwtdctsvd.v1",
-        "blocks": [{"scope": {}, "value": "a1b2c3d4e5f6"}],
+        "alg": "io.github.hallmark.dwtdctsvd.v1",
+        "blocks": [{"scope": {}, "value": "obLD1OX2"}],  # the Reader shows the payload's bytes as base64
+        "pad": [],
     }
     entries = found["cawg.training-mining"]["entries"]
     assert set(entries) == {
@@ -182,7 +184,7 @@ def test_stored_manifest_recovers_credentials_for_a_stripped_image(
         s["code"] for s in report["validation_results"]["activeManifest"]["success"]
     }
     assert "assertion.dataHash.mismatch" in _failures(report)
-    assert _assertions(report)["c2pa.soft-binding"]["blocks"][0]["value"] == "a1b2c3d4e5f6"
+    assert _assertions(report)["c2pa.soft-binding"]["blocks"][0]["value"] == "obLD1OX2"  # a1b2c3d4e5f6
 
 
 def test_one_signer_shared_by_threads(signer: C2paSigner) -> None:

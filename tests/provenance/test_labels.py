@@ -25,6 +25,7 @@ from hallmark.provenance import (
     Labeler,
     LabelReading,
     check_compliance,
+    declared_profiles,
     read_labels,
 )
 from hallmark.provenance.labels._integrity import integrity_code
@@ -328,6 +329,32 @@ def test_everything_met() -> None:
     assert {r.profile for r in rows} == set(ALL)
     explicit = next(r for r in rows if r.duty == "explicit_label")
     assert "the pixels are not read" in explicit.evidence
+
+
+def test_declared_profiles_from_the_markers() -> None:
+    """Each profile's own marker declares it: the GB 45438 and SB 942 manifest assertions, a TC260
+    label in XMP; the EU AI Act has no marker of its own (any AI tool declares AI generation)."""
+    ev = _full_evidence()
+    assert declared_profiles(c2pa=ev["c2pa"], labels=ev["labels"]) == ["cn_gb45438", "us_ca_sb942"]
+    only_xmp = {"present": False, "state": "absent"}
+    assert declared_profiles(c2pa=only_xmp, labels=ev["labels"]) == ["cn_gb45438"]
+    assert declared_profiles(c2pa=_c2pa(assertions=[]), labels=read_labels(_encoded("png")[1])) == []
+    assert declared_profiles() == []
+
+
+def test_declared_profiles_from_hallmarks_policy_assertion() -> None:
+    policy = {
+        "label": "org.hallmark.policy",
+        "data": {"stages": {"labels": "applied: eu_ai_act, us_ca_sb942"}},
+    }
+    assert declared_profiles(c2pa=_c2pa(assertions=[policy])) == ["eu_ai_act", "us_ca_sb942"]
+    skipped = {
+        "label": "org.hallmark.policy",
+        "data": {"stages": {"labels": "skipped: no profile in policy"}},
+    }
+    assert declared_profiles(c2pa=_c2pa(assertions=[skipped])) == []
+    odd = {"label": "org.hallmark.policy", "data": {"stages": {"labels": "applied: not_a_profile"}}}
+    assert declared_profiles(c2pa=_c2pa(assertions=[odd])) == []
 
 
 def test_nothing_checked() -> None:

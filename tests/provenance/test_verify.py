@@ -192,18 +192,22 @@ def test_report_is_json_ready_and_never_carries_the_prompt(
     assert d["record"]["decisions"]["image"] == {"action": "allow", "scores": {"nsfw": 0.01}}
 
 
-def test_untrusted_signer_is_a_warning_not_a_failure(made: Made, wkey: bytes) -> None:
+def test_untrusted_signer_never_earns_hallmark_signed(made: Made, wkey: bytes) -> None:
+    """Our own image, read without this home's CA: the watermark matches the soft binding, but a
+    watermark never upgrades a manifest whose signer is not trusted (it used to: hallmark-signed)."""
     report = verify_image(made.data, watermark_key=wkey)
-    assert report.c2pa.state == "Valid"
-    assert report.verdict is Verdict.HALLMARK_SIGNED  # confirmed by the watermark matching the soft binding
-    assert report.passed
+    assert report.c2pa.state == "Valid" and not report.c2pa.signer_trusted
+    assert report.verdict is Verdict.UNTRUSTED_SIGNER
+    assert report.check("consistency").status is CheckStatus.PASSED  # shown, but decides nothing
+    assert report.check("c2pa").status is CheckStatus.CHECKED
+    assert not report.passed
     assert any("not in your trust anchors" in w for w in report.warnings)
 
 
 def test_hallmark_claim_without_trust_or_key_is_not_believed(made: Made) -> None:
     report = verify_image(made.data)
-    assert report.verdict is Verdict.C2PA_AI_GENERATED
-    assert any("name hallmark" in w for w in report.warnings)
+    assert report.verdict is Verdict.UNTRUSTED_SIGNER
+    assert "claim it was made with hallmark" in report.explanation
     assert statuses(report)[f"watermark:{made.scheme_id}"] == "not_checked"
 
 
@@ -493,9 +497,15 @@ def test_truncated_plain_image_is_an_error(tmp_path: Path) -> None:
     assert "truncated" in report.error
 
 
-def test_truncated_signed_image_is_tampered(made: Made, wkey: bytes) -> None:
+def test_truncated_signed_image_is_unreadable(made: Made, wkey: bytes) -> None:
+    """c2pa refuses to parse the truncated file: its credentials cannot be read, which is not
+    evidence of a change after signing (it used to be reported as tampered)."""
     report = verify_image(made.data[: len(made.data) - 500], watermark_key=wkey)
-    assert report.verdict is Verdict.TAMPERED
+    assert report.verdict is Verdict.UNREADABLE_CREDENTIALS
+    assert report.c2pa.failure_codes == ("general.error",)
+    assert "changed after signing" not in report.explanation
+    assert "PNG" in report.check("c2pa").summary  # c2pa's own words are kept
+    assert not report.passed
     assert any("could not be decoded" in w for w in report.warnings)
 
 
@@ -568,14 +578,23 @@ def test_verdict_set_is_documented() -> None:
         "hallmark-watermark",
         "c2pa-ai-generated",
         "c2pa-signed",
+        "untrusted-signer",
         "tampered",
         "invalid-credentials",
+        "unreadable-credentials",
         "third-party-watermark",
         "no-provenance-found",
         "error",
     }
     assert all(P.VERDICTS[v].endswith(".") for v in Verdict)
-    assert {v for v in Verdict if v.failing} == {Verdict.TAMPERED, Verdict.INVALID_CREDENTIALS, Verdict.ERROR}
+    assert {v for v in Verdict if v.failing} == {
+        Verdict.TAMPERED,
+        Verdict.INVALID_CREDENTIALS,
+        Verdict.UNREADABLE_CREDENTIALS,
+        Verdict.UNTRUSTED_SIGNER,
+        Verdict.ERROR,
+    }
+    assert "changed after signing" not in P.VERDICTS[Verdict.UNREADABLE_CREDENTIALS]
 
 
 def test_format_c2pa_cannot_read_is_still_checked_for_watermarks(
@@ -638,14 +657,18 @@ def test_unreadable_path_raises() -> None:
 
 
 def test_labelling_compliance_rows(made: Made, wkey: bytes, trusted: TrustConfig, lookups: dict) -> None:
-    report = verify_image(made.data, trust=trusted, watermark_key=wkey, lookup=lookups["lookup"])
+    report = verify_image(
+        made.data, trust=trusted, watermark_key=wkey, lookup=lookups["lookup"], profiles=["eu_ai_act"]
+    )
     rows = {(r.profile, r.duty): r.state for r in report.compliance}
     assert rows[("eu_ai_act", "machine_readable_marking")] == "met"
     assert rows[("eu_ai_act", "watermark")] == "met"
+    assert {r.profile for r in report.compliance} == {"eu_ai_act"}
+    assert report.profiles.requested == ("eu_ai_act",) and report.profiles.declared == ()
     assert report.to_dict()["compliance"] and all(
         r.state in ("met", "not_met", "not_checked") for r in report.compliance
     )
-    plain = verify_image(encode(texture(9), "JPEG"), watermark_key=wkey)
+    plain = verify_image(encode(texture(9), "JPEG"), watermark_key=wkey, profiles=["eu_ai_act"])
     assert {(r.profile, r.duty): r.state for r in plain.compliance}[
         ("eu_ai_act", "machine_readable_marking")
     ] == "not_met"

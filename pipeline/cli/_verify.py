@@ -66,16 +66,21 @@ def verify(
 
     Example: hallmark verify out/ downloads/photo.jpg --html report.html
     """
-    from hallmark.provenance import collect_images
+    from hallmark.provenance import walk_images
 
     from .._verifier import Verifier
 
-    files = collect_images(paths)
+    walk = walk_images(paths)
+    files = walk.files
     if not files:
         fail(
-            "no image files found in " + ", ".join(str(p) for p in paths),
+            "no image files found in "
+            + ", ".join(str(p) for p in paths)
+            + (f" ({walk.skipped_line()})" if walk.skipped else ""),
             hint="Folders are searched for .jpg, .png, .webp and other image files.",
         )
+    if walk.skipped:
+        print(walk.skipped_line(), file=sys.stderr)
     verifier = Verifier.from_home(
         home, trust=trust or [], trust_list=trust_list, allow_network=allow_network, profiles=profile or []
     )

@@ -306,3 +306,14 @@ def test_unknown_profile_is_a_usage_error(world: dict[str, Any]) -> None:
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: unknown labels profile 'eu_ai'; known profiles: cn_gb45438")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_walk_says_what_it_skipped(world: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "found"
+    folder.mkdir()
+    (folder / "zero.png").symlink_to("/dev/zero")
+    (folder / "notes.txt").write_text("not an image")
+    result = hallmark(folder, home=world["home"])
+    assert result.returncode == 2
+    assert "no image files found" in result.stderr
+    assert "skipped 2 entries: 1 not image files (by name), 1 not regular files" in result.stderr

@@ -9,16 +9,36 @@ Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports on
 if __name__ != "hallmark.audit":  # the folder sits at the repository's top level
     raise ImportError(f"import hallmark.audit, not {__name__}")
 
-from ._checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
-from ._entry import EVENT_KINDS, AuditStats, Entry, LogCheck, MigrationResult, MissingFile, canonical_json
-from ._log import KEY_FILE, AuditLog
+from ._checkpoint import (
+    CHECKPOINT_FILE,
+    KEY_FILE,
+    Checkpoint,
+    VerifierKey,
+    parse_checkpoint,
+    verify_checkpoint,
+)
+from ._cosign import WitnessKey, cosign, cosignature_time
+from ._entry import (
+    EVENT_KINDS,
+    AuditStats,
+    Entry,
+    LogCheck,
+    MigrationResult,
+    MissingFile,
+    WitnessCheck,
+    canonical_json,
+)
+from ._log import AuditLog
+from ._pin import CheckpointFile
 from ._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
 from ._query import decisions_of
 from ._seal import PersonalCipher
 from ._store import AuditStore
 from ._stores import STORES, open_store
+from ._verify import verify_log
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "EVENT_KINDS",
     "KEY_FILE",
     "STORES",
@@ -26,6 +46,7 @@ __all__ = [
     "AuditStats",
     "AuditStore",
     "Checkpoint",
+    "CheckpointFile",
     "ConsistencyProof",
     "Entry",
     "InclusionProof",
@@ -34,11 +55,16 @@ __all__ = [
     "MissingFile",
     "PersonalCipher",
     "VerifierKey",
+    "WitnessCheck",
+    "WitnessKey",
     "canonical_json",
+    "cosign",
+    "cosignature_time",
     "decisions_of",
     "open_store",
     "parse_checkpoint",
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",
+    "verify_log",
 ]

@@ -36,6 +36,7 @@ from ._seal import PersonalCipher
 from ._store import AuditStore
 from ._stores import STORES, open_store
 from ._verify import verify_log
+from ._witness import Submission, Witness, WitnessList, request_cosignatures
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -54,15 +55,19 @@ __all__ = [
     "MigrationResult",
     "MissingFile",
     "PersonalCipher",
+    "Submission",
     "VerifierKey",
+    "Witness",
     "WitnessCheck",
     "WitnessKey",
+    "WitnessList",
     "canonical_json",
     "cosign",
     "cosignature_time",
     "decisions_of",
     "open_store",
     "parse_checkpoint",
+    "request_cosignatures",
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",

@@ -305,7 +305,8 @@ class AuditLog(LogReader):
         return entry
 
     def checkpoint(self, *, now: datetime | None = None) -> Checkpoint:
-        """Return the signed checkpoint of the current tree and keep it in the checkpoint history."""
+        """Return the signed checkpoint of the current tree and keep it in the checkpoint history
+        (with the witnesses' cosignatures when the checkpoint file holds the same tree)."""
         head = self._store.head()
         if head.size == 0 or not head.note:
             signer = self._signing_key()
@@ -313,6 +314,9 @@ class AuditLog(LogReader):
         else:
             cp = parse_checkpoint(head.note)[0]
         self._store.add_checkpoint(cp.size, cp.note, rfc3339(now))
+        pinned = self._pin.read() if self._pin is not None else None
+        if pinned is not None and pinned.note.partition("\n\n")[0] == cp.note.partition("\n\n")[0]:
+            return pinned  # the same tree, with the cosignatures witnesses added to the file
         return cp
 
     def _advance(self, note: str, built_on: Checkpoint | None = None) -> bool:

@@ -299,7 +299,9 @@ class _Run:
             if cp.size in targets and targets[cp.size].root != cp.root_hash:
                 first = targets[cp.size]
                 if first.outside:
-                    raise _Failed(f"log forked: {label} disagrees with {first.label} (both of size {cp.size})")
+                    raise _Failed(
+                        f"log forked: {label} disagrees with {first.label} (both of size {cp.size})"
+                    )
                 raise _Failed(f"two signed checkpoints of size {cp.size} disagree (a forked log)")
             if cp.size not in targets or not targets[cp.size].outside:
                 targets[cp.size] = Target(cp.root_hash, label, outside)

@@ -18,6 +18,7 @@ import typer
 EXIT_OK = 0
 EXIT_FAILED = 1  # blocked, or verification failed
 EXIT_USAGE = 2  # usage or input error
+EXIT_UNCHECKED = 3  # consistent, but not fully checked (`audit verify`: a key read from the log itself)
 
 HomeOption = Annotated[
     Path | None,

@@ -210,7 +210,10 @@ def test_truncated_log_and_forged_head_are_rejected(
         raw.run(("DELETE FROM audit_entries WHERE idx >= 11", ()))
         check = log.verify()
         assert not check.ok and check.first_bad_index == 11
-        assert "log rolled back from 13 to 11 entries: the signed tree head covers 13 entries but only 11 are stored" in check.reason
+        assert (
+            "log rolled back from 13 to 11 entries: the signed tree head covers 13 entries but only 11 are stored"
+            in check.reason
+        )
         # roll back to an older genuine head: local checks pass, the auditor's checkpoint does not
         raw.run(
             ("DELETE FROM audit_entries WHERE idx >= 10", ()),
@@ -335,7 +338,11 @@ def test_edited_personal_data_is_detected(log_url: str, key_path: Path, raw, rel
         fill(log, released, 5)
         raw.run(("UPDATE audit_personal SET data = ? WHERE idx = 3", ('{"prompt":"other","user":"user0"}',)))
         check = log.verify()
-        assert not check.ok and check.first_bad_index == 3 and "entry 3 was edited: its personal data" in check.reason
+        assert (
+            not check.ok
+            and check.first_bad_index == 3
+            and "entry 3 was edited: its personal data" in check.reason
+        )
 
 
 def test_edited_search_columns_are_detected(log_url: str, key_path: Path, raw, released) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -83,17 +84,10 @@ class AuditLog(LogReader):
         self._signer: CheckpointSigner | None = None
         self._signer_lock = threading.Lock()
         pinned = self._pin.read() if self._pin is not None else None
-        present: str | None = None
-        if read_only or pinned is not None:
-            present = store.get_meta("origin") if "audit_meta" in store.tables() else None
-            if pinned is not None and present != pinned.origin:
-                what = "holds no log" if present is None else f"holds another log ({present})"
-                raise TamperError(
-                    f"the checkpoint file {checkpoint_path} records {pinned.size} entries of log"
-                    f" {pinned.origin}, but {redact_url(store.url)} {what}: the log was wiped or replaced",
-                    hint="Restore the audit database; to start a new log on purpose, move the checkpoint file away.",
-                )
+        if pinned is not None and self._pin is not None:
+            self._pin.check_log(store, pinned)  # before anything could be written
         if read_only:
+            present = store.get_meta("origin") if "audit_meta" in store.tables() else None
             if present is None:
                 raise AuditError(f"no audit log in {redact_url(store.url)}")
             self.origin = present
@@ -127,18 +121,24 @@ class AuditLog(LogReader):
         anew, and an append to a log that no longer extends it fails.  ``read_only`` opens the
         store so that nothing can be written (``verify_log`` does).
         """
-        pinned = CheckpointFile(checkpoint_path).read() if checkpoint_path is not None else None
-        try:
-            # A log with a checkpoint kept elsewhere is never started afresh.
-            store = open_store(url, create=create and pinned is None, read_only=read_only)
-        except AuditError as e:
-            if pinned is None or not str(e).startswith("no audit log"):
-                raise
-            raise TamperError(
-                f"{e}, but the checkpoint file {checkpoint_path} records {pinned.size} entries there:"
-                " the log was deleted",
-                hint="Restore the audit database; to start a new log on purpose, move the checkpoint file away.",
-            ) from e
+        pin = CheckpointFile(checkpoint_path) if checkpoint_path is not None else None
+        pinned = pin.read() if pin is not None else None
+        if pin is not None and pinned is not None and not read_only:
+            # Looked at read-only first: a writer must not so much as create a table in a log
+            # that was wiped or replaced behind the checkpoint file.
+            try:
+                probe = open_store(url, create=False, read_only=True)
+            except AuditError as e:
+                if not str(e).startswith("no audit log"):
+                    raise
+                raise TamperError(
+                    f"{e}, but the checkpoint file {checkpoint_path} records {pinned.size} entries there:"
+                    " the log was deleted",
+                    hint="Restore the audit database; to start a new log on purpose, move the checkpoint file away.",
+                ) from e
+            with closing(probe):
+                pin.check_log(probe, pinned)
+        store = open_store(url, create=create and pinned is None, read_only=read_only)
         if key_path is None and isinstance(store, SqliteStore):
             key_path = store.path.parent / "keys" / KEY_FILE
         try:

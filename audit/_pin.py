@@ -20,7 +20,9 @@ from pathlib import Path
 from hallmark.errors import AuditError, TamperError
 
 from ._checkpoint import Checkpoint, parse_checkpoint
-from ._merkle import check_consistency
+from ._merkle import check_consistency, frontier_root
+from ._store import AuditStore
+from ._stores import redact_url
 
 _MAX_BYTES = 64 * 1024  # a checkpoint with a few dozen cosignatures is well under 8 KiB
 
@@ -107,6 +109,30 @@ class CheckpointFile:
             self._write(note)
             return True
 
+    def check_log(self, store: AuditStore, pinned: Checkpoint) -> None:
+        """Refuse ``store`` unless it holds the log of ``pinned`` (this file's checkpoint), at least
+        as far along: a log deleted, wiped, replaced or rolled back is never written to."""
+        hint = "Restore the audit database; to start a new log on purpose, move the checkpoint file away."
+        present = store.get_meta("origin") if "audit_meta" in store.tables() else None
+        if present != pinned.origin:
+            what = "holds no log" if present is None else f"holds another log ({present})"
+            raise TamperError(
+                f"the checkpoint file {self.path} records {pinned.size} entries of log {pinned.origin},"
+                f" but {redact_url(store.url)} {what}: the log was wiped or replaced",
+                hint=hint,
+            )
+        try:
+            head = store.head()
+        except TamperError:
+            raise
+        except AuditError:  # the head row is gone
+            raise TamperError(
+                f"log rolled back from {pinned.size} to 0 entries (the checkpoint file {self.path}):"
+                " its tree head is gone",
+                hint=hint,
+            ) from None
+        self.check_not_behind(pinned, head.size, frontier_root(head.frontier))
+
     def check_not_behind(self, pinned: Checkpoint, size: int, root: bytes) -> None:
         """Refuse to append to a log of ``size`` entries and ``root`` that is behind, or beside,
         the checkpoint ``pinned`` read from this file."""
@@ -114,13 +140,13 @@ class CheckpointFile:
         if size < pinned.size:
             raise TamperError(
                 f"log rolled back from {pinned.size} to {size} entries (the checkpoint file {self.path}):"
-                " refusing to append",
+                " refusing to write to it",
                 hint=hint,
             )
         if size == pinned.size and root != pinned.root_hash:
             raise TamperError(
                 f"log forked: its {size} entries are not those of the checkpoint file {self.path}:"
-                " refusing to append",
+                " refusing to write to it",
                 hint=hint,
             )
 

@@ -275,8 +275,6 @@ class _Run:
         targets: dict[int, Target] = {}
         if key.key is None:
             return targets
-        if head.vkey and key.source != "log" and head.vkey != str(key.key):
-            raise _Failed("the tree head row was edited: its key is not the log's checkpoint key")
         notes = [(a.note, a.label, True) for a in self.anchors]
         for size, note in self.store.checkpoints():
             try:
@@ -308,6 +306,8 @@ class _Run:
         signed = parse_checkpoint(head.note)[0]
         if signed.size != head.size or signed.root_hash != head.root:
             raise _Failed("the tree head row was edited: it does not match its signed checkpoint")
+        if head.vkey and key.source != "log" and head.vkey != str(key.key):
+            raise _Failed("the tree head row was edited: its key is not the log's checkpoint key")
         return targets
 
     def verify(self, records: Iterable[str] | None, *, check_files: bool, check_index: bool) -> LogCheck:

@@ -174,7 +174,9 @@ def test_erase_export_stats_migrate(filled: Path, tmp_path: Path) -> None:
     assert code == 3 and json.loads(out)["ok"] and json.loads(out)["status"] == "unchecked"
     assert "rollback not checked" in json.loads(out)["unchecked"][0]  # a copy: no checkpoint kept for it
     code, out = run("checkpoint", "--export", str(tmp_path / "cp.txt"))
-    code, out = run("verify", "--log", f"sqlite:///{tmp_path / 'copy.db'}", "--checkpoint", str(tmp_path / "cp.txt"))
+    code, out = run(
+        "verify", "--log", f"sqlite:///{tmp_path / 'copy.db'}", "--checkpoint", str(tmp_path / "cp.txt")
+    )
     assert code == 0 and "audit log verifies" in out
 
 

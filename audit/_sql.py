@@ -240,8 +240,9 @@ class SqlStore(ABC):
 
     def rows(self, filters: Filters) -> Iterator[Row]:
         p = self.placeholder
-        where = [f"e.idx >= {p}"]
-        params: list[Any] = [filters.start]
+        # From the start without a bound: verification must see a row stored at a negative index.
+        where = [f"e.idx >= {p}"] if filters.start else ["1 = 1"]
+        params: list[Any] = [filters.start] if filters.start else []
         for condition, value in (
             ("e.kind =", filters.kind),
             ("e.record_id =", filters.record_id),

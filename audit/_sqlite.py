@@ -21,6 +21,13 @@ from ._store import OddRow
 
 _BUSY_TIMEOUT_MS = 60_000
 
+
+def _text(value: bytes) -> str:
+    # The store writes UTF-8 only; a TEXT value edited into something else must read as an edit
+    # (a value that differs), not make every read of the table fail.
+    return value.decode("utf-8", "replace")
+
+
 # The SQLite types the store writes in each column ("null" where a column may be empty), and the
 # column that names a row in messages.  SQLite keeps whatever type an UPDATE gives a value.
 _NAME = {bytes: "blob", str: "text", int: "integer", float: "real", type(None): "null"}
@@ -90,6 +97,7 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
+            self._db.text_factory = _text
             self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -109,6 +117,7 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(
                 uri, uri=True, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
+            self._db.text_factory = _text
             self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         except (sqlite3.Error, OSError) as e:

@@ -237,6 +237,8 @@ class _Run:
         origin = self.store.get_meta("origin")
         if origin is None:
             raise self._gone("the log's origin row is missing (audit_meta was edited)")
+        if not origin or any(c.isspace() or c == "+" for c in origin):
+            raise _Failed(f"the log's origin row was edited: {origin!r} is not a log origin")
         try:
             head = self.store.head()
         except TamperError as e:
@@ -306,7 +308,7 @@ class _Run:
         signed = parse_checkpoint(head.note)[0]
         if signed.size != head.size or signed.root_hash != head.root:
             raise _Failed("the tree head row was edited: it does not match its signed checkpoint")
-        if head.vkey and key.source != "log" and head.vkey != str(key.key):
+        if (head.vkey or head.size) and key.source != "log" and head.vkey != str(key.key):
             raise _Failed("the tree head row was edited: its key is not the log's checkpoint key")
         return targets
 
@@ -443,6 +445,6 @@ def _odd_row(odd: OddRow) -> _Failed:
         "audit_nodes": f"a tree node row (index {key!r})",
         "audit_checkpoints": f"the checkpoint row of size {key!r}",
         "audit_head": "the tree head row",
-        "audit_meta": f"the log's setting {key!r}",
+        "audit_meta": f"a row of the log's settings (key {key!r})",
     }
     return _Failed(f"{names.get(odd.table, odd.table)} was edited: {what}")

@@ -133,6 +133,14 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_base_url() -> str:
+    """The PostgreSQL test database's URL; the test is skipped when the server is unreachable."""
+    if not _pg_reachable():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    return PG_URL
+
+
+@pytest.fixture
 def key_path(tmp_path: Path) -> Path:
     return tmp_path / "keys" / "audit-checkpoint.key"
 

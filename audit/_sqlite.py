@@ -24,8 +24,13 @@ _BUSY_TIMEOUT_MS = 60_000
 
 def _text(value: bytes) -> str:
     # The store writes UTF-8 only; a TEXT value edited into something else must read as an edit
-    # (a value that differs), not make every read of the table fail.
+    # (a value that differs), not make every read of the table fail.  Used only once a read met
+    # such a value: a Python text factory costs a call per value, sqlite3's own decoding none.
     return value.decode("utf-8", "replace")
+
+
+def _undecodable(e: sqlite3.Error) -> bool:
+    return isinstance(e, sqlite3.OperationalError) and "Could not decode to UTF-8" in str(e)
 
 
 # The SQLite types the store writes in each column ("null" where a column may be empty), and the
@@ -97,7 +102,6 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
-            self._db.text_factory = _text
             self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -117,7 +121,6 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(
                 uri, uri=True, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
-            self._db.text_factory = _text
             self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         except (sqlite3.Error, OSError) as e:
@@ -196,16 +199,22 @@ class SqliteStore(SqlStore):
             yield cur, cur.execute(HEAD_SQL).fetchone()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as e:
-            raise AuditError(f"SQLite audit log read failed: {e}") from e
+        return list(self._stream(sql, "", params))
 
     def _stream(self, sql: str, name: str, params: Sequence[Any] = ()) -> Iterator[Any]:
-        try:
-            yield from self._db.execute(sql, params)
-        except sqlite3.Error as e:
-            raise AuditError(f"SQLite audit log read failed: {e}") from e
+        done = 0
+        while True:
+            try:
+                for i, row in enumerate(self._db.execute(sql, params)):
+                    if i >= done:  # after a retry, the rows already given are skipped
+                        done += 1
+                        yield row
+                return
+            except sqlite3.Error as e:
+                if _undecodable(e) and self._db.text_factory is str:
+                    self._db.text_factory = _text  # then read the rest of the log that way
+                    continue
+                raise AuditError(f"SQLite audit log read failed: {e}") from e
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -231,7 +240,7 @@ class SqliteStore(SqlStore):
         loads = json.loads
         text = str
         try:
-            for idx, kind, created, rid, payload, sha, fields in self._db.execute(sql):
+            for idx, kind, created, rid, payload, sha, fields in self._stream(sql, "audit_body_columns"):
                 f = loads(fields)
                 same = (
                     kind == f[0]

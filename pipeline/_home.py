@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hallmark.audit import AuditLog
 
 KEYS_DIR = "keys"
 AUDIT_DB = "audit.db"
@@ -84,6 +88,24 @@ class Home:
         """Whether ``url`` (None: the default) is this home's audit log, the one its checkpoint
         file follows."""
         return url is None or url == self.audit_url
+
+    def open_audit_log(
+        self, url: str | None = None, *, create: bool = True, retention_days: int | None = None
+    ) -> AuditLog:
+        """Open the audit log at ``url`` (default: the home's) with the home's checkpoint key.
+
+        The home's own log also gets the home's checkpoint file: every append moves it forward,
+        and a log wiped, replaced or rolled back behind it is refused before anything is written.
+        """
+        from hallmark.audit import AuditLog
+
+        return AuditLog.open(
+            url or self.audit_url,
+            key_path=self.audit_key,
+            create=create,
+            retention_days=retention_days,
+            checkpoint_path=self.audit_checkpoint if self.is_home_log(url) else None,
+        )
 
     @property
     def audit_url(self) -> str:

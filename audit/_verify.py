@@ -36,7 +36,7 @@ from ._scan import Scanned, Target, claimed_index, scan
 from ._sql import TABLES
 from ._sqlite import sqlite_path
 from ._store import AuditStore, Filters, Head, OddRow
-from ._stores import open_store
+from ._stores import open_store, redact_url
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class _Run:
         missing = [t for t in TABLES if t not in self.store.tables()]
         if len(missing) == len(TABLES):
             raise self._gone(
-                f"there are no audit tables in {self.store.url.split('?')[0]} (wiped or truncated)"
+                f"there are no audit tables in {redact_url(self.store.url)} (wiped or truncated)"
             )
         if missing:
             raise self._gone(f"the audit tables {', '.join(missing)} are missing (dropped)")

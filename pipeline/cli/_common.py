@@ -1,7 +1,8 @@
 """What every command shares: the --home and --json options, rendering and error handling.
 
 Commands are thin: parse, make one library call, render.  Library errors become one line on
-stderr and exit code 2 (usage or input); a blocked prompt or a failed verification is exit 1.
+stderr and exit code 2 (usage or input); a blocked prompt or a failed verification is exit 1;
+`audit verify` exits 3 for a log that is consistent but could not be fully checked.
 """
 
 from __future__ import annotations

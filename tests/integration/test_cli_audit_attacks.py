@@ -237,3 +237,36 @@ def test_a_log_rebuilt_under_a_new_key(home_log: Path, tmp_path: Path) -> None:
 def test_verify_help_documents_the_exit_codes() -> None:
     code, out = run("verify", "--help")
     assert code == 0 and "3 consistent, but" in " ".join(out.split())
+
+
+@pytest.mark.postgres
+def test_a_wiped_postgresql_log_of_a_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A home whose log is in PostgreSQL (HALLMARK_AUDIT_URL): the checkpoint file stays in the home."""
+    import socket
+
+    import psycopg
+
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    base = "postgresql://postgres@127.0.0.1:5432/test"
+    schema = f"hm_cli_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("HALLMARK_AUDIT_URL", f"{base}?schema={schema}")
+    try:
+        from hallmark.pipeline._home import Home
+
+        with Home.resolve(home).open_audit_log() as log:
+            for i in range(5):
+                log.append("image.released", {"record_id": RECORDS[i]})
+        code, out = run("verify")
+        assert code == 0 and "audit log verifies: 5 entries" in out
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        code, out = run("verify")
+        assert code == 1 and "log rolled back from 5 to 0 entries: there are no audit tables" in out
+        with psycopg.connect(base, autocommit=True) as conn:  # read-only: the schema was not re-created
+            assert conn.execute("SELECT to_regnamespace(%s)", (schema,)).fetchone()[0] is None
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -1,9 +1,12 @@
 """Remember: the append-only, tamper-evident audit log.
 
 Entries form an RFC 6962 Merkle tree with a sha256 chain; tree heads are signed C2SP checkpoints;
-inclusion and consistency proofs verify offline with only a checkpoint and the public key.
-Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).  Imports only
-``hallmark.errors`` and ``hallmark.registry``.
+inclusion and consistency proofs verify offline with only a checkpoint and the public key.  The
+newest checkpoint is also kept in a file outside the database (``CheckpointFile``), copies can be
+kept anywhere, and witnesses can cosign it (C2SP tlog-witness): ``verify_log`` opens a log
+read-only and holds it to all of them, so a log wiped, rolled back, forked or rebuilt under
+another key does not verify.  Stores are chosen by URL (``sqlite:///path``, ``postgresql://...``).
+Imports only ``hallmark.errors`` and ``hallmark.registry``.
 """
 
 if __name__ != "hallmark.audit":  # the folder sits at the repository's top level

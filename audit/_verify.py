@@ -188,8 +188,8 @@ def verify_store(
             # only once something failed: a log that verifies has used every value it holds.
             odd = next(iter(store.odd_rows()), None)
             if odd is not None:
-                failed = _odd_row(odd)
-                check = replace(check, first_bad_index=failed.index, reason=failed.reason, witnesses=[])
+                edited = _odd_row(odd)
+                check = replace(check, first_bad_index=edited.index, reason=edited.reason, witnesses=[])
     if run.key is not None and run.key.source == "log" and check.ok:
         unchecked.insert(
             0,

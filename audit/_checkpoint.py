@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from hallmark.errors import AuditError, TamperError
 
+KEY_FILE = "audit-checkpoint.key"  # the checkpoint key's file name in a key folder
+CHECKPOINT_FILE = "audit-checkpoint.txt"  # the newest signed checkpoint, kept outside the database
+
 _ALG_ED25519 = b"\x01"
 _DASH = "\u2014"
 

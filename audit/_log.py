@@ -3,7 +3,9 @@
 Each entry is canonical JSON holding its index, kind, time, data, a salted commitment to the
 personal data (kept in a separate table, so it can be erased) and the previous entry's leaf hash.
 Entries are the leaves of an RFC 6962 Merkle tree; every append re-signs the tree head as a C2SP
-checkpoint, so deleting the newest entries, editing one, or reordering them is detected.
+checkpoint, so deleting the newest entries, editing one, or reordering them is detected.  Opened
+with a checkpoint file, every append also moves that file (kept outside the database) forward, so
+that a database rolled back to an older state that verifies on its own is caught too.
 """
 
 from __future__ import annotations
@@ -12,24 +14,25 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from hallmark.errors import AuditError, TamperError
 
-from ._checkpoint import Checkpoint, CheckpointSigner, parse_checkpoint
+from ._checkpoint import KEY_FILE, Checkpoint, CheckpointSigner, parse_checkpoint
+from ._cosign import WitnessKey
 from ._entry import (
     EVENT_KINDS,
-    AuditStats,
     Entry,
     LogCheck,
     MigrationResult,
-    ascii_lower,
     canonical_json,
     decode_entry,
+    entry_bytes,
     index_columns,
     parse_time,
     rfc3339,
@@ -47,14 +50,14 @@ from ._merkle import (
     subtree_hash,
 )
 from ._migrate import copy_log
+from ._pin import CheckpointFile, extended_by
 from ._proofs import ConsistencyProof, InclusionProof
-from ._query import compute_stats, matches, write_export
+from ._reader import LogReader
 from ._sqlite import SqliteStore
 from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry
 from ._stores import open_store, redact_url
-from ._verify import verify_log
+from ._verify import Anchor, verify_store
 
-KEY_FILE = "audit-checkpoint.key"
 _sha256 = hashlib.sha256
 
 
@@ -62,18 +65,35 @@ def _commit(salt: bytes, data: str) -> str:
     return _sha256(salt + data.encode()).hexdigest()
 
 
-class AuditLog:
+class AuditLog(LogReader):
     """An append-only audit log in a store chosen by URL; use it as a context manager."""
 
     def __init__(
-        self, store: AuditStore, *, key_path: Path | None, retention_days: int | None = None
+        self,
+        store: AuditStore,
+        *,
+        key_path: Path | None,
+        retention_days: int | None = None,
+        checkpoint_path: Path | None = None,
+        read_only: bool = False,
     ) -> None:
         self._store = store
-        self.origin = store.initialize(origin=f"hallmark/audit/{secrets.token_hex(8)}")
         self.key_path = key_path
+        self.checkpoint_path = checkpoint_path
+        self._pin = CheckpointFile(checkpoint_path) if checkpoint_path is not None else None
         self._signer: CheckpointSigner | None = None
         self._signer_lock = threading.Lock()
-        if retention_days is not None:
+        pinned = self._pin.read() if self._pin is not None else None
+        if pinned is not None and self._pin is not None:
+            self._pin.check_log(store, pinned)  # before anything could be written
+        if read_only:
+            present = store.get_meta("origin") if "audit_meta" in store.tables() else None
+            if present is None:
+                raise AuditError(f"no audit log in {redact_url(store.url)}")
+            self.origin = present
+        else:
+            self.origin = store.initialize(origin=f"hallmark/audit/{secrets.token_hex(8)}")
+        if retention_days is not None and not read_only:
             if retention_days < 0:
                 raise AuditError("retention_days must be 0 or more")
             if store.get_meta("retention_days") != str(retention_days):
@@ -81,7 +101,14 @@ class AuditLog:
 
     @classmethod
     def open(
-        cls, url: str, *, key_path: Path | None = None, retention_days: int | None = None, create: bool = True
+        cls,
+        url: str,
+        *,
+        key_path: Path | None = None,
+        retention_days: int | None = None,
+        create: bool = True,
+        checkpoint_path: Path | None = None,
+        read_only: bool = False,
     ) -> AuditLog:
         """Open (creating if needed) the log at ``url``: ``sqlite:///path`` or ``postgresql://...``.
 
@@ -89,12 +116,39 @@ class AuditLog:
         default ``keys/audit-checkpoint.key`` beside a SQLite file).  ``retention_days``, when
         given, is stored with the log and makes ``erase`` refuse younger records unless forced.
         With ``create=False`` a missing SQLite file is an error instead of a new log.
+        ``checkpoint_path`` names the file, outside the database, that every append moves
+        forward to the newest signed checkpoint; while it holds one, the log is never created
+        anew, and an append to a log that no longer extends it fails.  ``read_only`` opens the
+        store so that nothing can be written (``verify_log`` does).
         """
-        store = open_store(url, create=create)
+        pin = CheckpointFile(checkpoint_path) if checkpoint_path is not None else None
+        pinned = pin.read() if pin is not None else None
+        if pin is not None and pinned is not None and not read_only:
+            # Looked at read-only first: a writer must not so much as create a table in a log
+            # that was wiped or replaced behind the checkpoint file.
+            try:
+                probe = open_store(url, create=False, read_only=True)
+            except AuditError as e:
+                if not str(e).startswith("no audit log"):
+                    raise
+                raise TamperError(
+                    f"{e}, but the checkpoint file {checkpoint_path} records {pinned.size} entries there:"
+                    " the log was deleted",
+                    hint="Restore the audit database; to start a new log on purpose, move the checkpoint file away.",
+                ) from e
+            with closing(probe):
+                pin.check_log(probe, pinned)
+        store = open_store(url, create=create and pinned is None, read_only=read_only)
         if key_path is None and isinstance(store, SqliteStore):
             key_path = store.path.parent / "keys" / KEY_FILE
         try:
-            return cls(store, key_path=key_path, retention_days=retention_days)
+            return cls(
+                store,
+                key_path=key_path,
+                retention_days=retention_days,
+                checkpoint_path=checkpoint_path,
+                read_only=read_only,
+            )
         except BaseException:
             store.close()
             raise
@@ -167,30 +221,20 @@ class AuditLog:
         record_id, payload, sha256 = index_columns(data)
         personal_json = b'"' + commitment.encode() + b'"' if commitment else b"null"
 
+        # Read before the lock: the file is written after each commit, so it can be behind the
+        # head this append will see, never ahead of it, unless the log was rolled back.
+        pinned = self._pin.read() if self._pin is not None else None
+        before: list[Checkpoint] = []
+
         def plan(head: Head) -> AppendPlan:
             vkey = self._check_key(head, signer)
             index = head.size
+            prev_root = frontier_root(head.frontier)
+            if pinned is not None and self._pin is not None:
+                self._pin.check_not_behind(pinned, index, prev_root)
+            before.append(Checkpoint(self.origin, index, prev_root, ""))
             created = rfc3339(now)
-            # The top-level keys written in sorted order around the data serialised before the
-            # lock: byte for byte what canonical_json gives (a test holds it to that), in less time
-            # under the lock.
-            body = b"".join(
-                (
-                    b'{"created":"',
-                    created.encode(),
-                    b'","data":',
-                    data_json,
-                    b',"index":',
-                    str(index).encode(),
-                    b',"kind":"',
-                    kind.encode(),
-                    b'","personal":',
-                    personal_json,
-                    b',"prev":',
-                    b'"' + head.last_leaf.hex().encode() + b'"' if head.last_leaf else b"null",
-                    b"}",
-                )
-            )
+            body = entry_bytes(created, data_json, index, kind, personal_json, head.last_leaf)
             leaf = hash_leaf(body)
             frontier = list(head.frontier)
             nodes = push_leaf(frontier, index, leaf)
@@ -213,6 +257,8 @@ class AuditLog:
             return AppendPlan(entry=entry, nodes=nodes, head=new_head, erase=erase() if erase else [])
 
         made = self._store.append(plan)
+        if self._pin is not None:
+            self._advance(made.head.note, before[-1])
         e = made.entry
         return decode_entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
 
@@ -259,7 +305,8 @@ class AuditLog:
         return entry
 
     def checkpoint(self, *, now: datetime | None = None) -> Checkpoint:
-        """Return the signed checkpoint of the current tree and keep it in the checkpoint history."""
+        """Return the signed checkpoint of the current tree and keep it in the checkpoint history
+        (with the witnesses' cosignatures when the checkpoint file holds the same tree)."""
         head = self._store.head()
         if head.size == 0 or not head.note:
             signer = self._signing_key()
@@ -267,7 +314,47 @@ class AuditLog:
         else:
             cp = parse_checkpoint(head.note)[0]
         self._store.add_checkpoint(cp.size, cp.note, rfc3339(now))
+        pinned = self._pin.read() if self._pin is not None else None
+        if pinned is not None and pinned.note.partition("\n\n")[0] == cp.note.partition("\n\n")[0]:
+            return pinned  # the same tree, with the cosignatures witnesses added to the file
         return cp
+
+    def _advance(self, note: str, built_on: Checkpoint | None = None) -> bool:
+        """Move the checkpoint file forward to ``note`` if the tree grew and extends the file's."""
+        assert self._pin is not None
+        return self._pin.advance(
+            note,
+            extends=extended_by(
+                parse_checkpoint(note)[0],
+                built_on=built_on,
+                path=lambda old, new: self._with_nodes(lambda get: consistency_path(get, old, new)),
+            ),
+        )
+
+    def pin(self) -> Checkpoint:
+        """Write the signed tree head to the checkpoint file when the file is missing or older.
+
+        For a home upgraded from a version without the file, or a file lost: the log is verified
+        first, with the checkpoint key file (not a key read from the log), and the file only ever
+        moves forward.  Returns the checkpoint the file holds afterwards.
+        """
+        if self._pin is None:
+            raise AuditError("this log was opened without a checkpoint file path")
+        check = self.verify(check_files=False)
+        if not check.ok:
+            raise TamperError(f"refusing to pin a log that does not verify: {check.reason}")
+        if check.key_source == "log":
+            raise AuditError(
+                f"the checkpoint key {self.key_path} is not here: a checkpoint is pinned only with it",
+                hint="Run this where the log's checkpoint key is.",
+            )
+        head = self._store.head()
+        if head.note:
+            self._advance(head.note)
+        pinned = self._pin.read()
+        if pinned is None:
+            raise AuditError("the log is empty: nothing to pin yet")
+        return pinned
 
     def verifier_key(self) -> str:
         """The signed-note verifier key (``NAME+HASH+KEY``) a third party needs to check proofs."""
@@ -275,99 +362,6 @@ class AuditLog:
         if head.vkey:
             return head.vkey
         return str(self._signing_key().verifier)
-
-    # --- reading -------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return self._store.head().size
-
-    def _entries_from(self, rows: Iterator[tuple[int, bytes, bytes]]) -> Iterator[Entry]:
-        batch: list[tuple[int, bytes, bytes]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == 500:
-                yield from self._decode(batch)
-                batch = []
-        yield from self._decode(batch)
-
-    def _decode(self, batch: list[tuple[int, bytes, bytes]]) -> Iterator[Entry]:
-        if not batch:
-            return
-        personal = self._store.personal([i for i, _, _ in batch])
-        for i, body, leaf in batch:
-            yield decode_entry(i, bytes(body), bytes(leaf), personal.get(i))
-
-    def get(self, index: int) -> Entry:
-        """Return entry ``index``; AuditError if there is none."""
-        found = list(self._entries_from(self._store.rows(Filters(start=index, limit=1))))
-        if not found or found[0].index != index:
-            raise AuditError(f"no audit entry at index {index} (log size {len(self)})")
-        return found[0]
-
-    def find(
-        self,
-        *,
-        record_id: str | None = None,
-        payload: str | None = None,
-        sha256: str | None = None,
-        kind: str | None = None,
-    ) -> list[Entry]:
-        """Entries by record id, watermark payload (hex), image sha256 or kind, oldest first."""
-        if record_id is None and payload is None and sha256 is None and kind is None:
-            raise AuditError("find needs a record id, payload, sha256 or kind")
-        filters = Filters(
-            record_id=record_id,
-            payload=ascii_lower(payload) if payload else None,
-            sha256=ascii_lower(sha256) if sha256 else None,
-            kind=kind,
-        )
-        return list(self._entries_from(self._store.rows(filters)))
-
-    def entries(
-        self,
-        *,
-        since: str | datetime | None = None,
-        until: str | datetime | None = None,
-        user: str | None = None,
-        kind: str | None = None,
-        category: str | None = None,
-        policy_digest: str | None = None,
-        model: str | None = None,
-        verdict: str | None = None,
-        action: str | None = None,
-        limit: int | None = None,
-        start: int = 0,
-    ) -> Iterator[Entry]:
-        """Iterate entries oldest first, filtered by time range [since, until), user and content."""
-        inner = any(x is not None for x in (category, policy_digest, model, verdict, action))
-        filters = Filters(
-            kind=kind,
-            since=rfc3339(parse_time(since)) if since is not None else None,
-            until=rfc3339(parse_time(until)) if until is not None else None,
-            user=user,
-            start=start,
-            limit=None if inner else limit,
-        )
-        count = 0
-        for e in self._entries_from(self._store.rows(filters)):
-            if limit is not None and count >= limit:
-                return
-            if inner and not matches(
-                e, category=category, policy_digest=policy_digest, model=model, verdict=verdict, action=action
-            ):
-                continue
-            count += 1
-            yield e
-
-    def stats(self, **filters: Any) -> AuditStats:
-        """Counts per kind, decision, category, policy, model and day (``entries`` filters apply)."""
-        return compute_stats(self.entries(**filters))
-
-    def export(
-        self, out: IO[str], *, fmt: str = "jsonl", include_personal: bool = False, **filters: Any
-    ) -> int:
-        """Write entries to ``out`` as ``jsonl`` or ``csv``; personal data only when asked."""
-        return write_export(self.entries(**filters), out, fmt=fmt, include_personal=include_personal)
 
     # --- proofs --------------------------------------------------------------------------
 
@@ -440,23 +434,37 @@ class AuditLog:
         check_index: bool = True,
         trusted_checkpoint: str | None = None,
         verifier_key: str | None = None,
+        checkpoints: Mapping[str, str] | None = None,
+        checkpoint_file: Path | None | bool = True,
+        records: Iterable[str] | None = None,
+        witnesses: Sequence[WitnessKey] | None = None,
     ) -> LogCheck:
         """Re-derive every entry hash, the chain and the tree, and compare with signed checkpoints.
 
-        Names the first bad index and why.  ``trusted_checkpoint`` is a note kept elsewhere (by an
-        auditor): a log rolled back behind it fails.  ``check_files`` lists released images whose
-        file is gone (not an integrity failure: a crash between commit and rename leaves one).
-        ``check_index`` also holds the search columns (kind, time, record id, payload, sha256)
-        to the entries, so that ``find`` cannot be misdirected.
+        Names the first bad index and why.  ``trusted_checkpoint`` and ``checkpoints`` (label ->
+        note) are notes kept elsewhere (by an auditor), as is ``checkpoint_file`` (default: the one
+        the log was opened with): a log behind one fails as rolled back, a log disagreeing with one
+        as forked.  ``records`` are record ids whose manifests are kept: one the log lacks fails.
+        ``witnesses`` must each have cosigned a checkpoint kept outside the log at least as new as
+        the newest such checkpoint.  ``check_files`` lists released images whose file is gone (not
+        an integrity failure: a crash between commit and rename leaves one).  ``check_index``
+        also holds the search columns and tree nodes to the entries, so that ``find`` and proofs
+        cannot be misdirected.  The result says which key it trusted and where it came from.
         """
-        return verify_log(
+        anchors = [Anchor(label, note) for label, note in (checkpoints or {}).items()]
+        if trusted_checkpoint:
+            anchors.append(Anchor("the trusted checkpoint", trusted_checkpoint))
+        pin = self.checkpoint_path if checkpoint_file is True else checkpoint_file or None
+        return verify_store(
             self._store,
-            origin=self.origin,
             key_path=self.key_path,
+            verifier_key=verifier_key,
+            anchors=anchors,
+            checkpoint_file=pin if isinstance(pin, Path) else None,
+            records=records,
+            witnesses=witnesses,
             check_files=check_files,
             check_index=check_index,
-            trusted_checkpoint=trusted_checkpoint,
-            verifier_key=verifier_key,
         )
 
     # --- moving --------------------------------------------------------------------------

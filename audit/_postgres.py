@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hallmark.errors import AuditError
 
-from ._sql import HEAD_SQL, SqlStore
+from ._sql import HEAD_SQL, TABLES, SqlStore
 
 _INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE TABLE across first writers
 
@@ -39,22 +39,26 @@ class PostgresStore(SqlStore):
     blob_type = "BYTEA"
     for_update = " FOR UPDATE"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
 
         self.url = url
+        self.read_only = read_only
         self._psycopg = psycopg
         conninfo, self.schema = split_schema(url)
         kwargs: dict[str, Any] = {"autocommit": True}
-        if self.schema:
-            kwargs["options"] = f"-c search_path={self.schema}"
+        options = [f"-c search_path={self.schema}"] if self.schema else []
+        if read_only:  # the server itself refuses every write made through these connections
+            options.append("-c default_transaction_read_only=on")
+        if options:
+            kwargs["options"] = " ".join(options)
         self._snap: Any = None
         try:
             # One plain connection first: it fails fast when the server is not there (the pool
             # would keep retrying), and creates the schema.
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
-                if self.schema:
+                if self.schema and not read_only:
                     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, kwargs=kwargs, open=False)
             self._pool.open(wait=True, timeout=15)
@@ -162,6 +166,12 @@ class PostgresStore(SqlStore):
         )
         for idx, same_, kind, rid, path in self._stream(sql, "audit_body_columns"):
             yield int(idx), bool(same_), kind, rid, path
+
+    def tables(self) -> set[str]:
+        rows = self._query(
+            "SELECT t FROM unnest(%s::text[]) t WHERE to_regclass(t) IS NOT NULL", (list(TABLES),)
+        )
+        return {r[0] for r in rows}
 
     def scrub(self) -> None:
         """Reclaim the dead tuples that still hold erased data (PostgreSQL never zeroes them itself)."""

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from hallmark.errors import AuditError
+from hallmark.errors import AuditError, TamperError
 
 from ._merkle import EMPTY_ROOT
-from ._store import AppendPlan, Filters, Head, NewEntry, Row
+from ._store import AppendPlan, Filters, Head, NewEntry, OddRow, Row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS audit_nodes (
 CREATE TABLE IF NOT EXISTS audit_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, created TEXT NOT NULL);
 """
 
+TABLES = ("audit_meta", "audit_head", "audit_entries", "audit_personal", "audit_nodes", "audit_checkpoints")
 HEAD_SQL = "SELECT size, root, frontier, last_leaf, note, vkey FROM audit_head WHERE id = 1"
 NO_HEAD = "audit log has no tree head; it was not initialised"
 
@@ -60,16 +61,46 @@ def unpack_frontier(blob: bytes) -> list[bytes]:
     return [bytes(blob[i : i + 32]) for i in range(0, len(blob), 32)]
 
 
+def describe(value: Any) -> str:
+    """A stored value's type in SQL words, for messages that say what an edit left behind."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"a BLOB of {len(value)} bytes"
+    if isinstance(value, str):
+        return "TEXT"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    return type(value).__name__.upper()
+
+
 def head_from_row(row: Any) -> Head:
+    """The tree head row as a ``Head``; TamperError naming the column when a value is not what
+    the store writes (a head edited by hand must never crash a reader or an appender)."""
     size, root, frontier, last_leaf, note, vkey = row
-    return Head(
-        size=int(size),
-        root=bytes(root),
-        frontier=unpack_frontier(bytes(frontier)),
-        last_leaf=bytes(last_leaf) if last_leaf is not None else None,
-        note=note,
-        vkey=vkey,
-    )
+    if type(size) is not int or size < 0:
+        bad = "size", size
+    elif not isinstance(root, bytes) or len(root) != 32:
+        bad = "root", root
+    elif not isinstance(frontier, bytes) or len(frontier) != 32 * size.bit_count():
+        bad = "frontier", frontier
+    elif last_leaf is not None and (not isinstance(last_leaf, bytes) or len(last_leaf) != 32):
+        bad = "last leaf", last_leaf
+    elif (last_leaf is None) != (size == 0):
+        bad = "last leaf", last_leaf
+    elif not isinstance(note, str) or not isinstance(vkey, str):
+        bad = ("note", note) if not isinstance(note, str) else ("key", vkey)
+    else:
+        return Head(
+            size=size,
+            root=root,
+            frontier=unpack_frontier(frontier),
+            last_leaf=last_leaf,
+            note=note,
+            vkey=vkey,
+        )
+    column, value = bad
+    raise TamperError(f"the tree head row was edited: its {column} is {describe(value)}")
 
 
 def entry_row(e: NewEntry) -> tuple[Any, ...]:
@@ -121,6 +152,14 @@ class SqlStore(ABC):
         self, *, mismatches_only: bool
     ) -> Iterator[tuple[int, bool, str | None, str | None, str | None]]:
         """See ``AuditStore.body_columns``: each database reads JSON in its own dialect."""
+
+    @abstractmethod
+    def tables(self) -> set[str]:
+        """The audit tables present."""
+
+    def odd_rows(self) -> Iterator[OddRow]:
+        """Values of the wrong type: none where the columns enforce their types (PostgreSQL)."""
+        return iter(())
 
     @abstractmethod
     def scrub(self) -> None:
@@ -201,8 +240,9 @@ class SqlStore(ABC):
 
     def rows(self, filters: Filters) -> Iterator[Row]:
         p = self.placeholder
-        where = [f"e.idx >= {p}"]
-        params: list[Any] = [filters.start]
+        # From the start without a bound: verification must see a row stored at a negative index.
+        where = [f"e.idx >= {p}"] if filters.start else ["1 = 1"]
+        params: list[Any] = [filters.start] if filters.start else []
         for condition, value in (
             ("e.kind =", filters.kind),
             ("e.record_id =", filters.record_id),
@@ -232,10 +272,21 @@ class SqlStore(ABC):
                 rows += self._query(
                     f"{sql} WHERE idx IN ({', '.join([self.placeholder] * len(chunk))})", chunk
                 )
-        return {int(i): (bytes(s), d) for i, s, d in rows}
+        out: dict[int, tuple[bytes, str]] = {}
+        for i, salt, data in rows:
+            if type(i) is not int or not isinstance(salt, bytes) or not isinstance(data, str):
+                raise TamperError(
+                    f"a personal-data row was edited (index {describe(i)}, salt {describe(salt)},"
+                    f" data {describe(data)})",
+                    hint="Run `hallmark audit verify`.",
+                )
+            out[i] = (salt, data)
+        return out
 
-    def iter_personal(self) -> Iterator[tuple[int, bytes, str]]:
-        return self._stream("SELECT idx, salt, data FROM audit_personal ORDER BY idx", "audit_personal_rows")
+    def iter_personal(self) -> Iterator[tuple[int, bytes, str, str | None]]:
+        return self._stream(
+            "SELECT idx, salt, data, subject FROM audit_personal ORDER BY idx", "audit_personal_rows"
+        )
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         # Leaves come from the entries table, the inner nodes from the nodes table.
@@ -261,7 +312,14 @@ class SqlStore(ABC):
         return self._stream("SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx", "audit_nodes")
 
     def checkpoints(self) -> list[tuple[int, str]]:
-        return [(int(s), n) for s, n in self._query("SELECT size, note FROM audit_checkpoints ORDER BY size")]
+        rows = self._query("SELECT size, note FROM audit_checkpoints ORDER BY size")
+        for size, note in rows:
+            if type(size) is not int or not isinstance(note, str):
+                raise TamperError(
+                    f"a checkpoint row was edited (size {describe(size)}, note {describe(note)})",
+                    hint="Run `hallmark audit verify`.",
+                )
+        return [(s, n) for s, n in rows]
 
     def add_checkpoint(self, size: int, note: str, created: str) -> None:
         with self._write() as cur:

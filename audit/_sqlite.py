@@ -11,13 +11,65 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
-from hallmark.errors import AuditError
+from hallmark.errors import AuditError, TamperError
 
 from ._entry import ascii_lower
-from ._sql import HEAD_SQL, SqlStore
+from ._sql import HEAD_SQL, TABLES, SqlStore
+from ._store import OddRow
 
 _BUSY_TIMEOUT_MS = 60_000
+
+
+def _text(value: bytes) -> str:
+    # The store writes UTF-8 only; a TEXT value edited into something else must read as an edit
+    # (a value that differs), not make every read of the table fail.  Used only once a read met
+    # such a value: a Python text factory costs a call per value, sqlite3's own decoding none.
+    return value.decode("utf-8", "replace")
+
+
+def _undecodable(e: sqlite3.Error) -> bool:
+    return isinstance(e, sqlite3.OperationalError) and "Could not decode to UTF-8" in str(e)
+
+
+# The SQLite types the store writes in each column ("null" where a column may be empty), and the
+# column that names a row in messages.  SQLite keeps whatever type an UPDATE gives a value.
+_NAME = {bytes: "blob", str: "text", int: "integer", float: "real", type(None): "null"}
+_COLUMN_TYPES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "audit_entries": (
+        "idx",
+        {
+            "idx": ("integer",),
+            "kind": ("text",),
+            "created": ("text",),
+            "record_id": ("text", "null"),
+            "payload": ("text", "null"),
+            "sha256": ("text", "null"),
+            "body": ("blob",),
+            "leaf": ("blob",),
+        },
+    ),
+    "audit_personal": (
+        "idx",
+        {"idx": ("integer",), "salt": ("blob",), "data": ("text",), "subject": ("text", "null")},
+    ),
+    "audit_nodes": ("idx", {"level": ("integer",), "idx": ("integer",), "hash": ("blob",)}),
+    "audit_checkpoints": ("size", {"size": ("integer",), "note": ("text",), "created": ("text",)}),
+    "audit_head": (
+        "id",
+        {
+            "id": ("integer",),
+            "size": ("integer",),
+            "root": ("blob",),
+            "frontier": ("blob",),
+            "last_leaf": ("blob", "null"),
+            "note": ("text",),
+            "vkey": ("text",),
+        },
+    ),
+    "audit_meta": ("key", {"key": ("text",), "value": ("text",)}),
+}
 
 
 def sqlite_path(url: str) -> Path:
@@ -34,11 +86,16 @@ class SqliteStore(SqlStore):
     placeholder = "?"
     blob_type = "BLOB"
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
         self.url = url
         self.path = sqlite_path(url)
-        if not create and not self.path.exists():
+        self.read_only = read_only
+        self._lock: int | None = None
+        if (read_only or not create) and not self.path.exists():
             raise AuditError(f"no audit log at {self.path}", hint="Generate something first, or pass --home.")
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Usable from several threads: writes are serialised by _thread_lock below.
@@ -56,18 +113,56 @@ class SqliteStore(SqlStore):
         except (sqlite3.Error, OSError) as e:
             raise AuditError(f"cannot open SQLite audit log {self.path}: {e}") from e
 
+    def _open_read_only(self) -> None:
+        # mode=ro: SQLite refuses every write on this connection, so reading can never create
+        # tables or change a row (beside a WAL database it may create the shared-memory index).
+        uri = f"file:{pathname2url(str(self.path.resolve()))}?mode=ro"
+        try:
+            self._db = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            self._thread_lock = threading.Lock()
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        except (sqlite3.Error, OSError) as e:
+            raise AuditError(f"cannot open SQLite audit log {self.path} read-only: {e}") from e
+
+    def tables(self) -> set[str]:
+        try:
+            rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        except sqlite3.DatabaseError as e:
+            raise TamperError(f"{self.path} is not an SQLite database ({e}): it was overwritten") from e
+        return {r[0] for r in rows} & set(TABLES)
+
+    def odd_rows(self) -> Iterator[OddRow]:
+        for table, (key, columns) in _COLUMN_TYPES.items():
+            names = list(columns)
+            where = " OR ".join(
+                f"typeof({c}) NOT IN ({', '.join(repr(t) for t in allowed)})"
+                for c, allowed in columns.items()
+            )
+            for row in self._query(f"SELECT {', '.join(names)} FROM {table} WHERE {where}"):
+                values = dict(zip(names, row, strict=True))
+                for column, value in values.items():
+                    if _NAME.get(type(value), "?") not in columns[column]:
+                        found = _NAME.get(type(value), type(value).__name__).upper()
+                        yield OddRow(table, column, found, values[key], values.get("body"))
+                        break
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
         # Writers queue on an flock first: the kernel wakes the next one the moment the lock is
         # free, where SQLite's busy handler would poll with sleeps of up to 100 ms.
         # (An flock is shared by the threads of one process, hence the thread lock too.)
+        lock = self._lock
+        if lock is None:
+            raise AuditError(f"the audit log {self.path} was opened read-only")
         with self._thread_lock:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 with self._transaction() as cur:
                     yield cur
             finally:
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -104,16 +199,22 @@ class SqliteStore(SqlStore):
             yield cur, cur.execute(HEAD_SQL).fetchone()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as e:
-            raise AuditError(f"SQLite audit log read failed: {e}") from e
+        return list(self._stream(sql, "", params))
 
     def _stream(self, sql: str, name: str, params: Sequence[Any] = ()) -> Iterator[Any]:
-        try:
-            yield from self._db.execute(sql, params)
-        except sqlite3.Error as e:
-            raise AuditError(f"SQLite audit log read failed: {e}") from e
+        done = 0
+        while True:
+            try:
+                for i, row in enumerate(self._db.execute(sql, params)):
+                    if i >= done:  # after a retry, the rows already given are skipped
+                        done += 1
+                        yield row
+                return
+            except sqlite3.Error as e:
+                if _undecodable(e) and self._db.text_factory is str:
+                    self._db.text_factory = _text  # then read the rest of the log that way
+                    continue
+                raise AuditError(f"SQLite audit log read failed: {e}") from e
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -139,7 +240,7 @@ class SqliteStore(SqlStore):
         loads = json.loads
         text = str
         try:
-            for idx, kind, created, rid, payload, sha, fields in self._db.execute(sql):
+            for idx, kind, created, rid, payload, sha, fields in self._stream(sql, "audit_body_columns"):
                 f = loads(fields)
                 same = (
                     kind == f[0]
@@ -163,4 +264,5 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._db.close()
-        os.close(self._lock)
+        if self._lock is not None:
+            os.close(self._lock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass
@@ -69,6 +69,17 @@ class Filters:
 Row = tuple[int, bytes, bytes]  # index, body, leaf hash
 
 
+@dataclass(frozen=True)
+class OddRow:
+    """A stored value of the wrong type: its table, column, the type found and the row's key."""
+
+    table: str
+    column: str
+    found: str
+    key: Any
+    body: Any = None  # the entry body of an audit_entries row, to name the entry by its own index
+
+
 class AuditStore(Protocol):
     """The protocol every audit store implements (registered by URL scheme in ``STORES``)."""
 
@@ -76,6 +87,15 @@ class AuditStore(Protocol):
 
     def initialize(self, *, origin: str) -> str:
         """Create the tables if needed and return the log's origin (the stored one if it exists)."""
+        ...
+
+    def tables(self) -> set[str]:
+        """The audit tables present (a store opened read-only on a wiped log may have none)."""
+        ...
+
+    def odd_rows(self) -> Iterator[OddRow]:
+        """Stored values whose type is not the one the store writes (a database with dynamic
+        typing, SQLite, accepts any); a store whose columns enforce their types yields none."""
         ...
 
     def get_meta(self, key: str) -> str | None: ...
@@ -96,8 +116,8 @@ class AuditStore(Protocol):
 
     def personal(self, indexes: Sequence[int] | None = None) -> dict[int, tuple[bytes, str]]: ...
 
-    def iter_personal(self) -> Iterator[tuple[int, bytes, str]]:
-        """Every personal-data row (index, salt, data) in index order, streamed."""
+    def iter_personal(self) -> Iterator[tuple[int, bytes, str, str | None]]:
+        """Every personal-data row (index, salt, data, subject) in index order, streamed."""
         ...
 
     def body_columns(

@@ -226,6 +226,10 @@ _SSN_LIKE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _DATE_LIKE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{4}")
 
 
+# Text that reaches every recognizer's patterns once (digits, an address, a name-like word).
+_WARM_UP = "call +1 415 555 0100 or +44 20 7946 0958, mail a.b@example.org, 4111 1111 1111 1111, 10.0.0.1"
+
+
 def analyzer() -> Any:
     """The process-wide presidio AnalyzerEngine with pattern recognizers only (built once)."""
     global _ENGINE, _CONTEXT
@@ -256,7 +260,11 @@ def analyzer() -> Any:
                             w.lower() for w in (recognizer.context or ())
                         )
                 _CONTEXT = {k: tuple(sorted(v)) for k, v in context.items()}
-                _ENGINE = analyzer_engine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
+                engine = analyzer_engine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
+                # The first analysis compiles every pattern and loads phonenumbers' metadata
+                # (~0.5 s): a cost of building the engine, not of the first prompt's time budget.
+                engine.analyze(text=_WARM_UP, language="en", score_threshold=_CONTEXT_FLOOR)
+                _ENGINE = engine
             except Exception as e:  # presidio raises bare exceptions of many kinds
                 raise GuardrailError(f"presidio analyzer could not be built ({e.__class__.__name__})") from e
     return _ENGINE

@@ -119,12 +119,8 @@ class GuardedPipeline:
         # a bad request fails before anything is written.
         self.generator = generator_for(generator, models_dir=self.home.models)  # type: ignore[arg-type]
 
-        from hallmark.audit import AuditLog
-
-        self.audit = AuditLog.open(
-            audit_url or self.home.audit_url,
-            key_path=self.home.audit_key,
-            retention_days=self.policy.audit.retention_days or None,
+        self.audit = self.home.open_audit_log(
+            audit_url, retention_days=self.policy.audit.retention_days or None
         )
 
     @classmethod

@@ -1,7 +1,8 @@
 """``hallmark audit ...``: read, verify, prove, erase, export and move the audit log.
 
 Each command opens the log of HALLMARK_HOME (or ``--log URL``), makes one library call and renders
-the result as a table or ``--json``.  ``verify`` and ``verify-proof`` exit 1 when verification fails.
+the result as a table or ``--json``.  ``verify`` and ``verify-proof`` exit 1 when verification fails;
+``verify`` exits 3 when the log is consistent but could not be fully checked.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ._audit_trust import LogOption, checkpoint, verify, witness_app
+from ._audit_trust import read_text as _read_text
+from ._audit_trust import verifier_key as _key
 from ._common import (
     EXIT_FAILED,
     HomeOption,
@@ -32,11 +36,8 @@ app = typer.Typer(
     help="Review, verify and prove the tamper-evident audit log.\n\nExample: hallmark audit list --since 2026-05-01",
     no_args_is_help=True,
 )
+app.add_typer(witness_app, name="witness")
 
-LogOption = Annotated[
-    str | None,
-    typer.Option("--log", help="Audit log URL (sqlite:///path or postgresql://...). Default: HOME's log."),
-]
 SinceOption = Annotated[
     str | None, typer.Option(help="Only entries created at or after this RFC 3339 time or date.")
 ]
@@ -59,12 +60,9 @@ ActionOption = Annotated[
 
 
 def _open(home: Path | None, url: str | None, *, create: bool = False) -> AuditLog:
-    from hallmark.audit import AuditLog
-
     from .._home import Home
 
-    h = Home.resolve(home)
-    return AuditLog.open(url or h.audit_url, key_path=h.audit_key, create=create)
+    return Home.resolve(home).open_audit_log(url, create=create)
 
 
 def _filters(**kw: Any) -> dict[str, Any]:
@@ -187,77 +185,8 @@ def find(
         raise typer.Exit(EXIT_FAILED)
 
 
-@app.command("verify")
-@command
-def verify(
-    checkpoint: Annotated[
-        Path | None, typer.Option(help="A checkpoint you kept earlier: the log must still contain it.")
-    ] = None,
-    key: Annotated[
-        str | None, typer.Option(help="Verifier key (NAME+HASH+KEY) or a file holding it.")
-    ] = None,
-    files: Annotated[
-        bool, typer.Option("--files/--no-files", help="Report released images whose file is gone.")
-    ] = True,
-    log: LogOption = None,
-    home: HomeOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Re-derive every hash, the chain and the Merkle tree; compare with the signed checkpoints.
-
-    Example: hallmark audit verify --checkpoint checkpoint.txt
-    """
-    trusted = _read_text(checkpoint) if checkpoint else None
-    with _open(home, log) as audit_log:
-        check = audit_log.verify(check_files=files, trusted_checkpoint=trusted, verifier_key=_key(key))
-    if json_out:
-        print_json(check.to_dict(), schema="audit-log-check")
-    else:
-        out = console()
-        if check.ok:
-            out.print(f"[green]audit log verifies[/green]: {check.size} entries, root {check.root_hash}")
-        else:
-            where = f" at entry {check.first_bad_index}" if check.first_bad_index is not None else ""
-            out.print(f"[red]audit log does NOT verify{where}[/red]: {check.reason}")
-        for m in check.missing_files:
-            out.print(f"[yellow]missing file[/yellow] entry {m.index} record {m.record_id}: {m.path}")
-    if not check.ok:
-        raise typer.Exit(EXIT_FAILED)
-
-
-@app.command("checkpoint")
-@command
-def checkpoint(
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Also write the signed note to this file.")
-    ] = None,
-    log: LogOption = None,
-    home: HomeOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Print the signed checkpoint of the current tree and the verifier key to check it with.
-
-    Example: hallmark audit checkpoint --out checkpoint.txt
-    """
-    with _open(home, log) as audit_log:
-        cp = audit_log.checkpoint()
-        vkey = audit_log.verifier_key()
-    if out:
-        out.write_text(cp.note)
-    if json_out:
-        print_json(
-            {
-                "origin": cp.origin,
-                "size": cp.size,
-                "root_hash": cp.root_hex,
-                "note": cp.note,
-                "verifier_key": vkey,
-            },
-            schema="audit-checkpoint",
-        )
-        return
-    typer.echo(cp.note, nl=False)
-    typer.echo(f"\nverifier key: {vkey}")
+app.command("verify")(verify)
+app.command("checkpoint")(checkpoint)
 
 
 @app.command("prove")
@@ -493,22 +422,3 @@ def _plot(d: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
-
-
-def _read_text(path: Path) -> str:
-    from hallmark.errors import InputError
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {path}: {type(e).__name__}") from e
-
-
-def _key(value: str | None) -> str | None:
-    """A verifier key given inline or as a file path."""
-    if value is None:
-        return None
-    p = Path(value)
-    if "+" not in value or p.is_file():
-        return _read_text(p).strip()
-    return value.strip()

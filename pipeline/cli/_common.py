@@ -1,7 +1,8 @@
 """What every command shares: the --home and --json options, rendering and error handling.
 
 Commands are thin: parse, make one library call, render.  Library errors become one line on
-stderr and exit code 2 (usage or input); a blocked prompt or a failed verification is exit 1.
+stderr and exit code 2 (usage or input); a blocked prompt or a failed verification is exit 1;
+`audit verify` exits 3 for a log that is consistent but could not be fully checked.
 Every JSON object a command prints names its schema (``hallmark._schemas``): one object for a
 command that reports one thing, JSON Lines for one that reports several.
 """
@@ -20,6 +21,7 @@ import typer
 EXIT_OK = 0
 EXIT_FAILED = 1  # blocked, or verification failed
 EXIT_USAGE = 2  # usage or input error
+EXIT_UNCHECKED = 3  # consistent, but not fully checked (`audit verify`: a key read from the log itself)
 
 HomeOption = Annotated[
     Path | None,

@@ -6,7 +6,7 @@ The schemas (JSON Schema draft 2020-12) ship in the package as ``hallmark/schema
 :func:`schema_path` finds one.
 
 A command that reports one thing prints one object.  A command that reports several things
-(``verify``, ``audit list``, ``audit find``, ``audit show``) prints JSON Lines: one object per
+(``verify``, ``audit list``, ``audit find``, ``audit show``, ``audit witness``) prints JSON Lines: one object per
 line, each with its own ``"schema"``, so that a long run can be read while it goes on.  A version
 changes when a field is removed, renamed or changes meaning; new fields may appear within one.
 """
@@ -29,6 +29,8 @@ VERSIONS = {
     "audit-proof-check": 1,
     "audit-stats": 1,
     "audit-migration": 1,
+    "audit-witness": 1,
+    "audit-cosignature": 1,
     "policy": 1,
     "policy-lint": 1,
     "policy-test": 1,

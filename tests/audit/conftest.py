@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import uuid
@@ -88,6 +89,29 @@ class RawDb:
         )
         self.conn.execute("COMMIT")
 
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every row of every audit table, as stored (values and their types)."""
+        from hallmark.audit._sql import TABLES
+
+        present = {t for t in TABLES if self.has_table(t)}
+        return {t: sorted(self.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES if t in present}
+
+    def has_table(self, table: str) -> bool:
+        if self.ph == "?":
+            return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
+        return self.query("SELECT to_regclass(?)", (table,))[0][0] is not None
+
+    def load(self, dump: dict[str, list[tuple]]) -> None:
+        """Put every table back as ``dump`` holds it."""
+        self.conn.execute("BEGIN")
+        cur = self.conn.cursor()
+        for table, rows in dump.items():
+            cur.execute(f"DELETE FROM {table}")
+            if rows:
+                marks = ", ".join([self.ph] * len(rows[0]))
+                cur.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        self.conn.execute("COMMIT")
+
     def close(self) -> None:
         self.conn.close()
 
@@ -106,6 +130,14 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield f"{PG_URL}?schema={schema}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_base_url() -> str:
+    """The PostgreSQL test database's URL; the test is skipped when the server is unreachable."""
+    if not _pg_reachable():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    return PG_URL
 
 
 @pytest.fixture
@@ -147,3 +179,19 @@ def make_released(i: int, **extra: object) -> dict:
     }
     data.update(extra)
     return data
+
+
+def load_helper(name: str):  # type: ignore[no-untyped-def]
+    """A helper module of tests/audit by file name (tests are imported in importlib mode: no package)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"hallmark_tests_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def local_witness():  # type: ignore[no-untyped-def]
+    """The ``LocalWitness`` class: a minimal C2SP tlog-witness on 127.0.0.1 (``tlog_witness.py``)."""
+    return load_helper("tlog_witness").LocalWitness

@@ -29,7 +29,9 @@ def filled(home: Path, tmp_path: Path) -> Path:
     image = tmp_path / "kept.png"
     image.write_bytes(b"png")
     with AuditLog.open(
-        f"sqlite:///{home / 'audit.db'}", key_path=home / "keys" / "audit-checkpoint.key"
+        f"sqlite:///{home / 'audit.db'}",
+        key_path=home / "keys" / "audit-checkpoint.key",
+        checkpoint_path=home / "audit-checkpoint.txt",  # as the pipeline opens it
     ) as log:
         for i in range(6):
             log.append(
@@ -176,7 +178,13 @@ def test_erase_export_stats_migrate(filled: Path, tmp_path: Path) -> None:
     code, out = run("migrate", "--to", f"sqlite:///{tmp_path / 'copy.db'}", "--json")
     assert code == 0 and json.loads(out)["size"] == 8
     code, out = run("verify", "--log", f"sqlite:///{tmp_path / 'copy.db'}", "--json")
-    assert code == 0 and json.loads(out)["ok"]
+    assert code == 3 and json.loads(out)["ok"] and json.loads(out)["status"] == "unchecked"
+    assert "rollback not checked" in json.loads(out)["unchecked"][0]  # a copy: no checkpoint kept for it
+    code, out = run("checkpoint", "--export", str(tmp_path / "cp.txt"))
+    code, out = run(
+        "verify", "--log", f"sqlite:///{tmp_path / 'copy.db'}", "--checkpoint", str(tmp_path / "cp.txt")
+    )
+    assert code == 0 and "audit log verifies" in out
 
 
 def test_retention_is_enforced_from_the_cli(home: Path) -> None:

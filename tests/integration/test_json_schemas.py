@@ -83,6 +83,11 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     got["audit migrate"] = [
         one(run("audit", "migrate", "--to", f"sqlite:///{root / 'copy.db'}", "--home", home, "--json"))
     ]
+    witness = root / "witness.vkey"
+    witness.write_text(f"{_witness_key()}\n")
+    got["audit witness add"] = lines(run("audit", "witness", "add", witness, "--home", home, "--json"))
+    got["audit witness list"] = lines(run("audit", "witness", "list", "--home", home, "--json"))
+    got["audit witness cosign"] = lines(run("audit", "witness", "cosign", "--home", home, "--json"))
     got["doctor"] = [one(run("doctor", "--home", home, "--json"))]
     got["policy show"] = [one(run("policy", "show", "--json"))]
     got["policy lint"] = [one(run("policy", "lint", "strict", "--json"))]
@@ -90,6 +95,14 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     labelled.write_text("prompt,label,category\na naked man,unsafe,sexual\nnude lipstick,safe,sexual\n")
     got["policy test"] = [one(run("policy", "test", labelled, "--json"))]
     return got
+
+
+def _witness_key() -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hallmark.audit import WitnessKey
+
+    return str(WitnessKey.from_private(Ed25519PrivateKey.generate(), name="auditor.example/offline"))
 
 
 def _note(root: Path, checkpoint: dict[str, Any]) -> Path:
@@ -110,6 +123,9 @@ EXPECTED = {
     "audit find": "audit-entry",
     "audit verify": "audit-log-check",
     "audit checkpoint": "audit-checkpoint",
+    "audit witness add": "audit-witness",
+    "audit witness list": "audit-witness",
+    "audit witness cosign": "audit-cosignature",
     "audit prove": "audit-proof",
     "audit prove (consistency)": "audit-proof",
     "audit verify-proof": "audit-proof-check",

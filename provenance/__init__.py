@@ -45,8 +45,11 @@ from .verify import (
     write_html_report,
 )
 from .watermark import (
+    ContentBinding,
+    MarkGrid,
     WatermarkReading,
     WatermarkScheme,
+    content_fingerprint,
     detect_third_party,
     payload_for_record,
     watermark_scheme,
@@ -73,8 +76,11 @@ __all__ = [
     "init_keys",
     "load_watermark_key",
     "read_key_info",
+    "ContentBinding",
+    "MarkGrid",
     "WatermarkReading",
     "WatermarkScheme",
+    "content_fingerprint",
     "payload_for_record",
     "detect_third_party",
     "watermark_scheme",

@@ -52,6 +52,7 @@ from .watermark import (
     content_fingerprint,
     detect_third_party,
     payload_for_record,
+    verify_schemes,
     watermark_scheme,
     watermark_schemes,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "WatermarkScheme",
     "content_fingerprint",
     "payload_for_record",
+    "verify_schemes",
     "detect_third_party",
     "watermark_scheme",
     "watermark_schemes",

@@ -22,6 +22,7 @@ class Verdict(enum.Enum):
     HALLMARK_SIGNED = "hallmark-signed"
     HALLMARK_RECOVERED = "hallmark-recovered"
     HALLMARK_WATERMARK = "hallmark-watermark"
+    WATERMARK_MISMATCH = "watermark-mismatch"
     C2PA_AI_GENERATED = "c2pa-ai-generated"
     C2PA_SIGNED = "c2pa-signed"
     TAMPERED = "tampered"
@@ -33,7 +34,12 @@ class Verdict(enum.Enum):
     @property
     def failing(self) -> bool:
         """Whether this verdict makes ``hallmark verify`` exit 1 (or 2 for ``error``)."""
-        return self in (Verdict.TAMPERED, Verdict.INVALID_CREDENTIALS, Verdict.ERROR)
+        return self in (
+            Verdict.TAMPERED,
+            Verdict.INVALID_CREDENTIALS,
+            Verdict.WATERMARK_MISMATCH,
+            Verdict.ERROR,
+        )
 
     @property
     def meaning(self) -> str:
@@ -46,10 +52,16 @@ VERDICTS: dict[Verdict, str] = {
     Verdict.HALLMARK_SIGNED: "Made by an AI system using hallmark; its signed Content Credentials are intact.",
     Verdict.HALLMARK_RECOVERED: (
         "Made by an AI system using hallmark; its Content Credentials were removed or damaged, "
-        "but its invisible watermark led back to the original signed record."
+        "but its invisible watermark led back to the original signed record, and the picture matches "
+        "the one released under it."
     ),
     Verdict.HALLMARK_WATERMARK: (
-        "Carries hallmark's invisible watermark made with your key, but no record of it was found."
+        "Carries hallmark's invisible watermark made with your key, but no record confirms that this "
+        "picture is the one it was released with; a watermark can be copied onto another image."
+    ),
+    Verdict.WATERMARK_MISMATCH: (
+        "Carries a hallmark watermark copied from another image: the picture does not match the one "
+        "released with that watermark."
     ),
     Verdict.C2PA_AI_GENERATED: "Carries valid Content Credentials from another issuer that declare it AI-generated.",
     Verdict.C2PA_SIGNED: "Carries valid Content Credentials that do not declare it AI-generated.",
@@ -114,8 +126,8 @@ class VerificationReport:
     """Everything ``verify_image`` found about one image, and its verdict.
 
     ``checks`` hold each check's outcome in a fixed order (c2pa, our watermarks, third-party
-    watermarks, audit, recovery, consistency); ``warnings`` things a reader should know that do
-    not change the verdict (an untrusted signer, a mislabelled file, an ingredient error).
+    watermarks, audit, binding, recovery, consistency); ``warnings`` things a reader should know
+    that do not change the verdict (an untrusted signer, a mislabelled file, an ingredient error).
     """
 
     source: str

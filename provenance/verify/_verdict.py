@@ -12,6 +12,7 @@ from hallmark.checks import CheckStatus
 from ..c2pa import C2paReading, TrustConfig
 from ..c2pa._read import STATE_REMOTE, STATE_TRUSTED, STATE_UNSUPPORTED, read_c2pa
 from ..watermark import WatermarkReading
+from ._binding import _watermark_verdict
 from ._checks import ManifestLookup, _Run
 from ._report import Check, Verdict
 
@@ -152,28 +153,9 @@ def _decide(
         return Verdict.C2PA_SIGNED, (
             f"This image carries valid Content Credentials from {issuer}; they do not declare it AI-generated."
         )
-    if run.record:
-        if run.recovery_ok:
-            return Verdict.HALLMARK_RECOVERED, (
-                "This image was made by an AI system using hallmark. Its Content Credentials were removed, but "
-                f"its invisible watermark led to record {run.record.get('record_id')}, whose stored credentials "
-                "were recovered: the image was altered after signing (for example re-saved or resized)."
-            )
-        recovery = next((c for c in run.checks if c.name == "recovery"), None)
-        tail = ""
-        if recovery is not None and recovery.status is CheckStatus.FAILED:
-            tail = (
-                " The credentials stored for that record do not validate, so treat the record with caution."
-            )
-        return Verdict.HALLMARK_RECOVERED, (
-            "This image was made by an AI system using hallmark. Its Content Credentials were removed, but its "
-            f"invisible watermark led to audit record {run.record.get('record_id')}.{tail}"
-        )
-    if any(r.found for r in ours):
-        return Verdict.HALLMARK_WATERMARK, (
-            "This image carries hallmark's invisible watermark made with your key, but no record of it was "
-            "found, so nothing more can be said about how it was made."
-        )
+    watermark = _watermark_verdict(ours, run=run)
+    if watermark is not None:
+        return watermark
     found = [r for r in third if r.found]
     if found:
         makers = ", ".join(_maker(r) for r in found)

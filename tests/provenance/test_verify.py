@@ -96,6 +96,7 @@ def make(
         "model": "tiny-sd",
         "seed": 7,
         "sha256": hashlib.sha256(signed.data).hexdigest(),
+        "fingerprint": P.content_fingerprint(marked),  # as the pipeline records it since binding
         "policy": {"id": "default", "version": 1},
         "decisions": {
             "prompt": {
@@ -566,6 +567,7 @@ def test_verdict_set_is_documented() -> None:
         "hallmark-signed",
         "hallmark-recovered",
         "hallmark-watermark",
+        "watermark-mismatch",
         "c2pa-ai-generated",
         "c2pa-signed",
         "tampered",
@@ -575,7 +577,12 @@ def test_verdict_set_is_documented() -> None:
         "error",
     }
     assert all(P.VERDICTS[v].endswith(".") for v in Verdict)
-    assert {v for v in Verdict if v.failing} == {Verdict.TAMPERED, Verdict.INVALID_CREDENTIALS, Verdict.ERROR}
+    assert {v for v in Verdict if v.failing} == {
+        Verdict.TAMPERED,
+        Verdict.INVALID_CREDENTIALS,
+        Verdict.WATERMARK_MISMATCH,
+        Verdict.ERROR,
+    }
 
 
 def test_format_c2pa_cannot_read_is_still_checked_for_watermarks(

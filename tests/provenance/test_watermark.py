@@ -16,6 +16,7 @@ from hallmark.errors import WatermarkError
 from hallmark.provenance import (
     WatermarkScheme,
     payload_for_record,
+    verify_schemes,
     watermark_scheme,
     watermark_schemes,
 )
@@ -57,6 +58,13 @@ def test_registry_lists_both_schemes_and_builds_them() -> None:
         assert isinstance(scheme, WatermarkScheme)
         assert scheme.scheme_id == scheme_id
         assert scheme.payload_bits == 48 and scheme.min_size == 256
+
+
+def test_verify_reads_only_keyed_schemes_by_default() -> None:
+    assert verify_schemes() == ["hallmark.wm1"]
+    for scheme_id in verify_schemes():
+        assert watermark_scheme(scheme_id, key=KEY)._code.tag_bits >= 24  # type: ignore[attr-defined]
+    assert watermark_scheme("hallmark.dwtdctsvd-bch", key=KEY)._code.tag_bits == 0  # type: ignore[attr-defined]
 
 
 def test_unknown_scheme_lists_known_ids() -> None:

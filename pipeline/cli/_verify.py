@@ -45,6 +45,14 @@ def verify(
             "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
         ),
     ] = False,
+    scheme: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scheme",
+            help="Watermark scheme to read (repeatable). Default: the keyed schemes (hallmark.wm1); "
+            "hallmark.dwtdctsvd-bch, which has no keyed check, is read only when named.",
+        ),
+    ] = None,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each."""
     from hallmark.provenance import collect_images
@@ -57,7 +65,9 @@ def verify(
             "no image files found in " + ", ".join(str(p) for p in paths),
             hint="Folders are searched for .jpg, .png, .webp and other image files.",
         )
-    verifier = Verifier.from_home(home, trust=trust or [], trust_list=trust_list, allow_network=allow_network)
+    verifier = Verifier.from_home(
+        home, trust=trust or [], trust_list=trust_list, allow_network=allow_network, schemes=scheme
+    )
     reports = []
     with _progress(len(files), enabled=not json_out) as tick:
         for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
@@ -133,6 +143,7 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
     colour = {
         Verdict.TAMPERED: "red",
         Verdict.INVALID_CREDENTIALS: "red",
+        Verdict.WATERMARK_MISMATCH: "red",
         Verdict.ERROR: "magenta",
         Verdict.HALLMARK_SIGNED: "green",
         Verdict.HALLMARK_RECOVERED: "green",

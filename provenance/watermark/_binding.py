@@ -49,10 +49,11 @@ _EIGHT_BIT = ("RGB", "RGBA", "L", "LA", "P", "PA")
 class ContentBinding:
     """Whether a found image is the picture a record's fingerprint was taken of.
 
-    ``matched`` is True or False when ``compared`` informative cell pairs (at least
-    ``MIN_PAIRS``) were compared, None when the binding could not be checked (``reason`` says
-    why); ``distance`` is the best placement's disagreement and ``threshold`` the largest that
-    matches; ``placements`` how many alignments of the found image were tried."""
+    ``matched`` is True when a placement of the found image compares at least ``MIN_PAIRS``
+    informative cell pairs within ``threshold``, False when every placement the mark allows is
+    ruled out (over ``threshold`` with ``MIN_PAIRS`` pairs, or over twice it with a third as
+    many), None when the binding could not be checked (``reason`` says why); ``distance`` and
+    ``compared`` are the deciding placement's, ``placements`` how many alignments were tried."""
 
     matched: bool | None
     distance: float | None
@@ -111,24 +112,39 @@ def bind_content(
         alg = str(fingerprint.get("alg", "?")) if isinstance(fingerprint, Mapping) else "?"
         return ContentBinding(None, None, MATCH_DISTANCE, 0, 0, f"unknown fingerprint ({alg})")
     luma = _luma(image)
-    best: tuple[float, int] | None = None
-    placements = compared_most = 0
+    matches: list[tuple[float, int]] = []
+    ruled_out: list[tuple[float, int]] = []
+    placements = undecided = compared_most = 0
     for a, b in _placements(luma.shape, (w, h), grid, chip_grid):
         placements += 1
         means, covered = _cell_means(luma, (w, h), a, b)
         distance, compared = _distance(stored, _steps(means), _steps(covered.astype(np.float32), both=True))
         compared_most = max(compared_most, compared)
-        if compared >= MIN_PAIRS and (best is None or distance < best[0]):
-            best = (distance, compared)
-    if best is None:
-        why = "no placement of the image overlaps the released picture"
-        if placements:
-            why = f"too little of the released picture to compare ({compared_most} informative cell pairs)"
-        return ContentBinding(None, None, MATCH_DISTANCE, compared_most, placements, why)
-    distance, compared = best
-    matched = distance <= MATCH_DISTANCE
-    why = "matches the released picture" if matched else "does not match the released picture"
-    return ContentBinding(matched, distance, MATCH_DISTANCE, compared, placements, why)
+        if compared >= MIN_PAIRS and distance <= MATCH_DISTANCE:
+            matches.append((distance, compared))
+        elif (compared >= MIN_PAIRS and distance > MATCH_DISTANCE) or (
+            compared >= MIN_PAIRS // 3 and distance > 2 * MATCH_DISTANCE
+        ):
+            ruled_out.append((distance, compared))
+        else:
+            undecided += 1
+    if matches:
+        distance, compared = min(matches)
+        return ContentBinding(
+            True, distance, MATCH_DISTANCE, compared, placements, "matches the released picture"
+        )
+    # A mismatch only when every placement the mark allows is ruled out: the right one may be a
+    # placement that shows too little of the picture to tell (a small crop of a plain picture).
+    if ruled_out and not undecided:
+        distance, compared = min(ruled_out)
+        why = "does not match the released picture"
+        return ContentBinding(False, distance, MATCH_DISTANCE, compared, placements, why)
+    why = "no placement of the image overlaps the released picture"
+    if placements:
+        why = (
+            f"too little of the released picture to compare ({compared_most} informative cell pairs at best)"
+        )
+    return ContentBinding(None, None, MATCH_DISTANCE, compared_most, placements, why)
 
 
 # -- geometry ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from hallmark.errors import WatermarkError
 # through this decoder, rounded up to the upper end of a 99.9% confidence interval, so that a
 # printed figure is never below a measured one.  Measured with 10^7 uniformly random words per code
 # (BCH t=7 over 121 bits, as wm1 uses it; t=6 over 90 bits, as dwtdctsvd-bch does):
-#     PYTHONPATH=. python bench/watermark_robustness.py --schemes none --fp 0 --words 10000000
+#     PYTHONPATH=. python bench/watermark_robustness.py --schemes none --transplants 0 --fp 0 --words 10000000
 # Before bchlib's successes were checked for distance the ratios were 174 and 24.
 DECODER_CALIBRATION = 1.1
 

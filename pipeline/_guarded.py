@@ -36,6 +36,7 @@ from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecisio
 from hallmark.policies import Policy, load_policy
 
 from ._batch import in_two_phases
+from ._durable import fsync_dir
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
@@ -63,6 +64,7 @@ class _Work:
     payload: bytes | None = None
     data: bytes = b""
     manifest_summary: dict[str, Any] = field(default_factory=dict)
+    fingerprint: dict[str, Any] | None = None  # of the marked picture: binds its watermark to it
     tmp_path: Path | None = None
     final_path: Path | None = None
     stages: dict[str, str] = field(default_factory=dict)
@@ -333,11 +335,12 @@ class GuardedPipeline:
                 raise _StageFailed("watermark", WatermarkError(reason))
             w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
         else:
-            from hallmark.provenance import payload_for_record
+            from hallmark.provenance import content_fingerprint, payload_for_record
 
             w.payload = payload_for_record(w.record_id.bytes, self.stages.watermark.payload_bits)
             with self._stage(w, "watermark"):
                 w.image, note = embed_checked(self.stages.watermark, w.image, w.payload)
+                w.fingerprint = content_fingerprint(w.image)
             w.stages["watermark"] = f"applied: {self.stages.watermark.scheme_id} ({note})"
 
         with self._stage(w, "encode"):
@@ -442,6 +445,7 @@ class GuardedPipeline:
             if (self.stages.watermark is not None and w.payload is not None)
             else None,
             payload=w.payload.hex() if w.payload is not None else None,
+            fingerprint=w.fingerprint,
             manifest=w.manifest_summary,
         )
         try:
@@ -455,7 +459,7 @@ class GuardedPipeline:
             os.fsync(f.fileno())
         os.replace(w.tmp_path, w.final_path)
         w.tmp_path = None
-        _fsync_dir(w.final_path.parent)
+        fsync_dir(w.final_path.parent)
         result.images.append(
             ReleasedImage(
                 record_id=str(w.record_id),
@@ -468,16 +472,3 @@ class GuardedPipeline:
                 timings_ms=dict(w.timings),
             )
         )
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

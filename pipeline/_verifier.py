@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hallmark.errors import WatermarkError
+
 from ._home import Home
 
 
@@ -36,14 +38,18 @@ class Verifier:
         trust_list: Path | None = None,
         allow_network: bool = False,
         profiles: Sequence[str] = (),
+        schemes: Sequence[str] | None = None,
     ) -> Verifier:
         """Trust the home's development CA (plus ``trust`` anchors), read our watermark with the
         home's key, resolve payloads through its audit log and recover from its manifest store;
         check the labelling duties of the profiles each image declares plus ``profiles``.
-        Whatever the home lacks (no keys, no log yet) is reported as not checked, never created."""
+        Whatever the home lacks (no keys, no log yet) is reported as not checked, never created.
+
+        ``schemes`` names the watermark schemes to read (default: ``verify_schemes()``, the keyed
+        ones); an unknown id raises WatermarkError listing the known ones."""
         from hallmark.errors import InputError
         from hallmark.policies import KNOWN_PROFILES
-        from hallmark.provenance import TrustConfig
+        from hallmark.provenance import TrustConfig, watermark_schemes
 
         # Checked here too (verify_image checks again) so that a typo fails once, before any file.
         unknown = [p for p in profiles if p not in KNOWN_PROFILES]
@@ -53,17 +59,25 @@ class Verifier:
                 hint="Pass --profile with one of the known names.",
             )
         h = home if isinstance(home, Home) else Home.resolve(home)
-        return cls(
-            {
-                "trust": TrustConfig.from_files(
-                    list(trust), trust_list=trust_list, keys_dir=h.keys, allow_network=allow_network
-                ),
-                "watermark_key": _watermark_key(h),
-                "lookup": _audit_lookup(h.audit_url),
-                "manifest_lookup": _manifest_lookup(h.manifests),
-                "profiles": tuple(profiles),
-            }
-        )
+        options: dict[str, Any] = {
+            "trust": TrustConfig.from_files(
+                list(trust), trust_list=trust_list, keys_dir=h.keys, allow_network=allow_network
+            ),
+            "watermark_key": _watermark_key(h),
+            "lookup": _audit_lookup(h.audit_url),
+            "manifest_lookup": _manifest_lookup(h.manifests),
+            "profiles": tuple(profiles),
+        }
+        if schemes:
+            known = watermark_schemes()
+            for scheme_id in schemes:  # refuse an unknown id before any file is read
+                if scheme_id not in known:
+                    raise WatermarkError(
+                        f"unknown watermark scheme {scheme_id!r}; known: {', '.join(known)}",
+                        hint="Name one of the known schemes, or leave --scheme out to read the keyed ones.",
+                    )
+            options["schemes"] = list(dict.fromkeys(schemes))
+        return cls(options)
 
     def verify(self, source: Path | str | bytes) -> Any:
         """One ``provenance.VerificationReport``."""
@@ -90,7 +104,8 @@ def _watermark_key(home: Home) -> bytes | None:
 
 
 def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | None:
-    """A lookup from (scheme id, payload hex) to an audit record summary, or None when there is no
+    """A lookup from (scheme id, payload hex) to an audit record summary (with the content
+    fingerprint that binds the watermark to the released picture), or None when there is no
     log.  Verification never creates a database: a missing SQLite file means no lookup.  The log is
     opened once per process (worker processes are forked and must not share a connection)."""
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():

@@ -46,10 +46,14 @@ from .verify import (
     write_html_report,
 )
 from .watermark import (
+    ContentBinding,
+    MarkGrid,
     WatermarkReading,
     WatermarkScheme,
+    content_fingerprint,
     detect_third_party,
     payload_for_record,
+    verify_schemes,
     watermark_scheme,
     watermark_schemes,
 )
@@ -75,9 +79,13 @@ __all__ = [
     "init_keys",
     "load_watermark_key",
     "read_key_info",
+    "ContentBinding",
+    "MarkGrid",
     "WatermarkReading",
     "WatermarkScheme",
+    "content_fingerprint",
     "payload_for_record",
+    "verify_schemes",
     "detect_third_party",
     "watermark_scheme",
     "watermark_schemes",

@@ -61,6 +61,14 @@ def verify(
             "Without it only the profiles an image declares are checked.",
         ),
     ] = None,
+    scheme: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scheme",
+            help="Watermark scheme to read (repeatable). Default: the keyed schemes (hallmark.wm1); "
+            "hallmark.dwtdctsvd-bch, which has no keyed check, is read only when named.",
+        ),
+    ] = None,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
 
@@ -82,7 +90,12 @@ def verify(
     if walk.skipped:
         print(walk.skipped_line(), file=sys.stderr)
     verifier = Verifier.from_home(
-        home, trust=trust or [], trust_list=trust_list, allow_network=allow_network, profiles=profile or []
+        home,
+        trust=trust or [],
+        trust_list=trust_list,
+        allow_network=allow_network,
+        profiles=profile or [],
+        schemes=scheme,
     )
     reports = []
     with _progress(len(files), enabled=not json_out) as tick:
@@ -160,6 +173,7 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
         Verdict.INVALID_CREDENTIALS: "red",
         Verdict.UNREADABLE_CREDENTIALS: "red",
         Verdict.UNTRUSTED_SIGNER: "red",
+        Verdict.WATERMARK_MISMATCH: "red",
         Verdict.ERROR: "magenta",
         Verdict.HALLMARK_SIGNED: "green",
         Verdict.HALLMARK_RECOVERED: "green",

@@ -23,6 +23,10 @@ from ..watermark import WatermarkReading
 from ._report import Check, ImageInfo, Verdict, VerificationReport
 
 AuditLookup = Callable[[str, str], Mapping[str, Any] | None]
+# A decode says "made with your key" only when an unmarked image yields one this strong with at
+# most this probability (``WatermarkReading.false_positive_probability``, calibrated by
+# measurement): wm1 reports ~5e-8 per image; dwtdctsvd-bch, with no keyed check, ~2e-4.
+KEYED_EVIDENCE = 1e-6
 ManifestLookup = Callable[[str], bytes | None]
 
 # What may leave the audit record in a report: never the prompt, the user or the raw parameters.
@@ -37,6 +41,7 @@ _RECORD_FIELDS = (
     "sha256",
     "scheme_id",
     "payload",
+    "fingerprint",
 )
 
 
@@ -54,6 +59,8 @@ class _Run:
     record_scheme: str | None = None
     recovered: C2paReading | None = None
     recovery_ok: bool = False
+    fingerprint: dict[str, Any] | None = None  # the record's content fingerprint, kept out of reports
+    binding: Any = None  # the watermark room's ContentBinding, once compared
 
     def error(self, reason: str, *, image: ImageInfo | None) -> VerificationReport:
         return VerificationReport(
@@ -174,17 +181,18 @@ def _identity_checks(c2pa: C2paReading) -> list[Check]:
 def _read_our_watermarks(
     image: Any, *, key: bytes | None, schemes: Sequence[str] | None, run: _Run
 ) -> list[WatermarkReading]:
-    from ..watermark import watermark_scheme, watermark_schemes
+    from ..watermark import verify_schemes, watermark_scheme, watermark_schemes
 
-    ids = list(schemes) if schemes is not None else watermark_schemes()
-    # Read the scheme the manifest names first; once one scheme decodes a payload (a keyed check
-    # makes a false decode ~1e-15 likely) the slower ones add nothing but time.
-    named = [b["alg"] for b in (run.c2pa.soft_bindings if run.c2pa else ()) if b["alg"] in ids]
+    ids = list(schemes) if schemes is not None else verify_schemes()
+    # Read the scheme the manifest names first (by default any scheme we know: the manifest asks
+    # for it); once a keyed scheme decodes a payload the slower ones add nothing but time.
+    readable = ids if schemes is not None else watermark_schemes()
+    named = [b["alg"] for b in (run.c2pa.soft_bindings if run.c2pa else ()) if b["alg"] in readable]
     ids = list(dict.fromkeys(named + ids))
     readings: list[WatermarkReading] = []
     for scheme_id in ids:
         name = f"watermark:{scheme_id}"
-        decoded = next((r.scheme_id for r in readings if r.found), None)
+        decoded = next((r.scheme_id for r in readings if r.found and _keyed(r)), None)
         if decoded is not None:
             run.checks.append(
                 Check(name, CheckStatus.NOT_CHECKED, f"Skipped: {decoded} already decoded a payload.")
@@ -210,6 +218,12 @@ def _read_our_watermarks(
         readings.append(reading)
         run.checks.append(_reading_check(name, reading, ours=True))
     return readings
+
+
+def _keyed(reading: WatermarkReading) -> bool:
+    """Whether a decode is strong enough to say "made with your key" on its own."""
+    p = reading.false_positive_probability
+    return reading.found and p is not None and p <= KEYED_EVIDENCE
 
 
 def _read_third_party(image: Any, *, run: _Run) -> list[WatermarkReading]:
@@ -333,6 +347,8 @@ def _audit(
             return
         if found:
             record = audit_summary(found)
+            fingerprint = record.pop("fingerprint", None)
+            run.fingerprint = dict(fingerprint) if isinstance(fingerprint, Mapping) else None
             record.setdefault("scheme_id", scheme_id)
             record.setdefault("payload", payload_hex)
             matches = record.get("sha256") == sha256 if record.get("sha256") else None
@@ -364,9 +380,10 @@ def _audit(
 
 
 def audit_summary(record: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """The part of an audit record a verification report may show: ids, time, model, policy, a
-    decision summary (actions, rule ids, categories) and the image hash; never the prompt, the
-    user, the generation parameters or a matched span of text."""
+    """The part of an audit record a verification may use: ids, time, model, policy, a decision
+    summary (actions, rule ids, categories), the image hash and the released picture's content
+    fingerprint (which verify compares and keeps out of its report); never the prompt, the user,
+    the generation parameters or a matched span of text."""
     if not isinstance(record, Mapping):
         record = {
             k: getattr(record, k) for k in (*_RECORD_FIELDS, "decisions", "erased") if hasattr(record, k)

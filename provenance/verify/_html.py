@@ -30,6 +30,7 @@ _VERDICT_COLOUR = {
     Verdict.HALLMARK_SIGNED: "#1a7f37",
     Verdict.HALLMARK_RECOVERED: "#1a7f37",
     Verdict.HALLMARK_WATERMARK: "#2f6f9f",
+    Verdict.WATERMARK_MISMATCH: "#c62828",
     Verdict.C2PA_AI_GENERATED: "#2f6f9f",
     Verdict.C2PA_SIGNED: "#2f6f9f",
     Verdict.UNTRUSTED_SIGNER: "#b35c00",

@@ -22,6 +22,7 @@ class Verdict(enum.Enum):
     HALLMARK_SIGNED = "hallmark-signed"
     HALLMARK_RECOVERED = "hallmark-recovered"
     HALLMARK_WATERMARK = "hallmark-watermark"
+    WATERMARK_MISMATCH = "watermark-mismatch"
     C2PA_AI_GENERATED = "c2pa-ai-generated"
     C2PA_SIGNED = "c2pa-signed"
     UNTRUSTED_SIGNER = "untrusted-signer"
@@ -41,6 +42,7 @@ class Verdict(enum.Enum):
             Verdict.INVALID_CREDENTIALS,
             Verdict.UNREADABLE_CREDENTIALS,
             Verdict.UNTRUSTED_SIGNER,
+            Verdict.WATERMARK_MISMATCH,
             Verdict.ERROR,
         )
 
@@ -55,10 +57,16 @@ VERDICTS: dict[Verdict, str] = {
     Verdict.HALLMARK_SIGNED: "Made by an AI system using hallmark; its signed Content Credentials are intact.",
     Verdict.HALLMARK_RECOVERED: (
         "Made by an AI system using hallmark; its Content Credentials were removed or damaged, "
-        "but its invisible watermark led back to the original signed record."
+        "but its invisible watermark led back to the original signed record, and the picture matches "
+        "the one released under it."
     ),
     Verdict.HALLMARK_WATERMARK: (
-        "Carries hallmark's invisible watermark made with your key, but no record of it was found."
+        "Carries hallmark's invisible watermark made with your key, but no record confirms that this "
+        "picture is the one it was released with; a watermark can be copied onto another image."
+    ),
+    Verdict.WATERMARK_MISMATCH: (
+        "Carries a hallmark watermark copied from another image: the picture does not match the one "
+        "released with that watermark."
     ),
     Verdict.C2PA_AI_GENERATED: "Carries valid Content Credentials from another issuer that declare it AI-generated.",
     Verdict.C2PA_SIGNED: "Carries valid Content Credentials that do not declare it AI-generated.",
@@ -161,10 +169,10 @@ class VerificationReport:
     """Everything ``verify_image`` found about one image, and its verdict.
 
     ``checks`` hold each check's outcome in a fixed order (c2pa, one ``identity`` line per CAWG
-    identity assertion, our watermarks, third-party watermarks, audit, recovery, consistency);
-    ``warnings`` things a reader should know that do not change the verdict (an untrusted signer,
-    a mislabelled file, an ingredient error); ``compliance`` the labelling duties of the profiles
-    in ``profiles.checked``.
+    identity assertion, our watermarks, third-party watermarks, audit, binding, recovery,
+    consistency); ``warnings`` things a reader should know that do not change the verdict (an
+    untrusted signer, a mislabelled file, an ingredient error); ``compliance`` the labelling duties
+    of the profiles in ``profiles.checked``.
     """
 
     source: str

@@ -14,6 +14,7 @@ from ..c2pa._codes import Assessment, CodeClass
 from ..c2pa._read import STATE_REMOTE, STATE_UNSUPPORTED, read_c2pa
 from ..c2pa._softbinding import SCHEME_PREFIX
 from ..watermark import WatermarkReading
+from ._binding import _watermark_verdict
 from ._checks import ManifestLookup, _Run
 from ._report import Check, Verdict
 
@@ -108,28 +109,9 @@ def _decide(
     # marks, then nothing.
     if c2pa.present:
         return _manifest_verdict(c2pa, ours, run=run)
-    if run.record:
-        if run.recovery_ok:
-            return Verdict.HALLMARK_RECOVERED, (
-                "This image was made by an AI system using hallmark. Its Content Credentials were removed, but "
-                f"its invisible watermark led to record {run.record.get('record_id')}, whose stored credentials "
-                "were recovered: the image was altered after signing (for example re-saved or resized)."
-            )
-        recovery = next((c for c in run.checks if c.name == "recovery"), None)
-        tail = ""
-        if recovery is not None and recovery.status is CheckStatus.FAILED:
-            tail = (
-                " The credentials stored for that record do not validate, so treat the record with caution."
-            )
-        return Verdict.HALLMARK_RECOVERED, (
-            "This image was made by an AI system using hallmark. Its Content Credentials were removed, but its "
-            f"invisible watermark led to audit record {run.record.get('record_id')}.{tail}"
-        )
-    if any(r.found for r in ours):
-        return Verdict.HALLMARK_WATERMARK, (
-            "This image carries hallmark's invisible watermark made with your key, but no record of it was "
-            "found, so nothing more can be said about how it was made."
-        )
+    watermark = _watermark_verdict(ours, run=run)
+    if watermark is not None:
+        return watermark
     found = [r for r in third if r.found]
     if found:
         makers = ", ".join(_maker(r) for r in found)
@@ -238,7 +220,8 @@ def _meanings(c2pa: C2paReading, codes: tuple[str, ...]) -> str:
 
 
 def _recovery_note(run: _Run) -> str:
-    if not (run.recovery_ok and run.record and run.recovered):
+    bound = run.binding is None or run.binding.matched is not False  # a copied mark leads nowhere
+    if not (run.recovery_ok and run.record and run.recovered and bound):
         return ""
     altered = any(c in _HARD_BINDING_MISMATCHES for c in run.recovered.failures_of(CodeClass.INTEGRITY))
     tail = " the image was altered after signing." if altered else " they validate against this file."

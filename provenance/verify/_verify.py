@@ -19,6 +19,7 @@ from hallmark.checks import CheckStatus
 
 from ..c2pa import TrustConfig
 from ..c2pa._read import read_c2pa
+from ._binding import _bind
 from ._checks import (
     AuditLookup,
     ManifestLookup,
@@ -101,6 +102,8 @@ def verify_image(
 
     # 3. Audit: decoded payloads first, then the manifest's own soft binding.
     _audit(c2pa, ours, lookup=lookup, sha256=info.sha256, run=run)
+    # ... and whether the picture is the one the record released, not a copy of its mark.
+    _bind(image, ours, run=run)
 
     # 4. Recovery, when the manifest is missing or broken but a record was found.
     if not c2pa.valid or not c2pa.present:

@@ -40,9 +40,21 @@ def _dwtdctsvd_bch(key: bytes) -> WatermarkScheme:
     return DwtDctSvdBch(key=key)
 
 
+# What verify reads when no schemes are named: the schemes whose decode carries a keyed check,
+# so that a decode alone can say "made with your key".  hallmark.dwtdctsvd-bch has none (tag_bits
+# = 0): 1 in ~6,600 unmarked images decodes as one of its payloads (measured through the decoder),
+# so it is read only when asked for, and a decode of it means something only with an audit record.
+_READ_BY_DEFAULT = ("hallmark.wm1",)
+
+
 def watermark_schemes() -> list[str]:
     """The ids of the watermark schemes hallmark can embed and read, newest first."""
     return _SCHEMES.names()
+
+
+def verify_schemes() -> list[str]:
+    """The ids of the schemes ``verify_image`` reads unless told otherwise: the keyed ones."""
+    return [name for name in _SCHEMES.names() if name in _READ_BY_DEFAULT]
 
 
 def watermark_scheme(scheme_id: str, *, key: bytes) -> WatermarkScheme:

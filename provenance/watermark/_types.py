@@ -9,13 +9,40 @@ from PIL import Image
 
 
 @dataclass(frozen=True)
+class MarkGrid:
+    """Where the chips of a tiled mark lie in the image it was read from: the centre of one chip
+    (0, 0) and the step from a chip to the next along the mark's x and y, all in pixels as (x, y)
+    with pixel (i, j) covering [i, i + 1) x [j, j + 1).  The pattern repeats every ``tile``
+    chips, so the origin is known only up to whole tiles; which tile it is, the mark cannot say.
+
+    This is the geometric registration that lets a content fingerprint be compared in the frame
+    of the image the mark was embedded in, through crops, rescaling and small rotations."""
+
+    origin: tuple[float, float]
+    step_x: tuple[float, float]
+    step_y: tuple[float, float]
+    tile: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": [round(v, 3) for v in self.origin],
+            "step_x": [round(v, 4) for v in self.step_x],
+            "step_y": [round(v, 4) for v in self.step_y],
+            "tile": self.tile,
+        }
+
+
+@dataclass(frozen=True)
 class WatermarkReading:
     """What one scheme read from one image.
 
     ``found`` is the scheme's decision; ``payload`` the decoded data bits (bytes) when found;
     ``bit_errors`` the number of codeword bits that error correction repaired (or, for schemes
     that match a fixed pattern, the bits that disagree); ``false_positive_probability`` the
-    probability that an unmarked image yields a decision at least this strong.
+    probability that an unmarked image yields this decision: for our payload schemes, that one
+    detection decodes any payload at all, whatever its bit errors, never below the rate measured
+    through the decoder; for fixed-pattern marks, a match at least this strong.  ``grid`` says
+    where the mark's chips were found, for schemes that register the mark geometrically.
     """
 
     scheme_id: str
@@ -25,6 +52,7 @@ class WatermarkReading:
     confidence: float = 0.0
     false_positive_probability: float | None = None
     detail: str = ""
+    grid: MarkGrid | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +63,7 @@ class WatermarkReading:
             "confidence": round(float(self.confidence), 4),
             "false_positive_probability": self.false_positive_probability,
             "detail": self.detail,
+            "grid": self.grid.to_dict() if self.grid is not None else None,
         }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
+from skimage import data
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,6 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "sha256": hashlib.sha256(signed.data).hexdigest(),
                 "scheme_id": scheme_id,
                 "payload": payload.hex(),
+                "fingerprint": P.content_fingerprint(marked),
                 "model": "tiny-sd",
                 "seed": 1,
                 "policy": {"id": "default", "version": 1, "digest": "d"},
@@ -99,6 +101,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tampered = bytearray(signed.data)
     tampered[-100] ^= 1
     (root / "tampered.png").write_bytes(bytes(tampered))
+    # The mark lifted blind (the image minus a blurred copy of itself) onto an unrelated photo.
+    pixels = np.asarray(marked, np.float32)
+    residual = pixels - np.asarray(marked.filter(ImageFilter.GaussianBlur(1.2)), np.float32)
+    photo = np.asarray(Image.fromarray(data.rocket()).resize((512, 512)), np.float32)
+    forged = np.clip(np.rint(photo + 2 * residual), 0, 255).astype(np.uint8)
+    Image.fromarray(forged).save(root / "transplant.jpg", "JPEG", quality=85)
     return {"home": home.root, "root": root, "images": images, "rid": rid, "payload": payload.hex()}
 
 
@@ -191,6 +199,33 @@ def test_table_output_and_summary(world: dict[str, Any]) -> None:
     assert r.returncode == 0, r.stderr
     assert "hallmark-signed" in r.stdout and "hallmark-recovered" in r.stdout
     assert world["rid"][:8] in r.stdout
+
+
+def test_a_transplanted_watermark_exits_1(world: dict[str, Any]) -> None:
+    r = hallmark(world["root"] / "transplant.jpg", "--json", home=world["home"])
+    assert r.returncode == 1, r.stderr
+    (doc,) = json_lines(r.stdout)
+    assert doc["verdict"] == "watermark-mismatch", doc["explanation"]
+    binding = next(c for c in doc["checks"] if c["name"] == "binding")
+    assert binding["status"] == "failed" and binding["codes"] == ["fingerprint.mismatch"]
+    assert binding["details"]["distance"] > binding["details"]["threshold"]
+    assert "fingerprint" not in doc["record"]
+    table = hallmark(world["root"] / "transplant.jpg", home=world["home"])
+    assert table.returncode == 1 and "watermark-mismatch" in table.stdout
+
+
+def test_scheme_option_reads_only_the_named_schemes(world: dict[str, Any]) -> None:
+    r = hallmark(
+        world["root"] / "stripped.jpg", "--json", "--scheme", "hallmark.dwtdctsvd-bch", home=world["home"]
+    )
+    assert r.returncode == 0, r.stderr
+    (doc,) = json_lines(r.stdout)
+    names = [c["name"] for c in doc["checks"] if c["name"].startswith("watermark:")]
+    assert names == ["watermark:hallmark.dwtdctsvd-bch"]
+    assert doc["verdict"] == "no-provenance-found"
+    bad = hallmark(world["root"] / "stripped.jpg", "--scheme", "nope", home=world["home"])
+    assert bad.returncode == 2
+    assert "unknown watermark scheme 'nope'; known: hallmark.wm1, hallmark.dwtdctsvd-bch" in bad.stderr
 
 
 def test_only_unreadable_files_exit_2(world: dict[str, Any], tmp_path: Path) -> None:

@@ -315,3 +315,5 @@ def test_a_re_saved_half_size_jpeg_is_still_identified_and_recovered(
         assert report["verdict"] == "hallmark-recovered", report["explanation"]
         assert report["record"]["record_id"] == Path(report["source"]).stem
         assert report["recovered"]["hallmark_policy"]["record_id"] == Path(report["source"]).stem
+        binding = next(c for c in report["checks"] if c["name"] == "binding")
+        assert binding["status"] == "passed", binding  # the picture is the one released

@@ -16,7 +16,7 @@ from hallmark.errors import GuardrailError, InputError, PipelineError
 from hallmark.guardrails import Action, ImageVerdict
 from hallmark.pipeline import GuardedPipeline
 from hallmark.policies import load_policy
-from hallmark.provenance import init_keys, verify_image
+from hallmark.provenance import content_fingerprint, init_keys, verify_image
 
 
 def photo(size: int = 512) -> Image.Image:
@@ -59,6 +59,18 @@ def test_a_callable_generator_is_guarded_end_to_end(keyed_home: Path, tmp_path: 
     assert first.data["request_id"] == entries(keyed_home)[1].data["request_id"]
     report = verify_image(result.images[0].path)
     assert report.c2pa is not None and report.c2pa.state in ("Valid", "Trusted")
+
+
+def test_the_released_entry_keeps_the_content_fingerprint_of_the_marked_picture(
+    keyed_home: Path, tmp_path: Path
+) -> None:
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        result = pipe("a lighthouse at dawn", seed=5, out_dir=tmp_path / "out")
+    (entry,) = entries(keyed_home)
+    (image,) = result.images
+    # PNG is lossless and signing leaves the pixels alone: the released file is the picture.
+    assert entry.data["fingerprint"] == content_fingerprint(Image.open(image.path))
+    assert entry.data["fingerprint"]["alg"] == "hallmark.cellsteps-v1"
 
 
 def test_a_failing_classifier_releases_nothing_and_records_why(keyed_home: Path, tmp_path: Path) -> None:
@@ -139,7 +151,7 @@ def test_too_small_is_released_with_the_manifest_only_when_the_policy_says_so(
     with GuardedPipeline(render, home=keyed_home, policy=str(policy)) as pipe:
         result = pipe("a lighthouse", size=128, out_dir=tmp_path / "out")
     (image,) = result.images
-    assert image.payload is None
+    assert image.payload is None and entries(keyed_home)[0].data["fingerprint"] is None
     stage = entries(keyed_home)[0].data["stages"]["watermark"]
     assert stage.startswith("skipped: image 128x128 is smaller than")
     manifest = json.dumps(verify_image(image.path).to_dict()["c2pa"])

@@ -96,6 +96,7 @@ def make(
         "model": "tiny-sd",
         "seed": 7,
         "sha256": hashlib.sha256(signed.data).hexdigest(),
+        "fingerprint": P.content_fingerprint(marked),  # as the pipeline records it since binding
         "policy": {"id": "default", "version": 1},
         "decisions": {
             "prompt": {
@@ -576,6 +577,7 @@ def test_verdict_set_is_documented() -> None:
         "hallmark-signed",
         "hallmark-recovered",
         "hallmark-watermark",
+        "watermark-mismatch",
         "c2pa-ai-generated",
         "c2pa-signed",
         "untrusted-signer",
@@ -592,6 +594,7 @@ def test_verdict_set_is_documented() -> None:
         Verdict.INVALID_CREDENTIALS,
         Verdict.UNREADABLE_CREDENTIALS,
         Verdict.UNTRUSTED_SIGNER,
+        Verdict.WATERMARK_MISMATCH,
         Verdict.ERROR,
     }
     assert "changed after signing" not in P.VERDICTS[Verdict.UNREADABLE_CREDENTIALS]

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 
 from hallmark import __version__
-from hallmark.errors import HallmarkError, PipelineError, WatermarkError, describe_error
+from hallmark.errors import HallmarkError, PipelineError, describe_error
 from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
 from hallmark.policies import Policy, load_policy
 
@@ -39,8 +38,7 @@ from ._batch import in_two_phases
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
-from ._png import encode_png
-from ._readback import embed_checked
+from ._readback import encode_image, release_marked
 from ._records import new_record_id, policy_assertion, request_record
 from ._request import check_request, check_writable
 from ._results import GenerationResult, ReleasedImage, WithheldImage
@@ -61,6 +59,7 @@ class _Work:
     image: Image.Image
     verdict: ImageVerdict | None = None
     payload: bytes | None = None
+    readable: bool = False  # the mark reads back from ``data`` (the released bytes)
     data: bytes = b""
     manifest_summary: dict[str, Any] = field(default_factory=dict)
     tmp_path: Path | None = None
@@ -257,7 +256,7 @@ class GuardedPipeline:
                 timings[stage] = timings.get(stage, 0.0) + ms
         return result
 
-    def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Iterator[_Work]:
+    def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> Generator[_Work, None, None]:
         """The works, in order, each once its post-generation stages have run (on worker threads
         when there are workers and more than one image; see ``hallmark.pipeline._batch``)."""
 
@@ -342,35 +341,22 @@ class GuardedPipeline:
         else:
             w.stages["labels"] = "skipped: no profile in policy"
 
-        if self.stages.watermark is None:
-            w.stages["watermark"] = "skipped: disabled by policy"
-        elif min(w.image.size) < self.stages.watermark.min_size:
-            reason = f"image {w.image.size[0]}x{w.image.size[1]} is smaller than {self.stages.watermark.scheme_id} can mark ({self.stages.watermark.min_size} px)"
-            if self.policy.watermark.on_too_small == "refuse":
-                raise _StageFailed("watermark", WatermarkError(reason))
-            w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
-        else:
-            from hallmark.provenance import payload_for_record
-
-            w.payload = payload_for_record(w.record_id.bytes, self.stages.watermark.payload_bits)
-            with self._stage(w, "watermark"):
-                w.image, note = embed_checked(self.stages.watermark, w.image, w.payload)
-            w.stages["watermark"] = f"applied: {self.stages.watermark.scheme_id} ({note})"
-
-        with self._stage(w, "encode"):
-            o = self.policy.output
-            if fmt == "png":
-                w.data = encode_png(w.image, compress_level=o.png_compress_level)
-            else:
-                buf = io.BytesIO()
-                if fmt == "jpeg":
-                    w.image.save(buf, format="JPEG", quality=o.jpeg_quality)
-                else:
-                    w.image.save(buf, format="WEBP", quality=o.webp_quality)
-                w.data = buf.getvalue()
-        if labeler is not None and ctx is not None:
-            with self._stage(w, "labels"):
-                w.data = labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
+        encode = functools.partial(self._encode, w, fmt=fmt, labeler=labeler, ctx=ctx)
+        scheme = self.stages.watermark
+        before = sum(w.timings.get(k, 0.0) for k in ("encode", "labels"))
+        with self._stage(w, "watermark"):
+            release = release_marked(
+                scheme, w.image, record_id=w.record_id.bytes, encode=encode, policy=self.policy.watermark
+            )
+        # The encodings made inside the read-back are timed as the encode's, not the mark's.
+        w.timings["watermark"] -= sum(w.timings.get(k, 0.0) for k in ("encode", "labels")) - before
+        w.image, w.data, w.payload, w.readable = (
+            release.image,
+            release.data,
+            release.payload,
+            release.readable,
+        )
+        w.stages.update(release.stages)
 
         if self.stages.signer is None:
             w.stages["c2pa"] = "skipped: disabled by policy"
@@ -381,8 +367,9 @@ class GuardedPipeline:
             title=f"{w.record_id}.{_EXT[fmt]}",
             software_agent=self.generator.name,
             claim_generator=self.policy.c2pa.claim_generator,
-            watermark=SoftBinding(self.stages.watermark.scheme_id, w.payload.hex())
-            if (self.stages.watermark is not None and w.payload is not None)
+            # Only a mark that reads back from these very bytes is promised as a soft binding.
+            watermark=SoftBinding(scheme.scheme_id, w.payload.hex())
+            if (scheme is not None and w.payload is not None and w.readable)
             else None,
             training_mining=self.policy.c2pa.training_mining,
             policy_assertion=policy_assertion(
@@ -404,6 +391,15 @@ class GuardedPipeline:
                 self.stages.manifests.put(str(w.record_id), signed.manifest_store)
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
+
+    def _encode(self, w: _Work, image: Image.Image, *, fmt: str, labeler: Any, ctx: Any) -> bytes:
+        """``image`` as the bytes that will be released: encoded, metadata labels applied."""
+        with self._stage(w, "encode"):
+            data = encode_image(image, fmt=fmt, output=self.policy.output)
+        if labeler is not None and ctx is not None:
+            with self._stage(w, "labels"):
+                data = labeler.embed_metadata(data, fmt=fmt, ctx=ctx)
+        return bytes(data)
 
     def _write_temp(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
         """Write the signed image beside its final name, durable but unusable: its first bytes
@@ -459,6 +455,7 @@ class GuardedPipeline:
             if (self.stages.watermark is not None and w.payload is not None)
             else None,
             payload=w.payload.hex() if w.payload is not None else None,
+            watermark_readable=w.readable,
             manifest=w.manifest_summary,
         )
         try:
@@ -483,6 +480,7 @@ class GuardedPipeline:
                 verdict=w.verdict or ImageVerdict(action=Action.ALLOW, state=CheckStatus.NOT_CHECKED),
                 audit_index=entry.index,
                 timings_ms=dict(w.timings),
+                watermark_readable=w.readable,
             )
         )
 

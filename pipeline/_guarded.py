@@ -17,7 +17,6 @@ from __future__ import annotations
 import collections.abc
 import functools
 import hashlib
-import io
 import os
 import secrets
 import time
@@ -31,7 +30,7 @@ from typing import Any
 
 from PIL import Image, ImageFilter
 
-from hallmark.errors import HallmarkError, PipelineError, WatermarkError, describe_error
+from hallmark.errors import HallmarkError, PipelineError, describe_error
 from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
 from hallmark.policies import Policy, load_policy
 
@@ -40,8 +39,7 @@ from ._durable import fsync_dir
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
-from ._png import encode_png
-from ._readback import embed_checked
+from ._readback import encode_image, release_marked
 from ._records import label_context, new_record_id, policy_assertion, request_record
 from ._request import check_request, check_writable
 from ._results import GenerationResult, ReleasedImage, WithheldImage
@@ -62,6 +60,7 @@ class _Work:
     image: Image.Image
     verdict: ImageVerdict | None = None
     payload: bytes | None = None
+    readable: bool = False  # the mark reads back from ``data`` (the released bytes)
     data: bytes = b""
     manifest_summary: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] | None = None  # of the marked picture: binds its watermark to it
@@ -327,36 +326,27 @@ class GuardedPipeline:
         else:
             w.stages["labels"] = "skipped: no profile in policy"
 
-        if self.stages.watermark is None:
-            w.stages["watermark"] = "skipped: disabled by policy"
-        elif min(w.image.size) < self.stages.watermark.min_size:
-            reason = f"image {w.image.size[0]}x{w.image.size[1]} is smaller than {self.stages.watermark.scheme_id} can mark ({self.stages.watermark.min_size} px)"
-            if self.policy.watermark.on_too_small == "refuse":
-                raise _StageFailed("watermark", WatermarkError(reason))
-            w.stages["watermark"] = f"skipped: {reason}; policy releases with the manifest only"
-        else:
-            from hallmark.provenance import content_fingerprint, payload_for_record
+        encode = functools.partial(self._encode, w, fmt=fmt, labeler=labeler, ctx=ctx)
+        scheme = self.stages.watermark
+        before = sum(w.timings.get(k, 0.0) for k in ("encode", "labels"))
+        with self._stage(w, "watermark"):
+            release = release_marked(
+                scheme, w.image, record_id=w.record_id.bytes, encode=encode, policy=self.policy.watermark
+            )
+        # The encodings made inside the read-back are timed as the encode's, not the mark's.
+        w.timings["watermark"] -= sum(w.timings.get(k, 0.0) for k in ("encode", "labels")) - before
+        w.image, w.data, w.payload, w.readable = (
+            release.image,
+            release.data,
+            release.payload,
+            release.readable,
+        )
+        w.stages.update(release.stages)
+        if w.payload is not None:
+            from hallmark.provenance import content_fingerprint
 
-            w.payload = payload_for_record(w.record_id.bytes, self.stages.watermark.payload_bits)
-            with self._stage(w, "watermark"):
-                w.image, note = embed_checked(self.stages.watermark, w.image, w.payload)
+            with self._stage(w, "watermark"):  # binds the mark to this picture
                 w.fingerprint = content_fingerprint(w.image)
-            w.stages["watermark"] = f"applied: {self.stages.watermark.scheme_id} ({note})"
-
-        with self._stage(w, "encode"):
-            o = self.policy.output
-            if fmt == "png":
-                w.data = encode_png(w.image, compress_level=o.png_compress_level)
-            else:
-                buf = io.BytesIO()
-                if fmt == "jpeg":
-                    w.image.save(buf, format="JPEG", quality=o.jpeg_quality)
-                else:
-                    w.image.save(buf, format="WEBP", quality=o.webp_quality)
-                w.data = buf.getvalue()
-        if labeler is not None and ctx is not None:
-            with self._stage(w, "labels"):
-                w.data = labeler.embed_metadata(w.data, fmt=fmt, ctx=ctx)
 
         if self.stages.signer is None:
             w.stages["c2pa"] = "skipped: disabled by policy"
@@ -367,8 +357,9 @@ class GuardedPipeline:
             title=f"{w.record_id}.{_EXT[fmt]}",
             software_agent=self.generator.name,
             claim_generator=self.policy.c2pa.claim_generator,
-            watermark=SoftBinding(self.stages.watermark.scheme_id, w.payload.hex())
-            if (self.stages.watermark is not None and w.payload is not None)
+            # Only a mark that reads back from these very bytes is promised as a soft binding.
+            watermark=SoftBinding(scheme.scheme_id, w.payload.hex())
+            if (scheme is not None and w.payload is not None and w.readable)
             else None,
             training_mining=self.policy.c2pa.training_mining,
             policy_assertion=policy_assertion(
@@ -390,6 +381,15 @@ class GuardedPipeline:
                 self.stages.manifests.put(str(w.record_id), signed.manifest_store)
         w.stages["c2pa"] = "applied"
         w.manifest_summary = {"signed": True, "store_bytes": len(signed.manifest_store)}
+
+    def _encode(self, w: _Work, image: Image.Image, *, fmt: str, labeler: Any, ctx: Any) -> bytes:
+        """``image`` as the bytes that will be released: encoded, metadata labels applied."""
+        with self._stage(w, "encode"):
+            data = encode_image(image, fmt=fmt, output=self.policy.output)
+        if labeler is not None and ctx is not None:
+            with self._stage(w, "labels"):
+                data = labeler.embed_metadata(data, fmt=fmt, ctx=ctx)
+        return bytes(data)
 
     def _write_temp(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
         """Write the signed image beside its final name, durable but unusable: its first bytes
@@ -445,6 +445,7 @@ class GuardedPipeline:
             if (self.stages.watermark is not None and w.payload is not None)
             else None,
             payload=w.payload.hex() if w.payload is not None else None,
+            watermark_readable=w.readable,
             fingerprint=w.fingerprint,
             manifest=w.manifest_summary,
         )
@@ -470,5 +471,6 @@ class GuardedPipeline:
                 verdict=w.verdict or ImageVerdict(action=Action.ALLOW, state=CheckStatus.NOT_CHECKED),
                 audit_index=entry.index,
                 timings_ms=dict(w.timings),
+                watermark_readable=w.readable,
             )
         )

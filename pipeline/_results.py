@@ -21,13 +21,20 @@ class ReleasedImage:
     verdict: ImageVerdict
     audit_index: int
     timings_ms: dict[str, float]
+    # The mark reads back from the released file; False when the watermark was skipped or the
+    # image was released flagged as unreadable (its manifest then has no soft binding).
+    watermark_readable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "record_id": self.record_id,
             "path": str(self.path),
             "sha256": self.sha256,
-            "watermark": {"scheme_id": self.scheme_id, "payload": self.payload},
+            "watermark": {
+                "scheme_id": self.scheme_id,
+                "payload": self.payload,
+                "readable": self.watermark_readable,
+            },
             "verdict": self.verdict.to_dict(),
             "audit_index": self.audit_index,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -28,6 +28,11 @@ class WatermarkPolicy(_Section):
     # What to do when an image is smaller than the scheme can mark: refuse to release it, or
     # release it with the C2PA manifest only (recorded in the manifest and the audit entry).
     on_too_small: Literal["refuse", "manifest_only"] = "refuse"
+    # What to do when the mark does not read back from the image's own final bytes at any
+    # strength (large flat, clipped or blank images): ``flag`` releases it with
+    # ``watermark_readable: false`` in the audit entry and the manifest, and without a soft
+    # binding in the manifest; ``withhold`` does not release it (recorded as a failure).
+    on_unreadable: Literal["withhold", "flag"] = "flag"
 
 
 class C2paPolicy(_Section):

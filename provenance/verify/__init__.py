@@ -4,6 +4,7 @@ from hallmark.checks import CheckStatus
 
 from ._batch import ImageWalk, collect_images, verify_batch, walk_images
 from ._checks import audit_summary
+from ._decode import decode_pixels
 from ._html import write_html_report
 from ._report import VERDICTS, Check, ImageInfo, Verdict, VerificationReport
 from ._verify import verify_image
@@ -16,6 +17,7 @@ __all__ = [
     "Verdict",
     "VerificationReport",
     "audit_summary",
+    "decode_pixels",
     "ImageWalk",
     "collect_images",
     "verify_batch",

@@ -216,6 +216,14 @@ def _read_our_watermarks(
             )
             continue
         readings.append(reading)
+        if not reading.found and min(image.size) < scheme.min_size:
+            # Below the size the scheme marks, "no watermark found" would say more than we know.
+            summary = (
+                f"Too small to carry a watermark: {image.size[0]}x{image.size[1]} is under the "
+                f"{scheme.min_size} px shortest side that {scheme_id} marks (no capacity, not no mark)."
+            )
+            run.checks.append(Check(name, CheckStatus.NOT_CHECKED, summary, details=reading.to_dict()))
+            continue
         run.checks.append(_reading_check(name, reading, ours=True))
     return readings
 

@@ -179,6 +179,14 @@ def _decode(data: bytes, *, max_pixels: int | None = None) -> tuple[ImageInfo, A
         )
 
 
+def decode_pixels(data: bytes) -> tuple[Any, str]:
+    """The pixels that verify's watermark readers see in ``data`` (the first frame as RGB,
+    reduced above ``FULL_DECODE_PIXELS``), or None and the reason it does not decode.  The
+    pipeline reads a mark back from the bytes it is about to release through this."""
+    _info, pixels, why = _decode(data)
+    return pixels, why
+
+
 def _pixels(im: Any, pixels: int) -> Any:
     """The first frame as RGB, reduced by a whole factor when it has more than
     ``FULL_DECODE_PIXELS``: a JPEG is decoded at a reduced DCT scale (never at full size), any

@@ -16,7 +16,14 @@ How it survives what happens to shared images:
   recovers the bits that a slightly wrong period smears across the image.
 - **Brightness, contrast, gamma**: detection reads signs of a locally normalised high-pass
   residual, which monotonic tone changes leave alone; DC is never used.
-- **Quality**: the chip amplitude follows local texture, so flat areas stay clean.
+- **Quality**: the chip amplitude follows local texture (at most ``MAX_AMP`` levels), within
+  the PSNR ≈ 38.9 dB budget on photos.
+- **Hard content** (logos and text on white, line art, silhouettes, night scenes, saturated
+  colour): flat areas carry at least ``FLAT_AMP`` levels, the cleanest signal the detector gets;
+  where the mark does not fit between a pixel and 0 or 255 it is shifted into the room there is
+  (its pattern kept, its mean moved) and a clipped colour channel's share goes to the others, so
+  nothing is cut off in white, black or saturated areas.  Detection clips the residual before
+  normalising it, so strokes and edges (and the rhythm of lines of text) do not drown the mark.
 
 The codeword is 48 payload bits + a 24-bit keyed check (HMAC), BCH(t=7) over GF(2^7): 121 bits,
 masked with a keyed mask. A decision is "found" only when BCH corrects the word and the check
@@ -36,12 +43,12 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from hallmark.errors import WatermarkError
+from hallmark.errors import WatermarkCapacityError, WatermarkError
 
 from ._codec import PayloadCode, check_key, derive
 from ._image import open_canvas
 from ._types import MarkGrid, WatermarkReading
-from ._wm1_lattice import _candidate_lattices, _grid_samples, _uniform
+from ._wm1_lattice import _candidate_lattices, _grid_samples, _maximum3, _minimum3, _uniform
 
 _T = TypeVar("_T")
 
@@ -51,9 +58,12 @@ MIN_TILES = 5.3  # tiles along the shortest side, at least: the lattice needs re
 TILE = 32  # chips per tile side
 ANALYSIS = 256  # detection works on the image scaled to at most this shortest side
 TARGET_RMS = 2.9  # luminance change, 8-bit levels (PSNR ≈ 38.9 dB before clipping)
+FLAT_AMP = 1.5  # chip amplitude in flat areas, at least: ~1.2 levels rms, it survives JPEG 50
+MAX_AMP = 5.0  # chip amplitude, at most (both scale with the strength)
 CHASE_BITS = 10  # least reliable bits tried flipped when BCH alone fails
 CANDIDATES = 3  # lattice candidates tried, best lattice score first
-REFINE_Z = 5.0  # sync z-score above which a failed decode is retried on a refined lattice
+REFINE_Z = 4.0  # sync z-score above which a failed decode is retried on a refined lattice
+CLIP = 6.0  # residual levels: edges and strokes beyond this say nothing more about the mark
 # Codeword decodings one detection may try: per candidate, Chase patterns before and after refining.
 MAX_TRIALS = CANDIDATES * 2 * (1 << CHASE_BITS)
 _CODEWORD_BITS = 121  # 48 data + 24 check + 49 BCH parity
@@ -113,6 +123,15 @@ def _bicubic_upscale(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     rows = _bicubic_matrix(plane.shape[0], h)
     cols = _bicubic_matrix(plane.shape[1], w)
     return np.asarray(rows @ (cols @ plane.T).T, np.float32)
+
+
+def _upscale_linear(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a float32 plane (``size`` = width, height)."""
+    import cv2
+
+    return np.asarray(
+        cv2.resize(np.ascontiguousarray(plane, np.float32), size, interpolation=cv2.INTER_LINEAR)
+    )
 
 
 def _working_size(w: int, h: int) -> tuple[int, int]:
@@ -189,27 +208,33 @@ class Wm1:
         h, w = canvas.raw.shape[:2]
         ww, wh = _working_size(w, h)
         small = np.asarray(canvas.luma_image().resize((ww, wh), Image.Resampling.BOX), np.float32)
-        # Texture masking: chip amplitude follows the local contrast at chip scale.
-        mean = _uniform(small, 3)
-        act = np.sqrt(np.maximum(_uniform(small * small, 3) - mean * mean, 0.0))
-        ref = float(np.median(act)) + 1.0
-        mask = np.clip(act / ref, 0.15, 2.5)
-        # Keep the mark out of the clipped ends of the range, where it would be cut off.
-        mask *= np.clip(np.minimum(mean, 255.0 - mean) / 4.0, 0.0, 1.0)
-        reps = (-(-wh // TILE), -(-ww // TILE))
-        pattern = np.tile(tile, reps)[:wh, :ww] * mask
-        delta = _bicubic_upscale(pattern.astype(np.float32), (w, h))
-        flat = delta.ravel()
-        rms = float(np.sqrt(np.dot(flat, flat) / flat.size))
-        if rms < 1e-3 * _PATTERN_RMS:
-            raise WatermarkError(
+        if float(small.max()) - float(small.min()) < 0.5 and not 1.0 <= float(small.mean()) <= 254.0:
+            # On a blank canvas the mark would be the only thing in the picture.
+            raise WatermarkCapacityError(
                 "image is uniformly black or white: hallmark.wm1 has nowhere to put its mark",
                 hint="Release it with the C2PA manifest only if the policy allows, or refuse it.",
             )
-        # Spend the quality budget, but never more than twice the unmasked amplitude in one place:
-        # a mostly flat or saturated image would otherwise get all of it in its few busy areas.
+        # Texture masking: chip amplitude follows the local contrast at chip scale ...
+        mean = _uniform(small, 3)
+        act = np.sqrt(np.maximum(_uniform(small * small, 3) - mean * mean, 0.0))
+        mask = np.clip(act / (float(np.median(act)) + 1.0), 0.15, 2.5)
+        # ... spending the quality budget, but never more than twice the unmasked amplitude in one
+        # place (the rms of the upscaled pattern is _PATTERN_RMS times the rms of its chips).
+        rms = _PATTERN_RMS * float(np.sqrt(np.mean(mask * mask)))
         gain = min(TARGET_RMS / rms, 2.0 * TARGET_RMS / _PATTERN_RMS) * strength
-        return canvas.add_luminance(delta * np.float32(gain))
+        # Flat areas carry at least FLAT_AMP (the detector reads them cleanly, and JPEG keeps it);
+        # busy ones at most MAX_AMP (edges hide more, but the detector gets little more from them).
+        amp = np.clip(mask * np.float32(gain), FLAT_AMP * strength, MAX_AMP * strength)
+        # Next to white, black or strokes of either, the room the range leaves is all there is.
+        room = np.minimum(_minimum3(small), 255.0 - _maximum3(small))
+        amp = np.minimum(amp, np.maximum(room, np.float32(FLAT_AMP * strength)))
+        reps = (-(-wh // TILE), -(-ww // TILE))
+        delta = _bicubic_upscale((np.tile(tile, reps)[:wh, :ww] * amp).astype(np.float32), (w, h))
+        # Where the mark still does not fit in 0..255 (white, black, saturated colour), it is moved
+        # into the room there is rather than cut off: its local peak amplitude, with a margin for
+        # the bicubic overshoot, is what has to fit.
+        envelope = _upscale_linear(_maximum3(amp) * np.float32(1.1), (w, h))
+        return canvas.add_luminance_in_range(delta, envelope)
 
     # -- detection -------------------------------------------------------------------------
 
@@ -235,6 +260,10 @@ class Wm1:
             lum = open_canvas(image, scheme_id=self.scheme_id, min_size=1).luminance()
             a = _box_resize(lum, size) if s < 1.0 else lum
         r = a - _uniform(a, 3)
+        # Clipped before normalising: the edges of text, line art and hard shapes would otherwise
+        # drown the mark in every window that holds one, and their rhythm (lines of text) would
+        # outscore the mark's lattice.
+        np.clip(r, -CLIP, CLIP, out=r)
         r /= np.sqrt(np.maximum(_uniform(r * r, 9), 0.0)) + 2.0
         return r - r.mean()
 

@@ -32,6 +32,13 @@ def _maximum3(a: np.ndarray) -> np.ndarray:
     return cv2.dilate(np.ascontiguousarray(a), _SQUARE3, borderType=cv2.BORDER_REFLECT)
 
 
+def _minimum3(a: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.minimum_filter(a, 3)`` (mode "reflect")."""
+    import cv2
+
+    return cv2.erode(np.ascontiguousarray(a), _SQUARE3, borderType=cv2.BORDER_REFLECT)
+
+
 _SQUARE3 = np.ones((3, 3), np.uint8)
 
 
@@ -84,8 +91,12 @@ def _whitened_autocorrelation(r: np.ndarray) -> np.ndarray:
     return cv2.dft(full, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)[..., 0]
 
 
-# Lattice points used to refine the vectors: far points pin the period down most precisely.
-_REFINE_POINTS = np.array([(a, b) for a in range(0, 4) for b in range(-3, 4) if (a, b) > (0, 0)])
+# Lattice points used to refine the vectors, in growing rings: far points pin the period down
+# most precisely, once the near ones have brought the guess within reach of them.
+_RINGS = [
+    np.array([(a, b) for a in range(0, n + 1) for b in range(-n, n + 1) if (a, b) > (0, 0)])
+    for n in (1, 2, 3, 4)
+]
 
 
 def _peaks(ac: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,7 +199,11 @@ def _candidate_lattices(
                 break
         if any(np.hypot(*(v1 - g)) < 3.0 for g in given):
             continue
-        candidate = _refine_lattice(ac, (cy, cx), v1, np.array([v1[1], -v1[0]]), _REFINE_POINTS)
+        # Near lattice points first: a period off by half a pixel puts the far peaks outside the
+        # window where they are looked for, so each ring refines the guess the next one starts from.
+        candidate = (v1, np.array([v1[1], -v1[0]]))
+        for ring in _RINGS:
+            candidate = _refine_lattice(ac, (cy, cx), candidate[0], candidate[1], ring)
         given.append(candidate[0])
         yield candidate
         if len(given) >= candidates:

@@ -42,6 +42,11 @@ class WatermarkError(ProvenanceError):
     """The watermark could not be embedded or read (image too small, unsupported mode)."""
 
 
+class WatermarkCapacityError(WatermarkError):
+    """The image has no room for the watermark: smaller than the scheme marks, or uniformly
+    black or white.  The pipeline handles it by policy (``on_too_small``, ``on_unreadable``)."""
+
+
 class SigningError(ProvenanceError):
     """A C2PA manifest could not be signed (bad key, certificate or image)."""
 

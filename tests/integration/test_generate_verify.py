@@ -219,7 +219,7 @@ def test_a_missing_module_withholds_the_image_with_one_line_pointing_to_doctor(
     def encode_png(*args: object, **kwargs: object) -> bytes:
         raise ModuleNotFoundError("No module named 'isal'", name="isal")
 
-    monkeypatch.setattr("hallmark.pipeline._guarded.encode_png", encode_png)
+    monkeypatch.setattr("hallmark.pipeline._png.encode_png", encode_png)
     code, stdout, err = hallmark("generate", "a cat", "--home", copy, "--out", tmp_path / "out", "--json")
     assert code == 1 and json.loads(stdout)["withheld"][0]["reason"] == "failed:encode"
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]  # (a first model load may log too)

@@ -273,16 +273,43 @@ class _DetectOnly:
         return WatermarkReading(scheme_id=self.scheme_id, found=False)
 
 
-@pytest.mark.parametrize("how", ["reads", "detect"])
-def test_a_mark_that_never_reads_back_withholds_the_image(how: str, keyed_home: Path, tmp_path: Path) -> None:
+def test_a_mark_whose_shared_copy_never_reads_is_released_with_the_weakness_recorded(
+    keyed_home: Path, tmp_path: Path
+) -> None:
+    # The release decision is the detector's on the released bytes; ``reads`` (the shortcut
+    # for the shared copy) failing only records the weakness, after every strength was tried.
     with GuardedPipeline(render, home=keyed_home) as pipe:
-        if how == "reads":
-            pipe.stages.watermark.reads = lambda image, payload: False  # type: ignore[union-attr]
-        else:
-            pipe.stages.watermark = _DetectOnly(pipe.stages.watermark)  # type: ignore[assignment]
+        pipe.stages.watermark.reads = lambda image, payload: False  # type: ignore[union-attr]
         result = pipe("a lighthouse", out_dir=tmp_path / "out")
-    assert result.images == [] and result.withheld[0].reason == "failed:watermark"
-    assert "did not read back" in result.withheld[0].error
+    (image,) = result.images
+    stages = entries(keyed_home)[0].data["stages"]
+    assert "strength 1.0; reads back, but not after JPEG 75 at half size" in stages["watermark"]
+    assert stages["watermark_readable"] == "true" and image.watermark_readable
+
+
+@pytest.mark.parametrize("policy", ["default", "withhold"])
+def test_a_mark_that_never_reads_back_follows_on_unreadable(
+    policy: str, keyed_home: Path, tmp_path: Path
+) -> None:
+    body = "watermark:\n  on_unreadable: withhold\n" if policy == "withhold" else ""
+    with GuardedPipeline(render, home=keyed_home, policy=str(policy_file(tmp_path, body))) as pipe:
+        pipe.stages.watermark = _DetectOnly(pipe.stages.watermark)  # type: ignore[assignment]
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    (entry,) = entries(keyed_home)
+    if policy == "withhold":
+        assert result.images == [] and result.withheld[0].reason == "failed:watermark"
+        assert "does not read back from the released image at any strength" in result.withheld[0].error
+        assert entry.kind == "generation.failed" and entry.data["stage"] == "watermark"
+        return
+    # flag (the default): released, recorded unreadable, and signed without a soft binding.
+    (image,) = result.images
+    assert not image.watermark_readable and entry.data["watermark_readable"] is False
+    assert entry.data["stages"]["watermark"].startswith("unreadable: hallmark.wm1 (does not read back")
+    assert entry.data["stages"]["soft_binding"] == "omitted: the image's own mark does not read back"
+    report = verify_image(image.path)
+    assert report.c2pa is not None and report.c2pa.soft_bindings == ()
+    stages = json.dumps(report.to_dict()["c2pa"])
+    assert '"watermark_readable": "false"' in stages and "omitted: the image's own mark" in stages
 
 
 def test_read_back_order_and_fallbacks(keyed_home: Path, tmp_path: Path) -> None:

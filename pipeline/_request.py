@@ -36,3 +36,20 @@ def check_writable(folder: Path) -> None:
         raise InputError(f"cannot write images to {folder}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"cannot write images to {folder}: {probe} is not writable")
+
+
+def check_writable_file(path: Path, *, what: str = "the report") -> None:
+    """Refuse a file that cannot be written before any work that would end by writing it: it
+    must not be a folder, and its folder (or that folder's nearest existing parent) must be a
+    writable directory."""
+    if path.is_dir():
+        raise InputError(
+            f"cannot write {what} to {path}: it is a folder", hint="Name a file, e.g. report.html."
+        )
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"cannot write {what} to {path}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {what} to {path}: {probe} is not writable")

@@ -76,8 +76,11 @@ def verify(
     """
     from hallmark.provenance import walk_images
 
+    from .._request import check_writable_file
     from .._verifier import Verifier
 
+    if html_out is not None:
+        check_writable_file(html_out, what="the HTML report")  # before any image is read
     walk = walk_images(paths)
     files = walk.files
     if not files:

@@ -124,13 +124,21 @@ def render_html_report(
 def write_html_report(
     reports: Sequence[VerificationReport], path: Path, *, now: dt.datetime | None = None
 ) -> Path:
-    """Write the report to ``path`` (written whole, then renamed into place) and return it."""
+    """Write the report to ``path`` (written whole, then renamed into place) and return it.
+
+    Raises InputError naming the path when it cannot be written; no partial file is left."""
     import os
+
+    from hallmark.errors import InputError
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_html_report(reports, now=now), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(render_html_report(reports, now=now), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the HTML report to {path}: {e.strerror or type(e).__name__}") from e
     return path
 
 

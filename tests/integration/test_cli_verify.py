@@ -247,6 +247,20 @@ def test_missing_path_is_a_usage_error(world: dict[str, Any], tmp_path: Path) ->
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_an_unwritable_html_report_is_refused_before_any_image_is_read(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for target, why in ((a_file / "report.html", "is not a folder"), (tmp_path, "it is a folder")):
+        r = hallmark(world["images"], "--html", target, home=world["home"])
+        assert r.returncode == 2, r.stderr
+        (line,) = r.stderr.strip().splitlines()
+        assert line.startswith("error: cannot write the HTML report to") and why in line
+        assert r.stdout == ""  # refused before any image was read
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # and nothing was left behind
+
+
 def test_bad_trust_file_is_a_usage_error(world: dict[str, Any], tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("nope")

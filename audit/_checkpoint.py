@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,34 @@ def _key_hash(name: str, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + _ALG_ED25519 + public).digest()[:4]
 
 
+def parse_vkey(
+    text: str,
+    *,
+    what: str,
+    kind: str,
+    alg: bytes,
+    key_id: Callable[[str, bytes], bytes],
+    error: type[Exception],
+) -> tuple[str, bytes, bytes]:
+    """Split a signed-note verifier key ``NAME+ID+BASE64(alg || public key)`` into name, 4-byte
+    ID and Ed25519 public key (``kind`` names the key in errors), checking the algorithm byte and that ``key_id(name, public)`` is
+    the ID; anything else raises ``error`` naming ``what``."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or not parts[0] or any(c.isspace() for c in parts[0]):
+        raise error(f"malformed {what}: expected NAME+ID+KEY")
+    name, id_hex, key_b64 = parts
+    try:
+        ident = bytes.fromhex(id_hex)
+        raw = base64.b64decode(key_b64, validate=True)
+    except (ValueError, binascii.Error) as e:
+        raise error(f"malformed {what}: bad hex or base64") from e
+    if len(ident) != 4 or len(raw) != 33 or raw[:1] != alg:
+        raise error(f"malformed {what}: not an {kind} (type 0x{alg.hex()})")
+    if key_id(name, raw[1:]) != ident:
+        raise error(f"malformed {what}: key ID does not match name and key")
+    return name, ident, raw[1:]
+
+
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() or c == "+" for c in name):
         raise AuditError(f"invalid key name {name!r}: it must be non-empty without spaces or '+'")
@@ -69,20 +98,15 @@ class VerifierKey:
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
         """Parse ``NAME+HASH+BASE64`` and check that the hash matches the name and key."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise TamperError("malformed verifier key: expected NAME+HASH+KEY")
-        name, hash_hex, key_b64 = parts
-        try:
-            key_hash = bytes.fromhex(hash_hex)
-            raw = base64.b64decode(key_b64, validate=True)
-        except (ValueError, binascii.Error) as e:
-            raise TamperError("malformed verifier key: bad hex or base64") from e
-        if len(key_hash) != 4 or len(raw) != 33 or raw[:1] != _ALG_ED25519:
-            raise TamperError("malformed verifier key: not an Ed25519 signed-note key")
-        if _key_hash(name, raw[1:]) != key_hash:
-            raise TamperError("malformed verifier key: key hash does not match name and key")
-        return cls(name=name, key_hash=key_hash, public=raw[1:])
+        name, key_hash, public = parse_vkey(
+            text,
+            what="verifier key",
+            kind="Ed25519 signed-note key",
+            alg=_ALG_ED25519,
+            key_id=_key_hash,
+            error=TamperError,
+        )
+        return cls(name=name, key_hash=key_hash, public=public)
 
     def __str__(self) -> str:
         return f"{self.name}+{self.key_hash.hex()}+{base64.b64encode(_ALG_ED25519 + self.public).decode()}"

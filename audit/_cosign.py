@@ -10,7 +10,6 @@ at time T, this was the largest tree of the log it had seen, and consistent with
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from hallmark.errors import AuditError, TamperError
 
-from ._checkpoint import parse_checkpoint
+from ._checkpoint import parse_checkpoint, parse_vkey
 
 _ALG_COSIGNATURE = b"\x04"
 _DASH = "\u2014"
@@ -42,20 +41,15 @@ class WitnessKey:
     @classmethod
     def parse(cls, text: str) -> WitnessKey:
         """Read ``NAME+HEX(key ID)+base64(0x04 || public key)``; the key ID must match."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3 or not parts[0] or any(c.isspace() for c in parts[0]):
-            raise AuditError("malformed witness key: expected NAME+KEYID+KEY")
-        name, id_hex, key_b64 = parts
-        try:
-            key_id = bytes.fromhex(id_hex)
-            raw = base64.b64decode(key_b64, validate=True)
-        except (ValueError, binascii.Error) as e:
-            raise AuditError("malformed witness key: bad hex or base64") from e
-        if len(key_id) != 4 or len(raw) != 33 or raw[:1] != _ALG_COSIGNATURE:
-            raise AuditError("malformed witness key: not an Ed25519 cosignature/v1 key (type 0x04)")
-        if _key_id(name, raw[1:]) != key_id:
-            raise AuditError("malformed witness key: key ID does not match name and key")
-        return cls(name=name, key_id=key_id, public=raw[1:])
+        name, key_id, public = parse_vkey(
+            text,
+            what="witness key",
+            kind="Ed25519 cosignature/v1 key",
+            alg=_ALG_COSIGNATURE,
+            key_id=_key_id,
+            error=AuditError,
+        )
+        return cls(name=name, key_id=key_id, public=public)
 
     @classmethod
     def from_private(cls, private: Ed25519PrivateKey, *, name: str) -> WitnessKey:

@@ -29,13 +29,7 @@ def check_writable(folder: Path) -> None:
     """Refuse an output folder that cannot be written before any model runs, without creating it
     (a blocked prompt writes nothing): the folder, or its nearest existing parent, must be a
     writable directory."""
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise InputError(f"cannot write images to {folder}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write images to {folder}: {probe} is not writable")
+    _check_folder(folder, f"cannot write images to {folder}")
 
 
 def check_writable_file(path: Path, *, what: str = "the report") -> None:
@@ -46,10 +40,15 @@ def check_writable_file(path: Path, *, what: str = "the report") -> None:
         raise InputError(
             f"cannot write {what} to {path}: it is a folder", hint="Name a file, e.g. report.html."
         )
-    probe = path.parent
+    _check_folder(path.parent, f"cannot write {what} to {path}")
+
+
+def _check_folder(folder: Path, failure: str) -> None:
+    """``folder``, or its nearest existing parent, must be a writable directory."""
+    probe = folder
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise InputError(f"cannot write {what} to {path}: {probe} is not a folder")
+        raise InputError(f"{failure}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {what} to {path}: {probe} is not writable")
+        raise InputError(f"{failure}: {probe} is not writable")

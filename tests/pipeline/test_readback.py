@@ -4,11 +4,9 @@ recorded honestly."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -26,16 +24,8 @@ from hallmark.provenance import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def hard_content() -> ModuleType:
-    """bench/hard_content.py, the content set the robustness benchmark tables by class."""
-    spec = importlib.util.spec_from_file_location("hard_content", REPO / "bench" / "hard_content.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("hard_content", module)
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(REPO / "bench"))
+import hard_content  # noqa: E402 - bench/hard_content.py, the set the benchmark tables by class
 
 
 @pytest.fixture
@@ -68,7 +58,7 @@ def generating(images: list[Image.Image]):  # noqa: ANN201 - a generator callabl
 def test_every_hard_content_image_reads_back_its_own_mark_or_says_it_does_not(
     fmt: str, keyed_home: Path, tmp_path: Path
 ) -> None:
-    content = [c for c in hard_content().content_set() if min(c.image.size) >= 256]
+    content = [c for c in hard_content.content_set() if min(c.image.size) >= 256]
     policy = policy_file(tmp_path, "image:\n  enabled: false\n")  # the classifier is not under test
     with GuardedPipeline(generating([c.image for c in content]), home=keyed_home, policy=str(policy)) as pipe:
         result = pipe("hard content", n=len(content), out_dir=tmp_path / "out", fmt=fmt)
@@ -98,7 +88,7 @@ def test_every_hard_content_image_reads_back_its_own_mark_or_says_it_does_not(
 def test_the_self_check_reads_the_released_bytes(keyed_home: Path, tmp_path: Path) -> None:
     # What is read back is what is written: the pixels of the signed file are those checked.
     seen: list[bytes] = []
-    with GuardedPipeline(generating([hard_content().fox_logo()]), home=keyed_home) as pipe:
+    with GuardedPipeline(generating([hard_content.fox_logo()]), home=keyed_home) as pipe:
         detect = pipe.stages.watermark.detect  # type: ignore[union-attr]
 
         def recording_detect(image: Image.Image):  # noqa: ANN202

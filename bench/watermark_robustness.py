@@ -438,14 +438,25 @@ def decoder_rates(words: int, key: bytes, seed: int) -> None:
 # -- blind transplants (issue 20) ---------------------------------------------------------------
 
 
+SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "c2pa" / "images"
+
+
 def photo_pool() -> list[tuple[str, Image.Image]]:
-    """Target photos: the robustness set's photos and scikit-image's other photographs."""
+    """Target photos: the robustness set's photos, scikit-image's other photographs and, where
+    ../shared/data is present, the C2PA conformance photos (camera pictures, read in place)."""
     import skimage
 
     sk = Path(skimage.__file__).parent / "data"
     extra = ["gravel.png", "grass.png", "coins.png", "motorcycle_right.png", "clock_motion.png", "cell.png"]
     more = [(Path(n).stem, Image.open(sk / n).convert("RGB")) for n in extra if (sk / n).exists()]
-    return natural_images() + more
+    shared = []
+    for path in sorted(SHARED_PHOTOS.glob("*.jpg")) if SHARED_PHOTOS.is_dir() else []:
+        try:
+            with Image.open(path) as im:
+                shared.append((f"c2pa-{path.stem}", im.convert("RGB")))
+        except OSError:  # a conformance file whose pixels do not decode is no target
+            continue
+    return natural_images() + more + shared
 
 
 def _scene(name: str) -> str:

@@ -86,12 +86,15 @@ class Verifier:
         return verify_image(source, **self.options)
 
     def verify_batch(
-        self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0
+        self, files: Iterable[Path], *, workers: int = 1, timeout_s: float = 60.0, ordered: bool = True
     ) -> Iterator[Any]:
-        """Reports in the order of ``files``; a file that hangs or crashes becomes an error report."""
+        """Reports in the order of ``files`` (``ordered=False``: as each finishes); a file that
+        hangs or crashes becomes an error report."""
         from hallmark.provenance import verify_batch
 
-        return iter(verify_batch(list(files), workers=workers, timeout_s=timeout_s, **self.options))
+        return iter(
+            verify_batch(list(files), workers=workers, timeout_s=timeout_s, ordered=ordered, **self.options)
+        )
 
 
 def _watermark_key(home: Home) -> bytes | None:

@@ -10,7 +10,9 @@ imported once there is something to verify.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from ._common import (
     command,
     fail,
     print_json_line,
+    with_schema,
 )
 
 
@@ -69,8 +72,34 @@ def verify(
             "hallmark.dwtdctsvd-bch, which has no keyed check, is read only when named.",
         ),
     ] = None,
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(
+            "--jsonl",
+            help="Also write each report to this JSON Lines file as soon as its file is verified "
+            "(an interrupted run leaves every finished report in it).",
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Skip files already reported in this JSON Lines file (same path, same content) and "
+            "append the rest to it.",
+        ),
+    ] = None,
+    ordered: Annotated[
+        bool,
+        typer.Option(
+            "--ordered/--as-done", help="Report files in the order given, or as each finishes (workers)."
+        ),
+    ] = True,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
+
+    A long run over an archive: --jsonl FILE keeps every report as it finishes, --resume FILE
+    picks up where an interrupted run stopped (hallmark verify archive/ --workers 2 --resume
+    archive.jsonl).
 
     Example: hallmark verify out/ downloads/photo.jpg --html report.html
     """
@@ -81,6 +110,11 @@ def verify(
 
     if html_out is not None:
         check_writable_file(html_out, what="the HTML report")  # before any image is read
+    if jsonl is not None and resume is not None and jsonl.resolve() != resume.resolve():
+        fail("--jsonl and --resume name different files", hint="--resume FILE appends to FILE itself.")
+    log_path = resume or jsonl
+    if log_path is not None:
+        check_writable_file(log_path, what="reports")
     walk = walk_images(paths)
     files = walk.files
     if not files:
@@ -100,39 +134,86 @@ def verify(
         profiles=profile or [],
         schemes=scheme,
     )
-    reports = []
-    with _progress(len(files), enabled=not json_out) as tick:
-        for report in verifier.verify_batch(files, workers=workers, timeout_s=timeout):
-            reports.append(report)
-            if json_out:
-                print_json_line(report.to_dict(), schema="verify-report")
-            tick(report)
-    from hallmark.provenance import Verdict
+    from .._report_log import ReportLog
 
-    for report in reports:
-        if report.verdict is Verdict.ERROR:  # one line per unreadable file, whatever the output format
-            print(f"error: {report.source}: {report.error}", file=sys.stderr)
+    with ReportLog.open(log_path, resume=resume is not None) if log_path else nullcontext() as log:
+        tally = _Tally()
+        todo = files
+        if log is not None and log.recorded:
+            todo = []
+            for f in files:
+                if (seen := log.done(f)) is not None:
+                    tally.add_recorded(seen)
+                else:
+                    todo.append(f)
+            print(f"resuming: {len(files) - len(todo)} files already reported in {log.path}", file=sys.stderr)
+        # Every report is kept for an HTML file or a table of a few files; a long run keeps counts.
+        keep = html_out is not None or (not json_out and len(todo) <= MAX_TABLE_ROWS)
+        reports = []
+        with _progress(len(todo), enabled=not json_out) as tick:
+            for report in verifier.verify_batch(todo, workers=workers, timeout_s=timeout, ordered=ordered):
+                line = with_schema(report.to_dict(), "verify-report")
+                if log is not None:
+                    log.append(line)
+                if json_out:
+                    print_json_line(report.to_dict(), schema="verify-report")
+                tally.add(report)
+                if keep:
+                    reports.append(report)
+                tick(report)
+    for source, error in tally.errors:  # one line per unreadable file, whatever the output format
+        print(f"error: {source}: {error}", file=sys.stderr)
     if html_out is not None:
         from hallmark.provenance import write_html_report
 
         write_html_report(reports, html_out)
     if not json_out:
-        _render(reports, html_out=html_out)
-    raise typer.Exit(_exit_code(reports))
+        _render(reports, tally, html_out=html_out, shown=keep)
+    raise typer.Exit(tally.exit_code())
 
 
-def _exit_code(reports: list[Any]) -> int:
-    from hallmark.provenance import Verdict
+MAX_TABLE_ROWS = 2000  # a longer run prints its counts, not a row per file (see --jsonl)
 
-    if any(not r.passed and r.verdict is not Verdict.ERROR for r in reports):
-        return EXIT_FAILED
-    if any(r.verdict is Verdict.ERROR for r in reports):
-        return EXIT_USAGE
-    return EXIT_OK
+
+class _Tally:
+    """What decides the exit code and the summary: counts by verdict, and the files that failed
+    to verify at all, for a run that does not keep its reports."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.failed = 0
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, report: Any) -> None:
+        from hallmark.provenance import Verdict
+
+        self.counts[report.verdict.value] += 1
+        if report.verdict is Verdict.ERROR:
+            self.errors.append((report.source, report.error))
+        elif not report.passed:
+            self.failed += 1
+
+    def add_recorded(self, seen: Any) -> None:
+        """A file a resumed run skips, by what its earlier report said."""
+        from hallmark.provenance import Verdict
+
+        self.counts[seen.verdict] += 1
+        known = {v.value: v for v in Verdict}
+        # A verdict this version does not know counts as failed: exit 0 only for what it can vouch for.
+        if seen.checks_failed or seen.verdict not in known or known[seen.verdict].failing:
+            self.failed += 1
+
+    def exit_code(self) -> int:
+        if self.failed:
+            return EXIT_FAILED
+        if self.errors:
+            return EXIT_USAGE
+        return EXIT_OK
 
 
 class _progress:
-    """A progress bar on stderr while files are verified (hidden for --json or without a terminal)."""
+    """A progress bar on stderr while files are verified, with the rate and the time left
+    (hidden for --json or without a terminal)."""
 
     def __init__(self, total: int, *, enabled: bool) -> None:
         self.total = total
@@ -143,30 +224,43 @@ class _progress:
         if not self.enabled:
             return lambda report: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._bar = Progress(
             TextColumn("verifying"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=True,
         )
         self._bar.__enter__()
-        task = self._bar.add_task("verify", total=self.total)
-        return lambda report: self._bar.advance(task)
+        task = self._bar.add_task("verify", total=self.total, rate="")
+
+        def tick(report: Any) -> None:
+            self._bar.advance(task)
+            speed = self._bar.tasks[0].speed
+            self._bar.update(task, rate=f"{speed:.1f} files/s" if speed else "")
+
+        return tick
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
 
-def _render(reports: list[Any], *, html_out: Path | None) -> None:
-    from collections import Counter
-
+def _render(reports: list[Any], tally: _Tally, *, html_out: Path | None, shown: bool) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from hallmark.provenance import VERDICTS, Verdict
 
@@ -184,6 +278,22 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
     if len(reports) <= 3:
         for r in reports:
             _render_one(out, r, colour.get(r.verdict, "cyan"))
+    if shown:
+        _table(out, reports, colour)
+    else:
+        out.print(f"{sum(tally.counts.values())} files: one row each is in --jsonl or --json output")
+    known = {v.value: v for v in Verdict}
+    for value, n in sorted(tally.counts.items(), key=lambda kv: -kv[1]):
+        verdict = known.get(value)
+        meaning = VERDICTS[verdict] if verdict else "a verdict this version of hallmark does not know"
+        out.print(f"  {n:>5}  [{colour.get(verdict, 'cyan')}]{value}[/]: {meaning}", highlight=False)
+    if html_out is not None:
+        out.print(f"HTML report written to {html_out}")
+
+
+def _table(out: Any, reports: list[Any], colour: dict[Any, str]) -> None:
+    from rich.table import Table
+
     table = Table(title="hallmark verify", title_justify="left")
     identities = any(r.c2pa and r.c2pa.identities for r in reports)
     for col in ("file", "verdict", "C2PA", "watermark", "audit record") + ("identity",) * identities:
@@ -200,14 +310,6 @@ def _render(reports: list[Any], *, html_out: Path | None) -> None:
             row.append("; ".join(named) or "-")
         table.add_row(*row)
     out.print(table)
-    counts = Counter(r.verdict for r in reports)
-    for verdict, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        out.print(
-            f"  {n:>5}  [{colour.get(verdict, 'cyan')}]{verdict.value}[/]: {VERDICTS[verdict]}",
-            highlight=False,
-        )
-    if html_out is not None:
-        out.print(f"HTML report written to {html_out}")
 
 
 def _render_one(out: Any, r: Any, style: str) -> None:

@@ -115,11 +115,13 @@ def verify_batch(
     *,
     workers: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    ordered: bool = True,
     **options: Any,
 ) -> Iterator[VerificationReport]:
     """Verify each file of ``paths`` (already collected) with ``verify_image(path, **options)``
-    and yield the reports in input order.  ``workers`` processes share the files and each file
-    gets ``timeout_s`` seconds; ``workers=0`` verifies in this process with no time limit."""
+    and yield the reports in input order (``ordered=False``: as each finishes).  ``workers``
+    processes share the files and each file gets ``timeout_s`` seconds; ``workers=0`` verifies
+    in this process with no time limit."""
     files = [Path(p) for p in paths]
     if workers < 0:
         raise InputError(f"--workers must be 0 or more, not {workers}")
@@ -131,7 +133,7 @@ def verify_batch(
         return
     yield from _Pool(
         files, workers=min(workers, max(1, len(files))), timeout_s=timeout_s, options=options
-    ).run()
+    ).run(ordered=ordered)
 
 
 def _verify_one(path: Path, options: dict[str, Any]) -> VerificationReport:
@@ -190,7 +192,7 @@ class _Pool:
         worker.process.join(timeout=5)
         worker.conn.close()
 
-    def run(self) -> Iterator[VerificationReport]:
+    def run(self, *, ordered: bool = True) -> Iterator[VerificationReport]:
         from multiprocessing.connection import wait
 
         pending = deque(enumerate(self._files))
@@ -230,8 +232,9 @@ class _Pool:
                         continue
                     self._retire(w, kill=True)
                     self._workers[i] = self._spawn()
-                while next_out in done:
-                    yield done.pop(next_out)
+                # next_out counts what was handed over: in input order, or as each finished.
+                while done and (not ordered or next_out in done):
+                    yield done.pop(next_out if ordered else min(done))
                     next_out += 1
         finally:
             for w in self._workers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from math import comb
 
 import numpy as np
@@ -45,22 +46,67 @@ def check_key(key: object, scheme_id: str) -> bytes:
     return bytes(key)
 
 
+class _Bch:
+    """bchlib's BCH code, called so that it can neither leak nor race.
+
+    bchlib 2.1.3's ``decode`` and ``encode`` keep a reference to, and a buffer export of, every
+    argument they are given: ~80 bytes a call, which wm1's Chase decoding (thousands of trial
+    words per image) turned into ~250 KiB per image verified and 1 GiB over 3,000 files.  Here
+    they are always handed the same bytearrays, refilled in place at their own size, so that
+    what bchlib keeps is the same few objects whatever the number of calls.  ``correct`` uses
+    the error locations the last ``decode`` left in the code object, so the two run under one
+    lock (bchlib holds the GIL throughout: the lock costs no parallelism)."""
+
+    def __init__(self, t: int, *, m: int) -> None:
+        import bchlib
+
+        self._code = bchlib.BCH(t, m=m)
+        self.n = int(self._code.n)
+        self.ecc_bits = int(self._code.ecc_bits)
+        self._ecc = bytearray(int(self._code.ecc_bytes))
+        self._data: dict[int, bytearray] = {}
+        self._lock = threading.Lock()
+
+    def _filled(self, data: bytes) -> bytearray:
+        buf = self._data.get(len(data))
+        if buf is None:
+            buf = self._data[len(data)] = bytearray(len(data))
+        buf[:] = data
+        return buf
+
+    def decode(self, data: bytes, ecc: bytes) -> tuple[int, bytes]:
+        """The number of bit errors bchlib finds in ``data`` + ``ecc`` (negative: more than it
+        can fix) and ``data`` with them corrected."""
+        with self._lock:
+            buf = self._filled(data)
+            self._ecc[:] = ecc
+            nerr = int(self._code.decode(buf, self._ecc))
+            if nerr <= 0:
+                return nerr, data
+            fixed = bytearray(data)
+            self._code.correct(fixed, bytearray(ecc))  # ``correct`` keeps nothing it is given
+            return nerr, bytes(fixed)
+
+    def encode(self, data: bytes) -> bytes:
+        """The parity bytes of ``data``."""
+        with self._lock:
+            return bytes(self._code.encode(self._filled(data)))
+
+
 class PayloadCode:
     """BCH(``t``, ``m``) over ``data_bits`` payload bits plus ``tag_bits`` of keyed check, masked."""
 
     def __init__(self, *, key: bytes, label: str, data_bits: int, tag_bits: int, t: int, m: int) -> None:
-        import bchlib
-
         if data_bits % 8 or tag_bits % 8:
             raise ValueError("data and tag bits must be multiples of 8")
         self._key = key
         self._label = label
         self.data_bits = data_bits
         self.tag_bits = tag_bits
-        self._bch = bchlib.BCH(t, m=m)
+        self._bch = _Bch(t, m=m)
         self.t = t
         self.message_bits = data_bits + tag_bits
-        self.ecc_bits = int(self._bch.ecc_bits)
+        self.ecc_bits = self._bch.ecc_bits
         self.codeword_bits = self.message_bits + self.ecc_bits
         if self.codeword_bits > self._bch.n:
             raise ValueError("codeword longer than the BCH code allows")
@@ -120,23 +166,20 @@ class PayloadCode:
         """The message of the codeword within ``t`` bits of ``word`` and that distance, or None."""
         packed = word.to_bytes(self._word_bits // 8, "big")
         nbytes = self.message_bits // 8
-        # Most words handed here (Chase trials) do not decode: test before copying anything.
-        nerr = self._bch.decode(packed[:nbytes], packed[nbytes:])
+        nerr, data = self._bch.decode(packed[:nbytes], packed[nbytes:])
         if nerr < 0:
             return None
-        data = bytearray(packed[:nbytes])
         if nerr:
-            self._bch.correct(data, bytearray(packed[nbytes:]))
             # bchlib reports success for many words more than t bits from every codeword (99% of
             # its successes on random words, measured): its error locations may fall outside the
             # shortened code.  A bounded-distance decoder accepts a word only when the codeword
             # it returns lies within t bits of it, so the codeword is rebuilt and the distance
             # counted.
-            codeword = int.from_bytes(bytes(data) + bytes(self._bch.encode(bytes(data))), "big")
+            codeword = int.from_bytes(data + self._bch.encode(data), "big")
             nerr = (codeword ^ word).bit_count()
             if nerr > self.t:
                 return None
-        return bytes(data), int(nerr)
+        return data, nerr
 
     def count_decodable(self, words: np.ndarray) -> int:
         """How many rows of ``words`` (uint8, one word per row in ``to_word``'s byte layout) the
@@ -151,7 +194,7 @@ class PayloadCode:
         for row in np.ascontiguousarray(words, np.uint8):
             packed = row.tobytes()
             # bchlib's own test first (C, ~2 µs): only its ~2% successes need the distance check.
-            if decode(packed[:nbytes], packed[nbytes:]) >= 0:
+            if decode(packed[:nbytes], packed[nbytes:])[0] >= 0:
                 count += self._bch_decode(int.from_bytes(packed, "big")) is not None
         return count
 

@@ -39,18 +39,32 @@ _LEET_L = {**_LEET, "1": "l"}
 # Runs of three or more single letters/digits split by separators: "n u d e", "n.u.d.e", "n-u-d-e".
 _SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[\s.\-_*·•/|~,:;'\"+]+[a-z0-9](?![a-z0-9])){2,}")
 _SEPARATOR = re.compile(r"[^a-z0-9]")
-# The same runs in any alphabet ("с е к с", "ج-ن-س"), for the words matched in their own script.
-_SPACED_ANY = re.compile(r"(?<![^\W_])[^\W\d_](?:[\s.\-_*·•/|~,:;'\"+]+[^\W\d_](?![^\W_])){2,}")
-_SEPARATOR_ANY = re.compile(r"[\W_]")
+# The same runs in any alphabet ("с е к с", "ج-ن-س"), for the words matched in their own script;
+# two letters make a run there, since Arabic has two-letter words to find.
+# A vowel sign of Devanagari or Arabic is not a word character to ``re``, but spaced out it
+# stands for a letter of its word.
+_SIGNS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963"
+_LETTER = rf"(?:[^\W\d_]|[{_SIGNS}])"
+_SPACED_ANY = re.compile(
+    rf"(?<![^\W_{_SIGNS}]){_LETTER}(?:[\s.\-_*·•/|~,:;'\"+]+{_LETTER}(?![^\W_{_SIGNS}])){{1,}}"
+)
+_SEPARATOR_ANY = re.compile(rf"[^\w{_SIGNS}]|_")
 # The combining-mark blocks that any script's letters carry (Zalgo text stacks them): a
 # script's own vowel signs (Devanagari, Arabic) are letters there and stay.
 _STACKED_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def is_cjk(ch: str) -> bool:
-    """Whether a character belongs to a script written without spaces between words."""
+    """Whether a character belongs to a script written without spaces between words (CJK,
+    kana, Hangul, whose words take particles without a space, and Thai)."""
     o = ord(ch)
-    return 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
+    return (
+        0x0E00 <= o <= 0x0E7F
+        or 0x2E80 <= o <= 0x9FFF
+        or 0xAC00 <= o <= 0xD7AF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 @dataclass(frozen=True)
@@ -274,5 +288,8 @@ def variants(prompt: str) -> list[Variant]:
         # Words matched in their own script (Cyrillic, Arabic, Devanagari...) see these two.
         add("joined_native", _join_spaced(base, _SPACED_ANY, _SEPARATOR_ANY))
         if rtl is not None:
-            add("rtl_native", _map(rtl, _unicode_char))
+            rtl_native = _map(rtl, _unicode_char)
+            add("rtl_native", rtl_native)
+            if any(is_cjk(c) for c in rtl_native[0]):
+                add("rtl_cjk", _cjk_only(rtl_native))
     return out

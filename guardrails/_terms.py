@@ -28,6 +28,7 @@ _NATIVE_TOKEN = re.compile(
 # Arabic writes the article and one-letter conjunctions and prepositions on to the word.
 _ARABIC_PREFIXES = ("", "ال", "و", "وال", "ب", "بال", "ل", "لل", "ف", "فال")
 _NATIVE_VARIANTS = frozenset({"unicode", "joined_native", "rtl_native"})
+_CJK_VARIANTS = frozenset({"cjk", "unicode", "rtl", "rtl_native", "rtl_cjk"})
 _VOWELS = set("aeiou")
 
 
@@ -99,6 +100,7 @@ class PhraseIndex(Generic[T]):
     # Terms in another alphabet, as words of their own script.
     native: dict[tuple[str, ...], list[tuple[T, str]]] = field(default_factory=dict)
     native_lengths: dict[str, set[int]] = field(default_factory=dict)
+    native_heads: set[str] = field(default_factory=set)
 
     def add(self, term: str, payload: T, *, inflections: bool = True) -> None:
         if any(is_cjk(c) for c in term):
@@ -110,9 +112,14 @@ class PhraseIndex(Generic[T]):
             from ._normalise import variants
 
             tokens = tuple(_NATIVE_TOKEN.findall(variants(term)[0].text))
-            for key in _native_forms(tokens) if tokens else []:
+            keys = _native_forms(tokens) if tokens else []
+            if len(tokens) > 1:  # spelled out letter by letter, the words run together
+                keys.append(("".join(tokens),))
+            for key in keys:
                 self.native.setdefault(key, []).append((payload, term))
                 self.native_lengths.setdefault(key[0], set()).add(len(key))
+                if len(key) == 1:
+                    self.native_heads.add(key[0][:2])
             return
         folded = _fold_term(term)
         for spelling in _leet_spellings(folded):
@@ -144,15 +151,7 @@ class PhraseIndex(Generic[T]):
 
     def _inside(self, text: str, start: int, end: int) -> list[tuple[T, str, int, int]]:
         """Single-token terms anywhere inside a joined run (no word boundaries there)."""
-        hits: list[tuple[T, str, int, int]] = []
-        for i in range(start, end):
-            if text[i : i + 3] not in self.heads:
-                continue
-            for j in range(i + 3, min(end, i + 40) + 1):
-                entries = self.phrases.get((text[i:j],))
-                if entries:
-                    hits.extend((payload, term, i, j) for payload, term in entries)
-        return hits
+        return _inside(text, start, end, self.phrases, self.heads, 3)
 
     def search(self, variant: Variant) -> list[tuple[T, str, int, int]]:
         """Every match in ``variant`` as ``(payload, term, start, end)`` (variant offsets)."""
@@ -166,13 +165,36 @@ class PhraseIndex(Generic[T]):
             return hits
         if self.native and variant.name in _NATIVE_VARIANTS:
             hits += _phrases_in(_NATIVE_TOKEN.finditer(text), self.native, self.native_lengths)
-        if self.cjk and variant.name in {"cjk", "unicode", "rtl", "rtl_native"}:
+            for start, end in variant.joined if variant.name == "joined_native" else ():
+                hits += _inside(text, start, end, self.native, self.native_heads, 2)
+        if self.cjk and variant.name in _CJK_VARIANTS:
             for needle, payload, term in self.cjk:
                 start = text.find(needle)
                 while start >= 0:
                     hits.append((payload, term, start, start + len(needle)))
                     start = text.find(needle, start + 1)
         return hits
+
+
+def _inside(
+    text: str,
+    start: int,
+    end: int,
+    phrases: dict[tuple[str, ...], list[tuple[T, str]]],
+    heads: set[str],
+    head: int,
+) -> list[tuple[T, str, int, int]]:
+    """Single-token terms anywhere in ``text[start:end]``: only positions that begin one of
+    ``heads`` (the first ``head`` letters of every such term) are looked at, so a long run
+    costs one set lookup per character."""
+    hits: list[tuple[T, str, int, int]] = []
+    for i in range(start, end):
+        if text[i : i + head] not in heads:
+            continue
+        for j in range(i + head, min(end, i + 40) + 1):
+            for payload, term in phrases.get((text[i:j],), ()):
+                hits.append((payload, term, i, j))
+    return hits
 
 
 def _phrases_in(

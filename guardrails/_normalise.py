@@ -170,7 +170,10 @@ def _map(chars: _Chars, fn: object) -> _Chars:
     out_s: list[int] = []
     out_e: list[int] = []
     for ch, s, e in zip(*chars, strict=True):
-        for piece in fn(ch):  # type: ignore[operator]
+        pieces = fn(ch)  # type: ignore[operator]
+        if not pieces and out_e and _STACKED_MARK.match(ch):
+            out_e[-1] = e  # a dropped mark stays inside its letter's span
+        for piece in pieces:
             out_c.append(piece)
             out_s.append(s)
             out_e.append(e)

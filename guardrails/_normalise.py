@@ -165,6 +165,19 @@ def _fold_char(ch: str) -> str:
     return anyascii(ch).lower()
 
 
+@lru_cache(maxsize=4096)
+def _fold_raw(ch: str) -> str:
+    """Fold one character as the user wrote it: its own look-alike entry first (NFKC would turn
+    the Greek lunate sigma "ϲ", a look-alike of "c", into a final sigma), then what NFKC makes
+    of it, folded."""
+    if not ch.isascii() and not is_cjk(ch):
+        table = _confusables()
+        glyph = table.get(ch) or table.get(ch.lower())
+        if glyph is not None:
+            return glyph
+    return "".join(_fold_char(c) for c in _unicode_char(ch))
+
+
 def _map(chars: _Chars, fn: object) -> _Chars:
     out_c: list[str] = []
     out_s: list[int] = []
@@ -257,7 +270,7 @@ def variants(prompt: str) -> list[Variant]:
         folded = base
     else:
         base = _map((list(prompt), *identity), _unicode_char)
-        folded = _map(base, _fold_char)
+        folded = _map((list(prompt), *identity), _fold_raw)
     out = [_variant("unicode", base)]
     seen = {out[0].text}
 
@@ -282,7 +295,7 @@ def variants(prompt: str) -> list[Variant]:
     add("joined_plain", _join_spaced(folded))
     rtl = _rtl_reordered(prompt)
     if rtl is not None:
-        rtl_folded = _map(_map(rtl, _unicode_char), _fold_char)
+        rtl_folded = _map(rtl, _fold_raw)
         add("rtl", rtl_folded)
         add("rtl_joined", _join_spaced(_leet(rtl_folded, _LEET)))
     if any(is_cjk(c) for c in base[0]):

@@ -10,9 +10,20 @@ word filters do.  Sets:
 - ../shared/data/prompts/parti_dev.csv: benign PartiPrompts (false-positive rate);
 - ../shared/data/prompts/i2p_dev.csv: I2P, per category and the ``hard`` subset, as information
   only (its prompts tend to *produce* unsafe images; most do not *ask* for them);
-- ../shared/data/pii/presidio_synth_v2.csv: recall per PII pattern entity.
+- ../shared/data/pii/presidio_synth_v2.csv: recall per PII pattern entity;
+- tests/data/policy_multilingual.csv: explicit requests and benign captions in eleven languages
+  (written for hallmark), recall and false-positive rate per language;
+- every explicit request (English and the other languages) under each disguise family: zero-width
+  characters, Cyrillic look-alikes, look-alikes of other scripts (Armenian, Greek, Cherokee...),
+  mathematical letters, circled letters, full-width, leetspeak, stacked combining marks, spaced
+  letters, a right-to-left override;
+- MultiJail (DAMO-NLP-SG/multilingual-safety-for-LLMs, MIT): 315 harmful chat requests, each in
+  English and human-translated into zh, ko, ar, th (and others), read in place from a checkout or a
+  copy of ``data/MultiJail.csv`` given with ``--multijail`` (never copied into this repository).
+  They are requests to a chat model, not image prompts, so their rates are information: the same
+  prompts in English and in each language, side by side.
 
-Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python bench/policy_eval.py [--policy default]``.
+Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python bench/policy_eval.py [--policy default] [--multijail PATH]``.
 """
 
 from __future__ import annotations
@@ -22,8 +33,10 @@ import csv
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -188,11 +201,132 @@ def pii(filt: PromptFilter) -> list[str]:
     return lines
 
 
-def speed(fn: Callable[[str], object], prompts: list[str], *, rounds: int = 3) -> tuple[float, float, float]:
-    """(prompts/s, p50 ms, p99 ms) over ``rounds`` passes (the first pass warms caches)."""
+# -- languages and disguise families ----------------------------------------------------------
+
+_SPACELESS = ("zh", "ja", "ko", "th")
+
+
+def _other_scripts() -> dict[str, str]:
+    """One look-alike per Latin letter from scripts other than Cyrillic and the mathematical
+    blocks, taken from Unicode's confusables data (Armenian, Greek, Cherokee, Lisu, Coptic...)."""
+    from hallmark.guardrails._normalise import _confusables
+
+    preferred = ("ARMENIAN", "GREEK", "CHEROKEE", "LISU", "COPTIC", "CANADIAN", "LATIN")
+    best: dict[str, tuple[int, str]] = {}
+    for ch, letter in _confusables().items():
+        if not letter.isalpha() or ch != ch.lower():
+            continue
+        script = unicodedata.name(ch, "?").split()[0]
+        if script in preferred and preferred.index(script) < best.get(letter, (99, ""))[0]:
+            best[letter] = (preferred.index(script), ch)
+    return {letter: ch for letter, (_, ch) in best.items()}
+
+
+def _families() -> dict[str, Callable[[str], str]]:
+    others = str.maketrans(_other_scripts())
+    bold = {chr(0x61 + i): chr(0x1D41A + i) for i in range(26)}
+    circled = {chr(0x61 + i): chr(0x24D0 + i) for i in range(26)}
+    return {
+        "zero-width": lambda p: "\u200b".join(p),
+        "Cyrillic look-alikes": lambda p: p.translate(_CYRILLIC),
+        "other scripts' look-alikes": lambda p: p.translate(others),
+        "mathematical bold": lambda p: "".join(bold.get(c, c) for c in p),
+        "circled letters": lambda p: "".join(circled.get(c, c) for c in p),
+        "full-width": lambda p: "".join(_FULL.get(c, c) for c in p),
+        "leetspeak": lambda p: p.translate(_LEET),
+        "stacked marks": lambda p: "".join(c + "\u0308\u0301" if c.isalpha() else c for c in p),
+        "spaced letters": lambda p: " ".join(c for c in p if not c.isspace()),
+        "right-to-left override": lambda p: "\u202e" + p[::-1] + "\u202c",
+    }
+
+
+def _blocks(filt: PromptFilter, base: Baseline, prompts: list[str]) -> tuple[int, int]:
+    return sum(bool(caught_by(filt.evaluate(p))) for p in prompts), sum(
+        bool(base.categories(p)) for p in prompts
+    )
+
+
+def per_language(filt: PromptFilter, base: Baseline, rows: list[dict[str, str]]) -> list[str]:
+    lines = [
+        "| language | requests | hallmark recall | baseline recall | captions | hallmark FP | baseline FP |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lang in sorted({r["language"] for r in rows}):
+        unsafe = [r["prompt"] for r in rows if r["language"] == lang and r["label"] == "unsafe"]
+        safe = [r["prompt"] for r in rows if r["language"] == lang and r["label"] == "safe"]
+        (ru, bu), (rs, bs) = _blocks(filt, base, unsafe), _blocks(filt, base, safe)
+        lines.append(
+            f"| {lang} | {len(unsafe)} | {_rate(ru, len(unsafe))} | {_rate(bu, len(unsafe))} "
+            f"| {len(safe)} | {_rate(rs, len(safe))} | {_rate(bs, len(safe))} |"
+        )
+    return lines
+
+
+def per_family(filt: PromptFilter, base: Baseline, english: list[str], other: list[str]) -> list[str]:
+    """Recall per disguise family, English requests and other-language requests apart; a family
+    that leaves a prompt unchanged (leetspeak on Chinese) is not counted for it."""
+    lines = [
+        "| disguise family | English n | hallmark | baseline | other languages n | hallmark | baseline |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, fn in _families().items():
+        cells = []
+        for prompts in (english, other):
+            changed = [d for d in (fn(p) for p in prompts) if d not in prompts]
+            ours, theirs = _blocks(filt, base, changed)
+            cells.append(f"{len(changed)} | {_rate(ours, len(changed))} | {_rate(theirs, len(changed))}")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def _multijail_rows(path: Path) -> list[dict[str, str]]:
+    if path.is_dir():  # a git checkout or bare mirror of DAMO-NLP-SG/multilingual-safety-for-LLMs
+        git_dir = path / ".git" if (path / ".git").exists() else path
+        text = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", "HEAD:data/MultiJail.csv"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    else:
+        text = path.read_text(encoding="utf-8")
+    return list(csv.DictReader(text.lstrip("\ufeff").splitlines(keepends=True)))
+
+
+_MULTIJAIL_IMAGE_HARMS = ("Adult content", "Sexual exploitation", "Violence", "Weapons", "Terrorism")
+
+
+def multijail(filt: PromptFilter, base: Baseline, path: Path | None) -> list[str]:
+    if path is None or not path.exists():
+        return ["(MultiJail not given: run with --multijail PATH to a checkout or its data/MultiJail.csv)"]
+    rows = _multijail_rows(path)
+    harms = [r for r in rows if any(t in r["tags"] for t in _MULTIJAIL_IMAGE_HARMS)]
+    lines = [
+        f"{len(rows)} requests; {len(harms)} tagged adult content, sexual exploitation, violence, "
+        "weapons or terrorism (the harms an image prompt filter is for)\n",
+        "| language | all: hallmark | all: baseline | those harms: hallmark | those harms: baseline |",
+        "|---|---|---|---|---|",
+    ]
+    for lang in ("en", "zh", "ko", "ar", "th", "it", "vi"):
+        if lang not in rows[0]:
+            continue
+        a, b = _blocks(filt, base, [r[lang] for r in rows])
+        c, d = _blocks(filt, base, [r[lang] for r in harms])
+        lines.append(
+            f"| {lang} | {_rate(a, len(rows))} | {_rate(b, len(rows))} | {_rate(c, len(harms))} | {_rate(d, len(harms))} |"
+        )
+    return lines
+
+
+def speed(
+    fn: Callable[[str], object], prompts: list[str], *, rounds: int = 3
+) -> tuple[float, float, float, float]:
+    """(prompts/s, p50 ms, p99 ms, prompts per CPU second) over ``rounds`` passes (after a
+    warm-up pass).  The CPU rate is the one to compare on a machine shared with other jobs."""
     for p in prompts[:50]:
         fn(p)
     latencies = []
+    cpu = time.process_time()
     start = time.perf_counter()
     for _ in range(rounds):
         for p in prompts:
@@ -200,9 +334,10 @@ def speed(fn: Callable[[str], object], prompts: list[str], *, rounds: int = 3) -
             fn(p)
             latencies.append(time.perf_counter_ns() - t0)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1e6
-    return len(latencies) / elapsed, statistics.median(latencies) / 1e6, p99
+    return len(latencies) / elapsed, statistics.median(latencies) / 1e6, p99, len(latencies) / cpu
 
 
 def main() -> None:
@@ -210,6 +345,7 @@ def main() -> None:
     parser.add_argument("--policy", default="default")
     parser.add_argument("--skip-i2p", action="store_true")
     parser.add_argument("--semantic", action="store_true", help="also time the optional semantic detector")
+    parser.add_argument("--multijail", type=Path, help="MultiJail: a checkout of its repository or its CSV")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -242,16 +378,32 @@ def main() -> None:
         print("\n".join(i2p(filt, base)))
     print("\n### PII recall on presidio_synth_v2 (entities the policy checks)\n")
     print("\n".join(pii(filt)))
+    ml_rows = _read_prompts(REPO / "tests/data/policy_multilingual.csv")
+    ml_unsafe = [r["prompt"] for r in ml_rows if r["label"] == "unsafe"]
+    print("\n## Languages (tests/data/policy_multilingual.csv, written for hallmark)\n")
+    print("\n".join(per_language(filt, base, ml_rows)))
+    print("\n## Disguise families (every explicit request, disguised whole)\n")
+    print("\n".join(per_family(filt, base, explicit, ml_unsafe)))
+    print("\n## MultiJail (MIT; chat requests, information only)\n")
+    print("\n".join(multijail(filt, base, args.multijail)))
 
-    workload = near + parti + explicit
-    ours = speed(filt.evaluate, workload)
-    theirs = speed(base.categories, workload)
-    print("\n## Speed (one process, single thread; near misses + Parti + explicit)\n")
-    print("| | prompts/s | p50 ms | p99 ms |")
-    print("|---|---|---|---|")
-    print(f"| hallmark PromptFilter | {ours[0]:.0f} | {ours[1]:.3f} | {ours[2]:.3f} |")
-    print(f"| baseline substrings | {theirs[0]:.0f} | {theirs[1]:.3f} | {theirs[2]:.3f} |")
-    print(f"| ratio (baseline/hallmark speed) | {_ratio(theirs[0], ours[0])} | | |")
+    print("\n## Speed (one process, single thread)\n")
+    print("| workload | | prompts/s (wall) | prompts/s (CPU) | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    workloads = {
+        "near misses + Parti + explicit": near + parti + explicit,
+        "multilingual set": [r["prompt"] for r in ml_rows],
+    }
+    for name, workload in workloads.items():
+        ours = speed(filt.evaluate, workload)
+        theirs = speed(base.categories, workload)
+        print(
+            f"| {name} | hallmark PromptFilter | {ours[0]:.0f} | {ours[3]:.0f} | {ours[1]:.3f} | {ours[2]:.3f} |"
+        )
+        print(
+            f"| {name} | baseline substrings | {theirs[0]:.0f} | {theirs[3]:.0f} | {theirs[1]:.3f} | {theirs[2]:.3f} |"
+        )
+        print(f"| {name} | ratio (baseline/hallmark, CPU) | | {_ratio(theirs[3], ours[3])} | | |")
     if args.semantic:
         semantic_section(policy, base, explicit, near, parti)
 
@@ -292,7 +444,7 @@ def semantic_section(
         "PartiPrompts (benign)": (parti, False),
     }
     print("\n".join(quality(filt, base, sets)))
-    rate, p50, p99 = speed(filt.evaluate, near + explicit[:100], rounds=1)
+    rate, p50, p99, _ = speed(filt.evaluate, near + explicit[:100], rounds=1)
     print(f"\nsemantic: {rate:.0f} prompts/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 

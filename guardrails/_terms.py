@@ -2,7 +2,11 @@
 
 Regex alternations over hundreds of terms cost a scan per term at every position; this index
 tokenises a variant once and looks each token sequence up in a dict, so matching costs
-O(tokens) whatever the size of the lists.
+O(tokens) whatever the size of the lists.  Word boundaries follow the term's script: Latin
+terms (accents folded) are whole words on the ASCII variants; terms in another alphabet
+(Cyrillic, Greek, Arabic, Devanagari...) are whole words in their own script, never
+transliterated, so a short Arabic word cannot turn into an English one; CJK, kana, Hangul and
+Thai, written without spaces, match as substrings.
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from ._normalise import Variant, is_cjk
 
 T = TypeVar("T")
 _TOKEN = re.compile(r"[a-z0-9]+")
+# A word in any script: a run of anything but spaces and punctuation (a Devanagari or Arabic
+# vowel sign is not alphanumeric to ``re`` and must not split its word).
+_NATIVE_TOKEN = re.compile(
+    r"[^\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\uff01-\uff0f\u060c\u061b\u061f\u06d4\u0964\u0965]+"
+)
+# Arabic writes the article and one-letter conjunctions and prepositions on to the word.
+_ARABIC_PREFIXES = ("", "ال", "و", "وال", "ب", "بال", "ل", "لل", "ف", "فال")
+_NATIVE_VARIANTS = frozenset({"unicode", "joined_native", "rtl_native"})
+_CJK_VARIANTS = frozenset({"cjk", "unicode", "rtl", "rtl_native", "rtl_cjk"})
 _VOWELS = set("aeiou")
 
 
@@ -49,6 +62,23 @@ def _fold_term(term: str) -> str:
     return next((v.text for v in vs if v.name == "folded"), vs[0].text)
 
 
+def _native_script(term: str) -> bool:
+    """Whether ``term`` has a letter of an alphabet other than Latin (and is not CJK)."""
+    return any(c.isalpha() and not c.isascii() and not _is_latin(c) for c in term)
+
+
+def _is_latin(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.name(ch, "").startswith("LATIN ")
+
+
+def _native_forms(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if tokens and all("\u0600" <= c <= "\u06ff" for c in tokens[0]):
+        return [(prefix + tokens[0], *tokens[1:]) for prefix in _ARABIC_PREFIXES]
+    return [tokens]
+
+
 def _leet_spellings(folded: str) -> set[str]:
     """The term as written and as the leet variants of a prompt would spell it ("3d gun" is
     seen as "ed gun" there), so both spellings are indexed."""
@@ -67,12 +97,29 @@ class PhraseIndex(Generic[T]):
     # The first three letters of every single-token phrase: inside a joined run only positions
     # that start one of them are looked at, so a long run costs one set lookup per character.
     heads: set[str] = field(default_factory=set)
+    # Terms in another alphabet, as words of their own script.
+    native: dict[tuple[str, ...], list[tuple[T, str]]] = field(default_factory=dict)
+    native_lengths: dict[str, set[int]] = field(default_factory=dict)
+    native_heads: set[str] = field(default_factory=set)
 
     def add(self, term: str, payload: T, *, inflections: bool = True) -> None:
         if any(is_cjk(c) for c in term):
             text = "".join(c for c in _fold_term(term) if c.isalnum())
             if text:
                 self.cjk.append((text, payload, term))
+            return
+        if _native_script(term):
+            from ._normalise import variants
+
+            tokens = tuple(_NATIVE_TOKEN.findall(variants(term)[0].text))
+            keys = _native_forms(tokens) if tokens else []
+            if len(tokens) > 1:  # spelled out letter by letter, the words run together
+                keys.append(("".join(tokens),))
+            for key in keys:
+                self.native.setdefault(key, []).append((payload, term))
+                self.native_lengths.setdefault(key[0], set()).add(len(key))
+                if len(key) == 1:
+                    self.native_heads.add(key[0][:2])
             return
         folded = _fold_term(term)
         for spelling in _leet_spellings(folded):
@@ -100,44 +147,69 @@ class PhraseIndex(Generic[T]):
             self.add(term, payload, inflections=inflections)
 
     def __bool__(self) -> bool:
-        return bool(self.phrases or self.cjk)
+        return bool(self.phrases or self.cjk or self.native)
 
     def _inside(self, text: str, start: int, end: int) -> list[tuple[T, str, int, int]]:
         """Single-token terms anywhere inside a joined run (no word boundaries there)."""
-        hits: list[tuple[T, str, int, int]] = []
-        for i in range(start, end):
-            if text[i : i + 3] not in self.heads:
-                continue
-            for j in range(i + 3, min(end, i + 40) + 1):
-                entries = self.phrases.get((text[i:j],))
-                if entries:
-                    hits.extend((payload, term, i, j) for payload, term in entries)
-        return hits
+        return _inside(text, start, end, self.phrases, self.heads, 3)
 
     def search(self, variant: Variant) -> list[tuple[T, str, int, int]]:
         """Every match in ``variant`` as ``(payload, term, start, end)`` (variant offsets)."""
-        hits: list[tuple[T, str, int, int]] = []
         text = variant.text
+        hits: list[tuple[T, str, int, int]] = []
         if self.phrases:
-            tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-            words = [t[0] for t in tokens]
-            for i, word in enumerate(words):
-                sizes = self.lengths.get(word)
-                if not sizes:
-                    continue
-                for size in sizes:
-                    entries = (
-                        self.phrases.get(tuple(words[i : i + size])) if size > 1 else self.phrases[(word,)]
-                    )
-                    if entries and i + size <= len(words):
-                        for payload, term in entries:
-                            hits.append((payload, term, tokens[i][1], tokens[i + size - 1][2]))
+            hits += _phrases_in(_TOKEN.finditer(text), self.phrases, self.lengths)
         for start, end in variant.joined:
             hits.extend(self._inside(text, start, end))
-        if self.cjk and variant.name in {"cjk", "unicode", "rtl"}:
+        if text.isascii():
+            return hits
+        if self.native and variant.name in _NATIVE_VARIANTS:
+            hits += _phrases_in(_NATIVE_TOKEN.finditer(text), self.native, self.native_lengths)
+            for start, end in variant.joined if variant.name == "joined_native" else ():
+                hits += _inside(text, start, end, self.native, self.native_heads, 2)
+        if self.cjk and variant.name in _CJK_VARIANTS:
             for needle, payload, term in self.cjk:
                 start = text.find(needle)
                 while start >= 0:
                     hits.append((payload, term, start, start + len(needle)))
                     start = text.find(needle, start + 1)
         return hits
+
+
+def _inside(
+    text: str,
+    start: int,
+    end: int,
+    phrases: dict[tuple[str, ...], list[tuple[T, str]]],
+    heads: set[str],
+    head: int,
+) -> list[tuple[T, str, int, int]]:
+    """Single-token terms anywhere in ``text[start:end]``: only positions that begin one of
+    ``heads`` (the first ``head`` letters of every such term) are looked at, so a long run
+    costs one set lookup per character."""
+    hits: list[tuple[T, str, int, int]] = []
+    for i in range(start, end):
+        if text[i : i + head] not in heads:
+            continue
+        for j in range(i + head, min(end, i + 40) + 1):
+            for payload, term in phrases.get((text[i:j],), ()):
+                hits.append((payload, term, i, j))
+    return hits
+
+
+def _phrases_in(
+    matches: Iterable[re.Match[str]],
+    phrases: dict[tuple[str, ...], list[tuple[T, str]]],
+    lengths: dict[str, set[int]],
+) -> list[tuple[T, str, int, int]]:
+    """Every run of tokens that is a key of ``phrases``, with its start and end offsets."""
+    tokens = [(m.group(), m.start(), m.end()) for m in matches]
+    words = [t[0] for t in tokens]
+    hits: list[tuple[T, str, int, int]] = []
+    for i, word in enumerate(words):
+        for size in lengths.get(word, ()):
+            if i + size > len(words):
+                continue
+            for payload, term in phrases.get(tuple(words[i : i + size]), ()):
+                hits.append((payload, term, tokens[i][1], tokens[i + size - 1][2]))
+    return hits

@@ -37,6 +37,14 @@ CRAFTED = {
     "mixed scripts": "аa",
     "cjk": "制作炸弹",
     "rtl override": "\u202eabc",
+    # The look-alike fold and the words matched in their own script (issue 18).
+    "look-alikes of many scripts": "ꮲօꭇ𝗻ϲ ",
+    "spaced cyrillic": "с д е л а т ь ",
+    "spaced arabic": "ز ب ",
+    "spaced devanagari": "न ं ग ी ",
+    "stacked marks": "n\u0308\u0303\u0301",
+    "hangul and thai": "폭탄เย็ด",
+    "rtl cyrillic": "\u202eбомбу сделать ",
 }
 
 

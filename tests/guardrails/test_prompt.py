@@ -100,6 +100,7 @@ def _disguises(term: str) -> list[str]:
             "-".join(letters),
             "".join(c + "\u0336" for c in term),
             "\u00ad".join(term),
+            "\u2060".join(term),
         ]
     return [d for d in dict.fromkeys(out) if d != term]
 

@@ -49,3 +49,28 @@ def test_cjk_substrings() -> None:
     assert _found(index, "裸 体") == {"n"}
     assert _found(index, "身体") == set()
     assert not PhraseIndex()
+
+
+def test_thai_and_hangul_match_as_substrings() -> None:
+    index: PhraseIndex[str] = PhraseIndex()
+    index.add("เย็ด", "t")
+    index.add("폭탄제조", "k")
+    assert _found(index, "ภาพเย็ดกัน") == {"t"}
+    assert _found(index, "폭탄 제조 방법") == {"k"}
+    assert _found(index, "\u202e" + "เย็ด"[::-1] + "\u202c") == {"t"}  # reversed by an override, marks too
+
+
+def test_other_alphabets_match_whole_words_of_their_own_script() -> None:
+    index: PhraseIndex[str] = PhraseIndex()
+    index.add("секс", "ru")
+    index.add("сделать бомбу", "bomb")
+    index.add("سكس", "ar")
+    index.add("नंगी", "hi")
+    assert _found(index, "фото: секс!") == {"ru"}
+    assert _found(index, "сексология") == set()  # a whole word, not a prefix
+    assert _found(index, "как сделать бомбу") == {"bomb"}
+    assert _found(index, "с-д-е-л-а-т-ь б-о-м-б-у") == {"bomb"}  # spelled out, words run together
+    assert _found(index, "والسكس") == {"ar"}  # "and the" written on to the word
+    assert _found(index, "नंगी औरत") == {"hi"}
+    assert _found(index, "न ं ग ी") == {"hi"}  # vowel signs spaced out like letters
+    assert _found(index, "seks sks nangi") == set()  # never through a transliteration

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from hallmark.errors import GuardrailError
 from hallmark.policies import ALWAYS_BLOCK, Policy
+from hallmark.registry import Registry
 
 from ._normalise import Variant, variants
 from ._terms import PhraseIndex
@@ -196,12 +197,13 @@ class SemanticDetector:
 
 
 DetectorFactory = Callable[[list[tuple[str, object]]], PromptDetector]
-DETECTORS: dict[str, DetectorFactory] = {
-    "terms": TermsDetector,
-    "names": NamesDetector,
-    "regex": RegexDetector,
-    "semantic": SemanticDetector,
-}
+DETECTORS: Registry[DetectorFactory] = Registry(
+    "detector", error=GuardrailError, hint="Use one of the known detector types in the policy."
+)
+DETECTORS.register("terms", TermsDetector)
+DETECTORS.register("names", NamesDetector)
+DETECTORS.register("regex", RegexDetector)
+DETECTORS.register("semantic", SemanticDetector)
 
 
 def build_detectors(policy: Policy) -> list[PromptDetector]:
@@ -217,8 +219,5 @@ def build_detectors(policy: Policy) -> list[PromptDetector]:
             by_kind.setdefault(cfg.type, []).append((category, cfg))
     detectors = []
     for kind, configs in by_kind.items():
-        factory = DETECTORS.get(kind)
-        if factory is None:
-            raise GuardrailError(f"unknown detector {kind!r}; known: {', '.join(sorted(DETECTORS))}")
-        detectors.append(factory(configs))
+        detectors.append(DETECTORS.get(kind)(configs))
     return detectors

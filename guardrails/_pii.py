@@ -38,6 +38,11 @@ _CONTEXT: dict[str, tuple[str, ...]] = {}
 _CONTEXT_FLOOR = 0.01  # the lowest pattern score presidio gives; context lifts it to min_score
 
 
+# A pattern may run for this many times the CPU budget left, in wall time, before it is retried:
+# enough for a pattern that shares the CPU, little enough that a catastrophic one stops near the
+# budget (what it burns past it counts against the patterns after it, which are then cut off).
+_WALL_SLACK = 1.5
+
 _SCAN = threading.local()  # this thread's deadline and the patterns it cut off
 
 
@@ -51,9 +56,12 @@ class PiiScan:
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[list[str]]:
-    """Run this thread's PII scans under one budget of ``seconds``; yields the list of patterns
-    cut off.  The clock starts at the first scan, once presidio is loaded: building the analyzer
-    (a second, once per process) is not the prompt's cost."""
+    """Run this thread's PII scans under one budget of ``seconds`` of this thread's CPU time;
+    yields the list of patterns cut off.  The clock starts at the first scan, once presidio is
+    loaded: building the analyzer (a second, once per process) is not the prompt's cost.
+
+    CPU time, not wall time: what a crafted prompt costs is the CPU it burns, while a busy
+    machine that takes the CPU away between two patterns must not cut an ordinary prompt off."""
     _SCAN.budget, _SCAN.deadline, _SCAN.cut_off = seconds, None, []
     try:
         yield _SCAN.cut_off
@@ -63,7 +71,7 @@ def time_budget(seconds: float) -> Iterator[list[str]]:
 
 def _start_clock() -> None:
     if getattr(_SCAN, "budget", None) is not None and _SCAN.deadline is None:
-        _SCAN.deadline = time.monotonic() + _SCAN.budget
+        _SCAN.deadline = time.thread_time() + _SCAN.budget
 
 
 class _BoundedPattern:
@@ -81,14 +89,15 @@ class _BoundedPattern:
         deadline = getattr(_SCAN, "deadline", None)
         if deadline is None:
             return self._compiled.finditer(text, timeout=timeout)
-        left = deadline - time.monotonic()
-        try:
-            if left <= 0:
-                raise TimeoutError
-            return iter(list(self._compiled.finditer(text, timeout=left)))
-        except TimeoutError:
-            _SCAN.cut_off.append(self.name)
-            return iter(())
+        while (left := deadline - time.thread_time()) > 0:
+            # regex's timeout is wall time: a pattern that ran out of it while this thread had
+            # CPU budget left was kept waiting by a busy machine, and runs again.
+            try:
+                return iter(list(self._compiled.finditer(text, timeout=_WALL_SLACK * left)))
+            except TimeoutError:
+                continue
+        _SCAN.cut_off.append(self.name)
+        return iter(())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._compiled, name)
@@ -96,7 +105,7 @@ class _BoundedPattern:
 
 def _past_deadline() -> bool:
     deadline = getattr(_SCAN, "deadline", None)
-    return deadline is not None and time.monotonic() >= deadline
+    return deadline is not None and time.thread_time() >= deadline
 
 
 def _bounded_phone_recognizer() -> Any:

@@ -99,3 +99,26 @@ def test_ordinary_prompts_are_checked_in_full(prompt_filter: PromptFilter) -> No
     decision = prompt_filter.evaluate("call me on +44 20 7946 0958 or mail ann@example.org")
     assert {f.rule_id for f in decision.findings} == {"pii.PHONE_NUMBER", "pii.EMAIL_ADDRESS"}
     assert [d.state for d in decision.detectors if d.detector == "pii"] == [CheckStatus.CHECKED]
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def test_a_busy_machine_does_not_cut_ordinary_prompts_off(prompt_filter: PromptFilter) -> None:
+    # The budget counts this thread's CPU time: processes that take the CPU away between two
+    # patterns must not turn an ordinary prompt into "not fully checked" (and so blocked).
+    import multiprocessing
+
+    spinners = [multiprocessing.get_context("fork").Process(target=_spin, daemon=True) for _ in range(4)]
+    for p in spinners:
+        p.start()
+    try:
+        prompt = " ".join(f"word{i % 10}" for i in range(300))
+        decisions = [prompt_filter.evaluate(f"{prompt} call 415 555 01{i:02d}") for i in range(8)]
+    finally:
+        for p in spinners:
+            p.kill()
+            p.join()
+    assert not [d for d in decisions if any(f.rule_id == "pii.not_checked" for f in d.findings)]

@@ -10,6 +10,7 @@ from hallmark.guardrails import _detectors as detectors
 from hallmark.guardrails import _image as image
 from hallmark.guardrails import _pii as pii
 from hallmark.policies import load_policy
+from hallmark.registry import Registry
 
 
 def test_registry_names_every_kind() -> None:
@@ -17,7 +18,9 @@ def test_registry_names_every_kind() -> None:
 
 
 def test_unknown_detector_kind_lists_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(detectors, "DETECTORS", {"regex": detectors.RegexDetector})
+    only_regex = Registry("detector", error=GuardrailError)
+    only_regex.register("regex", detectors.RegexDetector)
+    monkeypatch.setattr(detectors, "DETECTORS", only_regex)
     with pytest.raises(GuardrailError, match="unknown detector 'terms'; known: regex"):
         detectors.build_detectors(load_policy("default"))
 

@@ -285,8 +285,11 @@ def _render(reports: list[Any], tally: _Tally, *, html_out: Path | None, shown: 
     known = {v.value: v for v in Verdict}
     for value, n in sorted(tally.counts.items(), key=lambda kv: -kv[1]):
         verdict = known.get(value)
-        meaning = VERDICTS[verdict] if verdict else "a verdict this version of hallmark does not know"
-        out.print(f"  {n:>5}  [{colour.get(verdict, 'cyan')}]{value}[/]: {meaning}", highlight=False)
+        if verdict is None:
+            meaning, style = "a verdict this version of hallmark does not know", "cyan"
+        else:
+            meaning, style = VERDICTS[verdict], colour.get(verdict, "cyan")
+        out.print(f"  {n:>5}  [{style}]{value}[/]: {meaning}", highlight=False)
     if html_out is not None:
         out.print(f"HTML report written to {html_out}")
 

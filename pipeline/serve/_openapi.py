@@ -1,0 +1,140 @@
+"""The OpenAPI 3.1 document of the HTTP API, kept as data.
+
+Response bodies are the shipped JSON Schemas (``hallmark/schemas``), embedded verbatim under
+``components/schemas`` with their ``$id``: OpenAPI 3.1 schemas are JSON Schema 2020-12, so the
+``urn:hallmark:schema:...`` references between them resolve inside the document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from ._errors import ERROR_CODES
+
+# Response kinds embedded in the document.
+KINDS = ("verify-response", "verify-report", "check-decision", "audit-proof", "api-error", "health")
+
+
+def _ref(kind: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{kind}"}
+
+
+def _json(kind: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(kind)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    words = {
+        400: "The request is malformed.",
+        404: "Not found.",
+        413: "The body is over the upload limit.",
+        415: "The body is not of a type this endpoint reads.",
+        429: "Rate limited; see Retry-After.",
+        500: "The server failed.",
+    }
+    return {str(s): _json("api-error", words[s]) for s in statuses}
+
+
+CHECK_REQUEST = {
+    "type": "object",
+    "required": ["prompt"],
+    "additionalProperties": False,
+    "properties": {
+        "prompt": {"type": "string", "description": "The prompt to check."},
+        "negative_prompt": {"type": ["string", "null"], "description": "Its negative prompt, if any."},
+        "policy": {
+            "type": ["string", "null"],
+            "description": "A bundled policy's name (default: the policy the server was started with).",
+        },
+    },
+}
+
+
+@functools.cache
+def _schemas() -> dict[str, Any]:
+    from hallmark._schemas import schema_path
+
+    return {kind: json.loads(schema_path(kind).read_text(encoding="utf-8")) for kind in KINDS}
+
+
+def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every endpoint, its responses and error codes."""
+    from hallmark import __version__
+
+    image = {"type": "string", "contentMediaType": "application/octet-stream"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hallmark",
+            "version": __version__,
+            "summary": "Where did this image come from? C2PA credentials, hallmark's watermark, the audit record.",
+            "description": "Errors are JSON objects with a stable code: "
+            + "; ".join(f"`{code}`: {text}" for code, text in ERROR_CODES.items()),
+        },
+        "paths": {
+            "/v1/health": {
+                "get": {"summary": "The server is up.", "responses": {"200": _json("health", "Up.")}}
+            },
+            "/v1/verify": {
+                "post": {
+                    "summary": "Verify images: one report per file, the JSON `hallmark verify --json` prints.",
+                    "description": f"A multipart form with one or more `file` fields, or the image as the raw "
+                    f"body. The content is sniffed from the bytes; the name and Content-Type are not trusted. "
+                    f"The whole body may hold at most {max_upload_bytes} bytes.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {"file": {"type": "array", "items": image}},
+                                }
+                            },
+                            "application/octet-stream": {"schema": image},
+                            "image/*": {"schema": image},
+                        },
+                    },
+                    "responses": {
+                        "200": _json("verify-response", "Every file was checked (whatever its verdict)."),
+                        "422": _json("verify-response", "A file could not be checked at all; see `error`."),
+                        **_errors(400, 413, 415, 429, 500),
+                    },
+                }
+            },
+            "/v1/check": {
+                "post": {
+                    "summary": "A prompt's policy decision: the JSON `hallmark check --json` prints.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": CHECK_REQUEST}},
+                    },
+                    "responses": {
+                        "200": _json("check-decision", "The decision (a blocked prompt is still a 200)."),
+                        **_errors(400, 413, 429, 500),
+                    },
+                }
+            },
+            "/v1/records/{record_id}/proof": {
+                "get": {
+                    "summary": "An inclusion proof and signed checkpoint for a released record, "
+                    "verifiable offline with `hallmark audit verify-proof`.",
+                    "parameters": [
+                        {
+                            "name": "record_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("audit-proof", "The proof, the JSON `hallmark audit prove` prints."),
+                        **_errors(400, 404, 429, 500),
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }

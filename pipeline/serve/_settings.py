@@ -1,0 +1,63 @@
+"""What one server is started with, and how it reaches uvicorn's worker processes.
+
+uvicorn starts ``--workers N`` processes that each import the application by name, so the
+settings travel as JSON in one environment variable that ``app_from_environment`` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from hallmark.errors import InputError
+
+ENVIRONMENT_VARIABLE = "HALLMARK_SERVE_SETTINGS"
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The server's configuration: the home it verifies against, the policy ``/v1/check`` applies
+    by default, the largest request body it reads, and the per-client request rates.
+
+    ``check_per_minute`` and ``verify_per_minute`` are per client address and per worker
+    process; a client may spend a quarter of a minute's allowance at once."""
+
+    home: str | None = None
+    policy: str = "default"
+    max_upload_bytes: int = 25 * MB
+    allow_network: bool = False
+    check_per_minute: int = 60
+    verify_per_minute: int = 60
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes < 1:
+            raise InputError(
+                "the upload limit must be at least one byte", hint="Pass --max-upload-mb 1 or more."
+            )
+        for name in ("check_per_minute", "verify_per_minute"):
+            if getattr(self, name) < 1:
+                raise InputError(
+                    f"{name.replace('_', ' ')} must be at least 1",
+                    hint="Give a rate of 1 or more per minute.",
+                )
+
+    def to_environment(self) -> str:
+        """The settings as the JSON text ``from_environment`` reads."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> ServeSettings:
+        """The settings a parent process put in ``HALLMARK_SERVE_SETTINGS`` (defaults when unset)."""
+        text = (os.environ if environ is None else environ).get(ENVIRONMENT_VARIABLE)
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(**data)
+        except (ValueError, TypeError) as e:
+            raise InputError(
+                f"{ENVIRONMENT_VARIABLE} does not hold server settings: {e}",
+                hint="Start the server with `hallmark serve`, which sets it.",
+            ) from e

@@ -46,7 +46,7 @@ class RateLimiter:
             tokens = min(self.burst, tokens + (now - at) * self.rate)
             if tokens < 1.0:
                 self._buckets[client] = (tokens, now)
-                wait = math.ceil((1.0 - tokens) / self.rate)
+                wait = max(1, math.ceil(round((1.0 - tokens) / self.rate, 6)))  # no 5.0000001 -> 6
                 raise ApiError(
                     429,
                     "rate-limited",

@@ -1,0 +1,168 @@
+"""The application in-process (Starlette's TestClient): what each endpoint refuses, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from hallmark.errors import InputError, PolicyError
+from hallmark.pipeline.serve import ServeSettings, create_app
+
+Validate = Callable[[dict[str, Any]], str]
+
+
+@pytest.fixture(scope="module")
+def client(world: dict[str, Any]) -> Iterator[TestClient]:
+    app = create_app(ServeSettings(home=str(world["home"]), max_upload_bytes=200_000))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def error_of(response: Any, validate: Validate) -> str:
+    doc = response.json()
+    assert validate(doc) == "api-error"
+    return str(doc["error"]["code"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        (b"{not json", "bad-request", "not JSON"),
+        (b'["a cat"]', "bad-request", 'a "prompt" string'),
+        (b'{"text": "a cat"}', "bad-request", 'a "prompt" string'),
+        (b'{"prompt": 3}', "bad-request", 'a "prompt" string'),
+        (b'{"prompt": "a cat", "user": "bob"}', "bad-request", "unknown field 'user'"),
+        (
+            b'{"prompt": "a cat", "negative_prompt": ["x"]}',
+            "bad-request",
+            '"negative_prompt" must be a string',
+        ),
+        (b'{"prompt": "a cat", "policy": "../../etc/passwd"}', "unknown-policy", "known: "),
+        (b'{"prompt": "a cat", "policy": "/tmp/mine.yaml"}', "unknown-policy", "known: "),
+    ],
+)
+def test_check_refuses_a_malformed_request(
+    client: TestClient, validate: Validate, body: bytes, code: str, words: str
+) -> None:
+    response = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response, validate) == code
+    assert words in response.json()["error"]["message"]
+
+
+def test_check_takes_a_bundled_policy_by_name(client: TestClient, validate: Validate) -> None:
+    default = client.post("/v1/check", json={"prompt": "a castle by Greg Rutkowski"}).json()
+    strict = client.post(
+        "/v1/check", json={"prompt": "a castle by Greg Rutkowski", "policy": "strict"}
+    ).json()
+    assert validate(default) == validate(strict) == "check-decision"
+    assert default["policy_id"] == "default" and strict["policy_id"] == "strict"
+
+
+def test_check_refuses_a_body_over_64_kb(client: TestClient, validate: Validate) -> None:
+    response = client.post("/v1/check", json={"prompt": "a" * 70_000})
+    assert response.status_code == 413 and error_of(response, validate) == "payload-too-large"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"files": [("image", ("a.png", b"x"))]}, 400, "bad-request"),  # no 'file' field
+        ({"content": b"--x\r\n", "headers": {"content-type": "multipart/form-data"}}, 400, "bad-request"),
+        ({"data": {"file": "x"}}, 415, "unsupported-media-type"),
+        ({"json": {"file": "x"}}, 415, "unsupported-media-type"),
+        ({"content": b""}, 400, "bad-request"),
+        ({"content": b"x", "headers": {"content-length": "many"}}, 400, "bad-request"),
+    ],
+)
+def test_verify_refuses_a_malformed_request(
+    client: TestClient, validate: Validate, kwargs: dict[str, Any], status: int, code: str
+) -> None:
+    response = client.post("/v1/verify", **kwargs)
+    assert response.status_code == status, response.text
+    assert error_of(response, validate) == code
+
+
+def test_verify_counts_a_body_without_content_length(client: TestClient, validate: Validate) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(5):
+            yield bytes(50_000)
+
+    response = client.post("/v1/verify", content=chunks())
+    assert response.status_code == 413 and error_of(response, validate) == "payload-too-large"
+
+
+def test_a_file_name_is_shown_without_folders_or_control_characters(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    data = world["stripped"].read_bytes()
+    files = [("file", ("..\\..\\etc/evil\x1b[31m.jpg", data)), ("file", ("", data))]
+    reports = client.post("/v1/verify", files=files).json()["reports"]
+    assert [r["source"] for r in reports] == ["evil[31m.jpg", "upload-2"]
+
+
+def test_a_library_failure_is_a_500_without_its_details(
+    world: dict[str, Any], validate: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hallmark.pipeline import Verifier
+
+    def broken(self: Any, source: Any) -> Any:
+        raise RuntimeError("secret detail /srv/keys/signer.pem")
+
+    monkeypatch.setattr(Verifier, "verify", broken)
+    with TestClient(create_app(ServeSettings(home=str(world["home"]))), raise_server_exceptions=False) as c:
+        response = c.post("/v1/verify", content=world["stripped"].read_bytes())
+    assert response.status_code == 500 and error_of(response, validate) == "internal"
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_input_error_of_the_library_is_a_400(
+    world: dict[str, Any], validate: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hallmark.pipeline import Verifier
+
+    def refuses(self: Any, source: Any) -> Any:
+        raise InputError("the image declares 10^12 pixels")
+
+    monkeypatch.setattr(Verifier, "verify", refuses)
+    with TestClient(create_app(ServeSettings(home=str(world["home"])))) as c:
+        response = c.post("/v1/verify", content=b"\x89PNG")
+    assert response.status_code == 400 and error_of(response, validate) == "bad-request"
+    assert "10^12 pixels" in response.json()["error"]["message"]
+
+
+def test_a_home_without_a_log_has_no_records_and_gets_none(tmp_path: Path, validate: Validate) -> None:
+    home = tmp_path / "empty"
+    with TestClient(create_app(ServeSettings(home=str(home)))) as c:
+        response = c.get("/v1/records/01234567-89ab-7def-8123-456789abcdef/proof")
+        assert response.status_code == 404 and error_of(response, validate) == "unknown-record"
+        assert c.get("/v1/records/01234567-89AB-7DEF-8123-456789ABCDEF0/proof").status_code == 400
+    assert not (home / "audit.db").exists()
+
+
+def test_a_record_id_in_upper_case_is_the_same_record(client: TestClient, world: dict[str, Any]) -> None:
+    response = client.get(f"/v1/records/{world['record_id'].upper()}/proof")
+    assert response.status_code == 200 and world["record_id"] in response.json()["entry"]
+
+
+def test_unknown_paths_and_methods_are_json(client: TestClient, validate: Validate) -> None:
+    missing = client.get("/static/../../pyproject.toml")
+    assert missing.status_code == 404 and error_of(missing, validate) == "not-found"
+    wrong = client.get("/v1/verify")
+    assert wrong.status_code == 405 and error_of(wrong, validate) == "method-not-allowed"
+    assert "POST" in wrong.headers["allow"]
+
+
+def test_health_says_the_upload_limit(client: TestClient, validate: Validate) -> None:
+    doc = client.get("/v1/health").json()
+    assert validate(doc) == "health" and doc["max_upload_bytes"] == 200_000
+
+
+def test_a_bad_policy_stops_the_app_before_it_serves(world: dict[str, Any]) -> None:
+    with pytest.raises(PolicyError, match="no-such-policy"):
+        create_app(ServeSettings(home=str(world["home"]), policy="no-such-policy"))

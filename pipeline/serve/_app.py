@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -143,7 +143,7 @@ def app_from_environment() -> Starlette:
 
 
 def json_response(
-    doc: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
+    doc: dict[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     text = json.dumps(doc, ensure_ascii=False, default=str)
     return Response(text, status_code=status, media_type="application/json", headers=headers)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -53,6 +54,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     service = Service(settings)
     check_limit = RateLimiter(settings.check_per_minute)
     verify_limit = RateLimiter(settings.verify_per_minute)
+    verify_slots = _Slots(settings.verify_threads)
 
     @_json_errors
     async def health(request: Request) -> Response:
@@ -92,7 +94,10 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             uploads = [("", body)]
         reports, readable = [], True
         for number, (filename, data) in enumerate(uploads, 1):
-            report, ok = await run_in_threadpool(service.verify, data, label=upload_label(filename, number))
+            label = upload_label(filename, number)
+            report, ok = await to_thread.run_sync(
+                functools.partial(service.verify, data, label=label), limiter=verify_slots.get()
+            )
             reports.append(report)
             readable = readable and ok
         doc: dict[str, Any] = {"schema": schema_id("verify-response"), "reports": reports}
@@ -198,6 +203,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         exc.status_code, exc.detail
     )
     return json_response(error_body(code, message), status=exc.status_code, headers=exc.headers)
+
+
+class _Slots:
+    """At most ``n`` verifications at once in this process (each decodes a whole image), whatever
+    the number of requests waiting; made on first use, inside the event loop."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._limiter: CapacityLimiter | None = None
+
+    def get(self) -> CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(self.n)
+        return self._limiter
 
 
 class SecurityHeaders:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from hallmark.errors import InputError
 
@@ -22,7 +22,8 @@ class ServeSettings:
     by default, the largest request body it reads, and the per-client request rates.
 
     ``check_per_minute`` and ``verify_per_minute`` are per client address and per worker
-    process; a client may spend a quarter of a minute's allowance at once."""
+    process; a client may spend a quarter of a minute's allowance at once.  At most
+    ``verify_threads`` images are verified at once per process (default: the CPUs, up to 4)."""
 
     home: str | None = None
     policy: str = "default"
@@ -30,17 +31,18 @@ class ServeSettings:
     allow_network: bool = False
     check_per_minute: int = 60
     verify_per_minute: int = 60
+    verify_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
             raise InputError(
                 "the upload limit must be at least one byte", hint="Pass --max-upload-mb 1 or more."
             )
-        for name in ("check_per_minute", "verify_per_minute"):
+        for name in ("check_per_minute", "verify_per_minute", "verify_threads"):
             if getattr(self, name) < 1:
                 raise InputError(
                     f"{name.replace('_', ' ')} must be at least 1",
-                    hint="Give a rate of 1 or more per minute.",
+                    hint="Give 1 or more.",
                 )
 
     def to_environment(self) -> str:

@@ -166,3 +166,43 @@ def test_health_says_the_upload_limit(client: TestClient, validate: Validate) ->
 def test_a_bad_policy_stops_the_app_before_it_serves(world: dict[str, Any]) -> None:
     with pytest.raises(PolicyError, match="no-such-policy"):
         create_app(ServeSettings(home=str(world["home"]), policy="no-such-policy"))
+
+
+def test_no_more_verifications_at_once_than_the_threads_allowed(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    import httpx
+
+    from hallmark.pipeline import Verifier
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real = Verifier.verify
+
+    def counted(self: Any, source: Any) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        try:
+            return real(self, source)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(Verifier, "verify", counted)
+    app = create_app(ServeSettings(home=str(world["home"]), verify_threads=2))
+    data = world["stripped"].read_bytes()
+
+    async def five() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            responses = await asyncio.gather(*(c.post("/v1/verify", content=data) for _ in range(5)))
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(five()) == [200] * 5
+    assert most[0] == 2

@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of the HTTP API, kept as data.
 
-Response bodies are the shipped JSON Schemas (``hallmark/schemas``), embedded verbatim under
-``components/schemas`` with their ``$id``: OpenAPI 3.1 schemas are JSON Schema 2020-12, so the
-``urn:hallmark:schema:...`` references between them resolve inside the document.
+Response bodies are the shipped JSON Schemas (``hallmark/schemas``), embedded under
+``components/schemas``.  Their ``$id`` is dropped and their references are rewritten to point
+into the document (``#/$defs/x`` -> ``#/components/schemas/<kind>/$defs/x``, a schema's URN ->
+``#/components/schemas/<kind>``): OpenAPI tools resolve such pointers, not embedded identifiers.
 """
 
 from __future__ import annotations
@@ -54,9 +55,29 @@ CHECK_REQUEST = {
 
 @functools.cache
 def _schemas() -> dict[str, Any]:
-    from hallmark._schemas import schema_path
+    from hallmark._schemas import schema_id, schema_path
 
-    return {kind: json.loads(schema_path(kind).read_text(encoding="utf-8")) for kind in KINDS}
+    components = {}
+    urns = {schema_id(kind): f"#/components/schemas/{kind}" for kind in KINDS}
+    for kind in KINDS:
+        doc = json.loads(schema_path(kind).read_text(encoding="utf-8"))
+        doc.pop("$id")
+        doc.pop("$schema")
+        components[kind] = _rewrite(doc, here=f"#/components/schemas/{kind}", urns=urns)
+    return components
+
+
+def _rewrite(node: Any, *, here: str, urns: dict[str, str]) -> Any:
+    """``node`` with every ``$ref`` pointing into the OpenAPI document."""
+    if isinstance(node, list):
+        return [_rewrite(value, here=here, urns=urns) for value in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _rewrite(value, here=here, urns=urns) for key, value in node.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str):
+        out["$ref"] = here + ref[1:] if ref.startswith("#/") else urns[ref]  # an unknown URN: KeyError
+    return out
 
 
 def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
@@ -74,6 +95,23 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
             + "; ".join(f"`{code}`: {text}" for code, text in ERROR_CODES.items()),
         },
         "paths": {
+            "/": {
+                "get": {
+                    "summary": "The verification page (HTML; its script and styles are served beside it).",
+                    "responses": {"200": {"description": "The page.", "content": {"text/html": {}}}},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document.",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
             "/v1/health": {
                 "get": {"summary": "The server is up.", "responses": {"200": _json("health", "Up.")}}
             },

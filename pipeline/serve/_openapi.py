@@ -38,19 +38,20 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json("api-error", words[s]) for s in statuses}
 
 
-CHECK_REQUEST = {
-    "type": "object",
-    "required": ["prompt"],
-    "additionalProperties": False,
-    "properties": {
-        "prompt": {"type": "string", "description": "The prompt to check."},
-        "negative_prompt": {"type": ["string", "null"], "description": "Its negative prompt, if any."},
-        "policy": {
-            "type": ["string", "null"],
-            "description": "A bundled policy's name (default: the policy the server was started with).",
+def _check_request(policies: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["prompt"],
+        "additionalProperties": False,
+        "properties": {
+            "prompt": {"type": "string", "description": "The prompt to check."},
+            "negative_prompt": {"type": ["string", "null"], "description": "Its negative prompt, if any."},
+            "policy": {
+                "enum": [*policies, None],
+                "description": "A bundled policy's name (default: the policy the server was started with).",
+            },
         },
-    },
-}
+    }
 
 
 @functools.cache
@@ -83,8 +84,9 @@ def _rewrite(node: Any, *, here: str, urns: dict[str, str]) -> Any:
 def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
     """The OpenAPI 3.1 description of every endpoint, its responses and error codes."""
     from hallmark import __version__
+    from hallmark.policies import bundled_policies
 
-    image = {"type": "string", "contentMediaType": "application/octet-stream"}
+    image = {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -128,7 +130,7 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "required": ["file"],
-                                    "properties": {"file": {"type": "array", "items": image}},
+                                    "properties": {"file": {"type": "array", "items": image, "minItems": 1}},
                                 }
                             },
                             "application/octet-stream": {"schema": image},
@@ -147,7 +149,7 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                     "summary": "A prompt's policy decision: the JSON `hallmark check --json` prints.",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": CHECK_REQUEST}},
+                        "content": {"application/json": {"schema": _check_request(bundled_policies())}},
                     },
                     "responses": {
                         "200": _json("check-decision", "The decision (a blocked prompt is still a 200)."),

@@ -106,14 +106,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of ``hallmark serve`` running in a subprocess on the world's home, with a
-    1 MB upload limit and 4 /v1/check requests a minute per client.  Its log must hold no
-    traceback when it stops."""
+def server_options() -> list[str]:
+    """``hallmark serve`` options of a module's server: a 1 MB upload limit and 4 /v1/check
+    requests a minute per client (a module may override this fixture)."""
+    return ["--max-upload-mb", "1", "--check-rate", "4", "--verify-rate", "600"]
+
+
+@pytest.fixture(scope="module")
+def server(
+    world: dict[str, Any], server_options: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The base URL of ``hallmark serve`` running in a subprocess on the world's home, with
+    ``server_options``.  Its log must hold no traceback when it stops."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    args = ["--port", str(port), "--home", str(world["home"]), "--max-upload-mb", "1"]
-    args += ["--check-rate", "4", "--verify-rate", "600"]
+    args = ["--port", str(port), "--home", str(world["home"]), *server_options]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "hallmark", "serve", *args],

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,15 @@ def hallmark_env(home: Path) -> dict[str, str]:
     return env
 
 
-def hallmark_cli(*args: str | Path, home: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """``hallmark ARGS`` in a subprocess, with ``home`` as HALLMARK_HOME."""
+def hallmark_cli(
+    *args: str | Path, home: Path, timeout: int = 300, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``hallmark ARGS`` in a subprocess, with ``home`` as HALLMARK_HOME (and ``extra_env``)."""
     return subprocess.run(
         [sys.executable, "-m", "hallmark", *map(str, args)],
         capture_output=True,
         text=True,
-        env=hallmark_env(home),
+        env={**hallmark_env(home), **(extra_env or {})},
         timeout=timeout,
         cwd=REPO,
     )
@@ -112,21 +115,23 @@ def server_options() -> list[str]:
     return ["--max-upload-mb", "1", "--check-rate", "4", "--verify-rate", "600"]
 
 
-@pytest.fixture(scope="module")
-def server(
-    world: dict[str, Any], server_options: list[str], tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_server(
+    home: Path, options: list[str], log_path: Path, *, audit_url: str | None = None
 ) -> Iterator[str]:
-    """The base URL of ``hallmark serve`` running in a subprocess on the world's home, with
-    ``server_options``.  Its log must hold no traceback when it stops."""
+    """``hallmark serve`` in a subprocess on ``home`` (and ``audit_url`` as HALLMARK_AUDIT_URL),
+    on a free port: its base URL once /v1/health answers.  Its log (``log_path``) must hold no
+    traceback when it stops."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    args = ["--port", str(port), "--home", str(world["home"]), *server_options]
+    env = hallmark_env(home)
+    if audit_url is not None:
+        env["HALLMARK_AUDIT_URL"] = audit_url
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hallmark", "serve", *args],
+            [sys.executable, "-m", "hallmark", "serve", "--port", str(port), "--home", str(home), *options],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=hallmark_env(world["home"]),
+            env=env,
             cwd=REPO,
         )
     url = f"http://127.0.0.1:{port}"
@@ -152,3 +157,19 @@ def server(
             process.kill()
             process.wait()
     assert "Traceback" not in log_path.read_text(), log_path.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server(
+    world: dict[str, Any], server_options: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The base URL of ``hallmark serve`` on the world's home, with ``server_options``."""
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with running_server(world["home"], server_options, log_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def start_server() -> Callable[..., Any]:
+    """``with start_server(home, options, log_path, audit_url=...) as url``: a server of one's own."""
+    return running_server

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -187,6 +187,8 @@ def _json_errors(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except ApiError as e:
             return json_response(e.body(), status=e.status, headers=e.headers)
+        except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing to log
+            return json_response(error_body("bad-request", "the client disconnected"), status=400)
         except InputError as e:
             return json_response(error_body("bad-request", str(e)), status=400)
         except Exception:

@@ -206,3 +206,39 @@ def test_no_more_verifications_at_once_than_the_threads_allowed(
 
     assert asyncio.run(five()) == [200] * 5
     assert most[0] == 2
+
+
+def test_a_client_that_leaves_mid_upload_is_answered_without_a_traceback(
+    world: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    app = create_app(ServeSettings(home=str(world["home"])))
+    messages = [
+        {"type": "http.request", "body": b"\x89PNG", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/verify",
+        "raw_path": b"/v1/verify",
+        "query_string": b"",
+        "headers": [(b"content-type", b"image/png")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.exc_info]

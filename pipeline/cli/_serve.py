@@ -33,6 +33,14 @@ def serve(
     check_rate: Annotated[
         int, typer.Option("--check-rate", help="POST /v1/check requests per minute per client.")
     ] = 60,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds allowed per uploaded file (each is verified in a worker process); 0: verify "
+            "in the server's threads with no limit.",
+        ),
+    ] = 30.0,
     verify_rate: Annotated[
         int, typer.Option("--verify-rate", help="POST /v1/verify and proof requests per minute per client.")
     ] = 60,
@@ -55,5 +63,6 @@ def serve(
         allow_network=allow_network,
         check_per_minute=check_rate,
         verify_per_minute=verify_rate,
+        verify_timeout_s=timeout,
     )
     run_server(settings, host=host, port=port, workers=workers)

@@ -7,10 +7,11 @@ a JSON error with a stable code (``_errors``), never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from anyio import CapacityLimiter, to_thread
@@ -54,7 +55,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     service = Service(settings)
     check_limit = RateLimiter(settings.check_per_minute)
     verify_limit = RateLimiter(settings.verify_per_minute)
-    verify_slots = _Slots(settings.verify_threads)
+    verify_slots = _Slots(settings.verify_slots)
 
     @_json_errors
     async def health(request: Request) -> Response:
@@ -136,7 +137,15 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         Route("/v1/records/{record_id}/proof", proof, methods=["GET"]),
         *page_route(),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await to_thread.run_sync(service.close)
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -8,7 +8,6 @@ endpoints call it from worker threads, off the event loop.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import unicodedata
 import uuid
@@ -17,8 +16,9 @@ from typing import Any
 from hallmark._schemas import schema_id
 
 from .._home import Home
-from .._verifier import Verifier
 from ._errors import ApiError
+from ._pool import VerifyPool
+from ._reports import build_verifier, report_json
 from ._settings import ServeSettings
 
 MAX_LABEL = 200
@@ -36,18 +36,32 @@ class Service:
 
         self.settings = settings
         self.home = Home.resolve(settings.home)
-        self.verifier = Verifier.from_home(self.home, allow_network=settings.allow_network)
+        self.verifier = build_verifier(settings)
         load_policy(settings.policy)  # a bad --policy fails now, not on the first request
         self._filters: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._pool: VerifyPool | None = None
 
     def verify(self, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:
         """The verify-report JSON of one upload (its ``source`` is ``label``), and whether it
-        could be checked at all (False: the verdict is ``error``)."""
-        from hallmark.provenance import Verdict
+        could be checked at all (False: the verdict is ``error``).  With a time limit it runs
+        in a worker process (``VerifyPool``, started on first use), else in this thread."""
+        if not self.settings.verify_timeout_s:
+            return report_json(self.verifier, data, label=label)
+        with self._lock:
+            if self._pool is None:
+                self._pool = VerifyPool(
+                    self.settings, size=self.settings.verify_slots, timeout_s=self.settings.verify_timeout_s
+                )
+            pool = self._pool
+        return pool.verify(data, label=label)
 
-        report = dataclasses.replace(self.verifier.verify(data), source=label)
-        return {"schema": schema_id("verify-report"), **report.to_dict()}, report.verdict is not Verdict.ERROR
+    def close(self) -> None:
+        """Stop the verification workers, if any were started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def check(self, prompt: str, *, negative_prompt: str | None, policy: str | None) -> dict[str, Any]:
         """The check-decision JSON for a prompt under ``policy`` (a bundled policy's name; the

@@ -23,7 +23,9 @@ class ServeSettings:
 
     ``check_per_minute`` and ``verify_per_minute`` are per client address and per worker
     process; a client may spend a quarter of a minute's allowance at once.  At most
-    ``verify_threads`` images are verified at once per process (default: the CPUs, up to 4)."""
+    ``verify_slots`` images are verified at once per server process (default: the CPUs, up to 4),
+    each in a worker process that is killed after ``verify_timeout_s`` seconds; with a time limit
+    of 0 they are verified in the server's own threads, with no limit (as ``verify --workers 0``)."""
 
     home: str | None = None
     policy: str = "default"
@@ -31,14 +33,19 @@ class ServeSettings:
     allow_network: bool = False
     check_per_minute: int = 60
     verify_per_minute: int = 60
-    verify_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    verify_slots: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    verify_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
             raise InputError(
                 "the upload limit must be at least one byte", hint="Pass --max-upload-mb 1 or more."
             )
-        for name in ("check_per_minute", "verify_per_minute", "verify_threads"):
+        if self.verify_timeout_s < 0:
+            raise InputError(
+                "the time limit per file must be 0 or more seconds", hint="Pass --timeout 30, or 0."
+            )
+        for name in ("check_per_minute", "verify_per_minute", "verify_slots"):
             if getattr(self, name) < 1:
                 raise InputError(
                     f"{name.replace('_', ' ')} must be at least 1",

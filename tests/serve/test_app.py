@@ -114,7 +114,8 @@ def test_a_library_failure_is_a_500_without_its_details(
         raise RuntimeError("secret detail /srv/keys/signer.pem")
 
     monkeypatch.setattr(Verifier, "verify", broken)
-    with TestClient(create_app(ServeSettings(home=str(world["home"]))), raise_server_exceptions=False) as c:
+    settings = ServeSettings(home=str(world["home"]), verify_timeout_s=0)  # in this process
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         response = c.post("/v1/verify", content=world["stripped"].read_bytes())
     assert response.status_code == 500 and error_of(response, validate) == "internal"
     assert "secret" not in response.text and "Traceback" not in response.text
@@ -130,7 +131,7 @@ def test_an_input_error_of_the_library_is_a_400(
         raise InputError("the image declares 10^12 pixels")
 
     monkeypatch.setattr(Verifier, "verify", refuses)
-    with TestClient(create_app(ServeSettings(home=str(world["home"])))) as c:
+    with TestClient(create_app(ServeSettings(home=str(world["home"]), verify_timeout_s=0))) as c:
         response = c.post("/v1/verify", content=b"\x89PNG")
     assert response.status_code == 400 and error_of(response, validate) == "bad-request"
     assert "10^12 pixels" in response.json()["error"]["message"]
@@ -195,7 +196,7 @@ def test_no_more_verifications_at_once_than_the_threads_allowed(
                 running[0] -= 1
 
     monkeypatch.setattr(Verifier, "verify", counted)
-    app = create_app(ServeSettings(home=str(world["home"]), verify_threads=2))
+    app = create_app(ServeSettings(home=str(world["home"]), verify_slots=2, verify_timeout_s=0))
     data = world["stripped"].read_bytes()
 
     async def five() -> list[int]:
@@ -242,3 +243,20 @@ def test_a_client_that_leaves_mid_upload_is_answered_without_a_traceback(
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_an_upload_over_the_time_limit_gets_an_error_report_and_a_fresh_worker(
+    world: dict[str, Any], validate: Validate
+) -> None:
+    data = world["stripped"].read_bytes()
+    slow = create_app(ServeSettings(home=str(world["home"]), verify_slots=1, verify_timeout_s=0.001))
+    with TestClient(slow) as c:
+        for _ in range(2):  # the second upload is answered by the worker that replaced the first
+            response = c.post("/v1/verify", content=data)
+            assert response.status_code == 422 and validate(response.json()) == "verify-response"
+            (report,) = response.json()["reports"]
+            assert report["verdict"] == "error"
+            assert report["error"] == "verification took longer than the 0.001 s limit"
+    with TestClient(create_app(ServeSettings(home=str(world["home"]), verify_slots=1))) as c:
+        (report,) = c.post("/v1/verify", content=data).json()["reports"]
+        assert report["verdict"] == "hallmark-recovered"  # the same upload, in time, in a worker

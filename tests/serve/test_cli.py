@@ -74,6 +74,7 @@ def test_help_and_other_commands_never_import_the_web_stack(tmp_path: Path) -> N
         (("--port", "70000"), "is not a TCP port"),
         (("--max-upload-mb", "0"), "upload limit must be at least one byte"),
         (("--check-rate", "0"), "check per minute must be at least 1"),
+        (("--timeout", "-1"), "time limit per file must be 0 or more seconds"),
     ],
 )
 def test_a_bad_option_fails_in_one_line_before_listening(
@@ -97,5 +98,13 @@ def test_settings_travel_through_the_environment() -> None:
 def test_the_serve_help_names_every_option(run_hallmark: Callable[..., Any], tmp_path: Path) -> None:
     result = run_hallmark("serve", "--help", home=tmp_path)
     assert result.returncode == 0
-    for option in ("--host", "--port", "--workers", "--home", "--max-upload-mb", "--allow-network"):
+    for option in (
+        "--host",
+        "--port",
+        "--workers",
+        "--home",
+        "--max-upload-mb",
+        "--allow-network",
+        "--timeout",
+    ):
         assert option in result.stdout

@@ -169,26 +169,28 @@ def test_a_bad_policy_stops_the_app_before_it_serves(world: dict[str, Any]) -> N
         create_app(ServeSettings(home=str(world["home"]), policy="no-such-policy"))
 
 
-def test_no_more_verifications_at_once_than_the_threads_allowed(
+def test_no_more_verifications_at_once_than_the_slots_allowed(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
     import threading
-    import time
 
     import httpx
 
     from hallmark.pipeline import Verifier
 
     running, most = [0], [0]
-    lock = threading.Lock()
+    lock = threading.Condition()
     real = Verifier.verify
 
     def counted(self: Any, source: Any) -> Any:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.2)
+            lock.notify_all()
+            # Hold this slot until a third verification would have started if it could
+            # (or 1 s), so that a missing limit shows as most > 2 however slow the machine.
+            lock.wait_for(lambda: running[0] > 2, timeout=1)
         try:
             return real(self, source)
         finally:
@@ -196,7 +198,7 @@ def test_no_more_verifications_at_once_than_the_threads_allowed(
                 running[0] -= 1
 
     monkeypatch.setattr(Verifier, "verify", counted)
-    app = create_app(ServeSettings(home=str(world["home"]), verify_slots=2, verify_timeout_s=0))
+    app = create_app(ServeSettings(home=str(world["home"]), verify_slots=2, verify_timeout_s=0))  # threads
     data = world["stripped"].read_bytes()
 
     async def five() -> list[int]:

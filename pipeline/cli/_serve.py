@@ -7,6 +7,7 @@ it to uvicorn.  Nothing of starlette or uvicorn is imported unless this command 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,13 @@ def serve(
             "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
         ),
     ] = False,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="PEM file of trusted CA certificates (repeatable)."),
+    ] = None,
+    trust_list: Annotated[
+        Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
+    ] = None,
     check_rate: Annotated[
         int, typer.Option("--check-rate", help="POST /v1/check requests per minute per client.")
     ] = 60,
@@ -61,6 +69,8 @@ def serve(
         policy=policy,
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         allow_network=allow_network,
+        trust=tuple(str(p) for p in trust or ()),
+        trust_list=str(trust_list) if trust_list is not None else None,
         check_per_minute=check_rate,
         verify_per_minute=verify_rate,
         verify_timeout_s=timeout,

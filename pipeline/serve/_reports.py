@@ -16,7 +16,14 @@ from ._settings import ServeSettings
 
 def build_verifier(settings: ServeSettings) -> Verifier:
     """The verifier of the settings' home."""
-    return Verifier.from_home(Home.resolve(settings.home), allow_network=settings.allow_network)
+    from pathlib import Path
+
+    return Verifier.from_home(
+        Home.resolve(settings.home),
+        trust=[Path(p) for p in settings.trust],
+        trust_list=Path(settings.trust_list) if settings.trust_list else None,
+        allow_network=settings.allow_network,
+    )
 
 
 def report_json(verifier: Verifier, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:

@@ -18,8 +18,9 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """The server's configuration: the home it verifies against, the policy ``/v1/check`` applies
-    by default, the largest request body it reads, and the per-client request rates.
+    """The server's configuration: the home it verifies against (and ``trust`` PEM files and a
+    C2PA ``trust_list`` trusted besides the home's CA), the policy ``/v1/check`` applies by
+    default, the largest request body it reads, and the per-client request rates.
 
     ``check_per_minute`` and ``verify_per_minute`` are per client address and per worker
     process; a client may spend a quarter of a minute's allowance at once.  At most
@@ -31,6 +32,8 @@ class ServeSettings:
     policy: str = "default"
     max_upload_bytes: int = 25 * MB
     allow_network: bool = False
+    trust: tuple[str, ...] = ()
+    trust_list: str | None = None
     check_per_minute: int = 60
     verify_per_minute: int = 60
     verify_slots: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
@@ -64,7 +67,7 @@ class ServeSettings:
             return cls()
         try:
             data = json.loads(text)
-            return cls(**data)
+            return cls(**{**data, "trust": tuple(data.get("trust", ()))})
         except (ValueError, TypeError) as e:
             raise InputError(
                 f"{ENVIRONMENT_VARIABLE} does not hold server settings: {e}",

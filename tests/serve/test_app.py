@@ -262,3 +262,19 @@ def test_an_upload_over_the_time_limit_gets_an_error_report_and_a_fresh_worker(
     with TestClient(create_app(ServeSettings(home=str(world["home"]), verify_slots=1))) as c:
         (report,) = c.post("/v1/verify", content=data).json()["reports"]
         assert report["verdict"] == "hallmark-recovered"  # the same upload, in time, in a worker
+
+
+def test_trust_anchors_given_to_the_server_make_a_signer_trusted(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """A server whose home has no keys trusts the world's signer only through --trust."""
+    data = world["signed"].read_bytes()
+    elsewhere = str(tmp_path / "other-home")
+    states = []
+    for trust in ((), (str(world["home"] / "keys" / "ca.pem"),)):
+        app = create_app(ServeSettings(home=elsewhere, trust=trust, verify_timeout_s=0))
+        with TestClient(app) as c:
+            (report,) = c.post("/v1/verify", content=data).json()["reports"]
+        states.append((report["c2pa"]["state"], report["verdict"]))
+    assert states[0][0] != "Trusted" and states[0][1] == "untrusted-signer"
+    assert states[1][0] == "Trusted"

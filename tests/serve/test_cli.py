@@ -75,6 +75,7 @@ def test_help_and_other_commands_never_import_the_web_stack(tmp_path: Path) -> N
         (("--max-upload-mb", "0"), "upload limit must be at least one byte"),
         (("--check-rate", "0"), "check per minute must be at least 1"),
         (("--timeout", "-1"), "time limit per file must be 0 or more seconds"),
+        (("--trust-list", "/nonexistent/trust-list.pem"), "/nonexistent/trust-list.pem"),
     ],
 )
 def test_a_bad_option_fails_in_one_line_before_listening(
@@ -87,7 +88,9 @@ def test_a_bad_option_fails_in_one_line_before_listening(
 
 
 def test_settings_travel_through_the_environment() -> None:
-    settings = ServeSettings(home="/srv/h", policy="strict", max_upload_bytes=10, check_per_minute=7)
+    settings = ServeSettings(
+        home="/srv/h", policy="strict", max_upload_bytes=10, check_per_minute=7, trust=("/a.pem", "/b.pem")
+    )
     environ = {"HALLMARK_SERVE_SETTINGS": settings.to_environment()}
     assert ServeSettings.from_environment(environ) == settings
     assert ServeSettings.from_environment({}) == ServeSettings()

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._reports import build_verifier, error_json, report_json
-from ._settings import ServeSettings
+from ._settings import ENVIRONMENT_VARIABLE, ServeSettings
 
 # How long a new worker may take to import the verifier and load the home's keys.
 START_TIMEOUT_S = 120.0
 
 
 def _worker_main(conn: Any, settings_json: str) -> None:
-    verifier = build_verifier(ServeSettings.from_environment({"HALLMARK_SERVE_SETTINGS": settings_json}))
+    from hallmark.errors import HallmarkError
+
+    verifier = build_verifier(ServeSettings.from_environment({ENVIRONMENT_VARIABLE: settings_json}))
     conn.send("ready")
     while True:
         try:
@@ -33,7 +35,15 @@ def _worker_main(conn: Any, settings_json: str) -> None:
         if task is None:
             return
         data, label = task
-        conn.send(report_json(verifier, data, label=label))
+        started = time.monotonic()
+        try:
+            answer = report_json(verifier, data, label=label)
+        except HallmarkError as e:  # as verify_batch does: one file's failure is that file's report
+            answer = error_json(label, str(e), seconds=time.monotonic() - started), False
+        except Exception as e:
+            reason = f"internal error {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            answer = error_json(label, reason, seconds=time.monotonic() - started), False
+        conn.send(answer)
 
 
 @dataclass

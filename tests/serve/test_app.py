@@ -17,7 +17,7 @@ Validate = Callable[[dict[str, Any]], str]
 
 @pytest.fixture(scope="module")
 def client(world: dict[str, Any]) -> Iterator[TestClient]:
-    app = create_app(ServeSettings(home=str(world["home"]), max_upload_bytes=200_000))
+    app = create_app(ServeSettings(home=str(world["home"]), max_upload_bytes=1_000_000))
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -90,7 +90,7 @@ def test_verify_refuses_a_malformed_request(
 def test_verify_counts_a_body_without_content_length(client: TestClient, validate: Validate) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(5):
-            yield bytes(50_000)
+            yield bytes(250_000)
 
     response = client.post("/v1/verify", content=chunks())
     assert response.status_code == 413 and error_of(response, validate) == "payload-too-large"
@@ -161,7 +161,7 @@ def test_unknown_paths_and_methods_are_json(client: TestClient, validate: Valida
 
 def test_health_says_the_upload_limit(client: TestClient, validate: Validate) -> None:
     doc = client.get("/v1/health").json()
-    assert validate(doc) == "health" and doc["max_upload_bytes"] == 200_000
+    assert validate(doc) == "health" and doc["max_upload_bytes"] == 1_000_000
 
 
 def test_a_bad_policy_stops_the_app_before_it_serves(world: dict[str, Any]) -> None:

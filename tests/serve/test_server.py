@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from openapi_spec_validator import validate as validate_spec
 
-MAX_UPLOAD_MB = 1  # the server fixture's --max-upload-mb
+MAX_UPLOAD_MB = 2  # the server fixture's --max-upload-mb
 
 
 def post_files(url: str, *paths: Path) -> httpx.Response:

@@ -31,6 +31,9 @@ from . import (
     _policy as _cli_policy,
 )
 from . import (
+    _serve as _cli_serve,
+)
+from . import (
     _verify as _cli_verify,
 )
 
@@ -79,6 +82,7 @@ app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
 app.command("doctor")(_cli_doctor.doctor)
+app.command("serve")(_cli_serve.serve)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from hallmark.checks import CheckStatus
 
-from ._batch import ImageWalk, collect_images, verify_batch, walk_images
+from ._batch import ImageWalk, collect_images, error_report, verify_batch, walk_images
 from ._checks import audit_summary
 from ._decode import decode_pixels
 from ._html import write_html_report
@@ -20,6 +20,7 @@ __all__ = [
     "decode_pixels",
     "ImageWalk",
     "collect_images",
+    "error_report",
     "verify_batch",
     "walk_images",
     "verify_image",

@@ -36,6 +36,10 @@ VERSIONS = {
     "policy-test": 1,
     "key-info": 1,
     "doctor-report": 1,
+    # hallmark serve's responses (the OpenAPI document at /openapi.json references them)
+    "verify-response": 1,
+    "api-error": 1,
+    "health": 1,
 }
 
 

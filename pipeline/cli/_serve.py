@@ -1,0 +1,78 @@
+"""``hallmark serve``: the verification page and HTTP API on uvicorn.
+
+Parses the options into ``ServeSettings``, checks that the ``[serve]`` extra is installed and
+builds the application once (so that a bad home or policy fails here, in one line), then hands
+it to uvicorn.  Nothing of starlette or uvicorn is imported unless this command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import HomeOption, PolicyOption, command, fail
+
+
+@command
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each has its own rate limits).")] = 1,
+    home: HomeOption = None,
+    policy: PolicyOption = "default",
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", help="Largest request body accepted, in MB.")
+    ] = 25.0,
+    allow_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
+        ),
+    ] = False,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="PEM file of trusted CA certificates (repeatable)."),
+    ] = None,
+    trust_list: Annotated[
+        Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
+    ] = None,
+    check_rate: Annotated[
+        int, typer.Option("--check-rate", help="POST /v1/check requests per minute per client.")
+    ] = 60,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds allowed per uploaded file (each is verified in a worker process); 0: verify "
+            "in the server's threads with no limit.",
+        ),
+    ] = 30.0,
+    verify_rate: Annotated[
+        int, typer.Option("--verify-rate", help="POST /v1/verify and proof requests per minute per client.")
+    ] = 60,
+) -> None:
+    """Serve the verification page and the HTTP API (needs the serve extra).
+
+    Example: hallmark serve --port 8000, then open http://127.0.0.1:8000/
+    """
+    from ..serve import ServeSettings, require_serve_extra, run_server
+
+    require_serve_extra()
+    if workers < 1:
+        fail("--workers must be 1 or more")
+    if not 0 < port < 65536:
+        fail(f"--port {port} is not a TCP port")
+    settings = ServeSettings(
+        home=str(home) if home is not None else None,
+        policy=policy,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        allow_network=allow_network,
+        trust=tuple(str(p) for p in trust or ()),
+        trust_list=str(trust_list) if trust_list is not None else None,
+        check_per_minute=check_rate,
+        verify_per_minute=verify_rate,
+        verify_timeout_s=timeout,
+    )
+    run_server(settings, host=host, port=port, workers=workers)

@@ -1,0 +1,251 @@
+"""The Starlette application: routes, error responses and security headers.
+
+Each endpoint takes the request apart, spends a token of the client's rate limit, reads the body
+under its limit and hands the work to ``Service`` in a worker thread; whatever goes wrong becomes
+a JSON error with a stable code (``_errors``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+from anyio import CapacityLimiter, to_thread
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hallmark._schemas import schema_id
+
+from ._errors import ApiError, error_body
+from ._limits import RateLimiter, read_body
+from ._multipart import parse_multipart
+from ._openapi import openapi_document
+from ._page import page_route
+from ._service import Service, upload_label
+from ._settings import ServeSettings
+
+log = logging.getLogger("hallmark.serve")
+
+MAX_JSON_BYTES = 64 * 1024
+# Every response: no framing, no sniffing, no referrer; scripts and styles only from this origin.
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(settings: ServeSettings | None = None) -> Starlette:
+    """The web application of one server: the page, the public API and the OpenAPI document."""
+    settings = settings or ServeSettings()
+    service = Service(settings)
+    check_limit = RateLimiter(settings.check_per_minute)
+    verify_limit = RateLimiter(settings.verify_per_minute)
+    verify_slots = _Slots(settings.verify_slots)
+
+    @_json_errors
+    async def health(request: Request) -> Response:
+        from hallmark import __version__
+
+        return json_response(
+            {
+                "schema": schema_id("health"),
+                "status": "ok",
+                "version": __version__,
+                "max_upload_bytes": settings.max_upload_bytes,
+            }
+        )
+
+    @_json_errors
+    async def openapi(request: Request) -> Response:
+        return json_response(openapi_document(max_upload_bytes=settings.max_upload_bytes))
+
+    @_json_errors
+    async def verify(request: Request) -> Response:
+        verify_limit.take(_client(request))
+        body = await read_body(
+            request.stream(), declared=request.headers.get("content-length"), limit=settings.max_upload_bytes
+        )
+        content_type = request.headers.get("content-type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            uploads = [(u.filename, u.data) for u in parse_multipart(body, content_type) if u.field == "file"]
+            if not uploads:
+                raise ApiError(400, "bad-request", "the form has no 'file' field")
+        elif content_type.lower().startswith(("application/x-www-form-urlencoded", "application/json")):
+            raise ApiError(
+                415, "unsupported-media-type", "send the image as the raw body or as multipart 'file' fields"
+            )
+        elif not body:
+            raise ApiError(400, "bad-request", "the body is empty: send an image, or multipart 'file' fields")
+        else:  # a raw body: whatever its Content-Type says, the bytes decide what it is
+            uploads = [("", body)]
+        reports, readable = [], True
+        for number, (filename, data) in enumerate(uploads, 1):
+            label = upload_label(filename, number)
+            report, ok = await to_thread.run_sync(
+                functools.partial(service.verify, data, label=label), limiter=verify_slots.get()
+            )
+            reports.append(report)
+            readable = readable and ok
+        doc: dict[str, Any] = {"schema": schema_id("verify-response"), "reports": reports}
+        if readable:
+            return json_response(doc)
+        bad = [r["source"] for r in reports if r["verdict"] == "error"]
+        doc["error"] = {
+            "code": "unreadable-image",
+            "message": f"{len(bad)} of {len(reports)} files could not be checked: {', '.join(bad)[:200]}",
+        }
+        return json_response(doc, status=422)
+
+    @_json_errors
+    async def check(request: Request) -> Response:
+        check_limit.take(_client(request))
+        body = await read_body(
+            request.stream(),
+            declared=request.headers.get("content-length"),
+            limit=MAX_JSON_BYTES,
+            what="the JSON body",
+        )
+        prompt, negative, policy = _check_request(body)
+        decision = await run_in_threadpool(service.check, prompt, negative_prompt=negative, policy=policy)
+        return json_response(decision)
+
+    @_json_errors
+    async def proof(request: Request) -> Response:
+        verify_limit.take(_client(request))
+        return json_response(await run_in_threadpool(service.prove, request.path_params["record_id"]))
+
+    routes = [
+        Route("/v1/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v1/verify", verify, methods=["POST"]),
+        Route("/v1/check", check, methods=["POST"]),
+        Route("/v1/records/{record_id}/proof", proof, methods=["GET"]),
+        *page_route(),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await to_thread.run_sync(service.close)
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The application with the settings ``hallmark serve`` put in the environment (the
+    factory each uvicorn worker process calls)."""
+    return create_app(ServeSettings.from_environment())
+
+
+def json_response(
+    doc: dict[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    text = json.dumps(doc, ensure_ascii=False, default=str)
+    return Response(text, status_code=status, media_type="application/json", headers=headers)
+
+
+def _check_request(body: bytes) -> tuple[str, str | None, str | None]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "bad-request", 'the body is not JSON: send {"prompt": "..."}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
+        raise ApiError(400, "bad-request", 'the body must be a JSON object with a "prompt" string')
+    unknown = sorted(set(data) - {"prompt", "negative_prompt", "policy"})
+    if unknown:
+        raise ApiError(
+            400, "bad-request", f"unknown field {unknown[0]!r}: known are prompt, negative_prompt, policy"
+        )
+    for key in ("negative_prompt", "policy"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ApiError(400, "bad-request", f'"{key}" must be a string')
+    return data["prompt"], data.get("negative_prompt"), data.get("policy")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _json_errors(endpoint: Endpoint) -> Endpoint:
+    """Run ``endpoint``; an ``ApiError`` becomes its JSON, hallmark's ``InputError`` a 400, and
+    anything else a 500 with a generic message (the details go to the server's log only)."""
+    from hallmark.errors import InputError
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ApiError as e:
+            return json_response(e.body(), status=e.status, headers=e.headers)
+        except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing to log
+            return json_response(error_body("bad-request", "the client disconnected"), status=400)
+        except InputError as e:
+            return json_response(error_body("bad-request", str(e)), status=400)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return json_response(error_body("internal", "the server failed on this request"), status=500)
+
+    return wrapper
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
+    message = {404: "no such path", 405: f"{request.method} is not allowed here"}.get(
+        exc.status_code, exc.detail
+    )
+    return json_response(error_body(code, message), status=exc.status_code, headers=exc.headers)
+
+
+class _Slots:
+    """At most ``n`` verifications at once in this process (each decodes a whole image), whatever
+    the number of requests waiting; made on first use, inside the event loop."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._limiter: CapacityLimiter | None = None
+
+    def get(self) -> CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(self.n)
+        return self._limiter
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,127 @@
+"""The library calls behind the endpoints, in plain synchronous functions.
+
+No verification, policy or logging logic lives here: ``Verifier`` verifies, ``PromptFilter``
+decides, ``AuditLog`` proves.  This module only holds what one server builds once (the verifier
+of its home, a prompt filter per policy) and turns results into the JSON the CLI prints.  The
+endpoints call it from worker threads, off the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+import uuid
+from typing import Any
+
+from hallmark._schemas import schema_id
+
+from .._home import Home
+from ._errors import ApiError
+from ._pool import VerifyPool
+from ._reports import build_verifier, report_json
+from ._settings import ServeSettings
+
+MAX_LABEL = 200
+
+
+class Service:
+    """What one server process verifies, checks and proves with, built from its settings.
+
+    The verifier is built at once, so that an unusable home or trust setting stops the server
+    before it listens; prompt filters are built on first use of each policy (they load word lists
+    and the PII recognizers)."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        from hallmark.policies import load_policy
+
+        self.settings = settings
+        self.home = Home.resolve(settings.home)
+        self.verifier = build_verifier(settings)
+        load_policy(settings.policy)  # a bad --policy fails now, not on the first request
+        self._filters: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._pool: VerifyPool | None = None
+
+    def verify(self, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:
+        """The verify-report JSON of one upload (its ``source`` is ``label``), and whether it
+        could be checked at all (False: the verdict is ``error``).  With a time limit it runs
+        in a worker process (``VerifyPool``, started on first use), else in this thread."""
+        if not self.settings.verify_timeout_s:
+            return report_json(self.verifier, data, label=label)
+        with self._lock:
+            if self._pool is None:
+                self._pool = VerifyPool(
+                    self.settings, size=self.settings.verify_slots, timeout_s=self.settings.verify_timeout_s
+                )
+            pool = self._pool
+        return pool.verify(data, label=label)
+
+    def close(self) -> None:
+        """Stop the verification workers, if any were started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def check(self, prompt: str, *, negative_prompt: str | None, policy: str | None) -> dict[str, Any]:
+        """The check-decision JSON for a prompt under ``policy`` (a bundled policy's name; the
+        server's own policy when None)."""
+        decision = self._filter(policy).evaluate(prompt, negative_prompt=negative_prompt)
+        return {"schema": schema_id("check-decision"), **decision.to_dict(redact=False)}
+
+    def prove(self, record_id: str) -> dict[str, Any]:
+        """The audit-proof JSON (inclusion proof, signed checkpoint, verifier key) of the entry
+        that released ``record_id``; 404 ``ApiError`` when no image was released under it."""
+        from hallmark.errors import AuditError
+
+        rid = record_id_of(record_id)
+        unknown = ApiError(404, "unknown-record", f"no image was released under record id {rid}")
+        try:
+            log = self.home.open_audit_log(create=False)
+        except AuditError as e:
+            if str(e).startswith("no audit log"):  # nothing released yet
+                raise unknown from e
+            raise
+        with log:
+            released = log.find(record_id=rid, kind="image.released")
+            if not released:
+                raise unknown
+            proof = log.prove(released[-1].index).to_dict()
+            proof["verifier_key"] = log.verifier_key()
+        return {"schema": schema_id("audit-proof"), **proof}
+
+    def _filter(self, policy: str | None) -> Any:
+        from hallmark.guardrails import PromptFilter
+        from hallmark.policies import bundled_policies, load_policy
+
+        name = policy or self.settings.policy
+        if policy is not None and policy not in bundled_policies():
+            # Only bundled names: a policy named by a request must never become a file path.
+            raise ApiError(
+                400, "unknown-policy", f"unknown policy {policy!r}; known: {', '.join(bundled_policies())}"
+            )
+        with self._lock:
+            found = self._filters.get(name)
+            if found is None:
+                found = self._filters[name] = PromptFilter.from_policy(load_policy(name))
+        return found
+
+
+def record_id_of(text: str) -> str:
+    """``text`` as a record id in its canonical form (lower-case hyphenated UUID); 400
+    ``ApiError`` for anything else, so no other text reaches a query."""
+    try:
+        if len(text) != 36:
+            raise ValueError(text)
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ApiError(400, "bad-request", "a record id is a UUID (8-4-4-4-12 hex digits)") from None
+
+
+def upload_label(filename: str, number: int) -> str:
+    """The name a report shows for an upload: the client's file name without folders or control
+    characters, cut to ``MAX_LABEL``; ``upload-N`` when it gave none.  Display only: the content
+    is sniffed from the bytes."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    return name[:MAX_LABEL] or f"upload-{number}"

@@ -1,0 +1,129 @@
+// hallmark's verification page: send each chosen or dropped file to POST /v1/verify and show
+// its report.  Every string from the server (which quotes the image's own metadata) is inserted
+// as text, never as HTML.
+"use strict";
+
+const GOOD = new Set(["hallmark-signed", "hallmark-recovered"]);
+const BAD = new Set(["tampered", "invalid-credentials", "watermark-mismatch", "untrusted-signer", "unreadable-credentials"]);
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function verdictClass(verdict) {
+  if (GOOD.has(verdict)) return "verdict good";
+  if (BAD.has(verdict)) return "verdict bad";
+  if (verdict === "error") return "verdict error";
+  return "verdict info";
+}
+
+function renderReport(file, report) {
+  const section = el("section", null, "report");
+  section.dataset.verdict = report.verdict;
+  if (file && file.type.startsWith("image/")) {
+    const img = el("img");
+    img.alt = "";
+    img.src = URL.createObjectURL(file);
+    img.addEventListener("load", () => URL.revokeObjectURL(img.src));
+    section.append(img);
+  }
+  const title = el("h2", report.source + ": ");
+  title.append(el("span", report.verdict, verdictClass(report.verdict)));
+  section.append(title, el("p", report.explanation, "explanation"));
+  for (const warning of report.warnings || []) section.append(el("p", "Warning: " + warning, "warning"));
+  if (report.record && report.record.record_id) {
+    const p = el("p", "Audit record: ");
+    const link = el("a", report.record.record_id);
+    link.href = "/v1/records/" + encodeURIComponent(report.record.record_id) + "/proof";
+    p.append(link, " (inclusion proof)");
+    section.append(p);
+  }
+  if (report.checks && report.checks.length) {
+    const wrap = el("div", null, "table-wrap");
+    const table = el("table");
+    table.append(el("caption", "Checks"));
+    const head = el("tr");
+    for (const name of ["check", "status", "summary"]) {
+      const th = el("th", name);
+      th.scope = "col";
+      head.append(th);
+    }
+    table.append(head);
+    for (const check of report.checks) {
+      const row = el("tr");
+      const codes = check.codes && check.codes.length ? " (" + check.codes.join(", ") + ")" : "";
+      row.append(el("td", check.name), el("td", check.status.replace("_", " "), check.status), el("td", check.summary + codes));
+      table.append(row);
+    }
+    wrap.append(table);
+    section.append(wrap);
+  }
+  const duties = (report.compliance || []).map((row) => row.profile + ": " + row.duty + " " + String(row.state).replace(/_/g, " "));
+  if (duties.length) section.append(el("p", "Labelling duties: " + duties.join("; ")));
+  return section;
+}
+
+async function verifyOne(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const response = await fetch("/v1/verify", { method: "POST", body: form });
+  let body;
+  try {
+    body = await response.json();
+  } catch (e) {
+    throw new Error("the server answered " + response.status + " without JSON");
+  }
+  if (body.reports) return body.reports[0];
+  throw new Error(body.error ? body.error.message : "the server answered " + response.status);
+}
+
+async function verifyAll(files) {
+  const status = document.getElementById("status");
+  const results = document.getElementById("results");
+  results.replaceChildren();
+  let done = 0;
+  for (const file of files) {
+    status.textContent = "Verifying " + file.name + " (" + (done + 1) + " of " + files.length + ")…";
+    try {
+      results.append(renderReport(file, await verifyOne(file)));
+    } catch (error) {
+      const section = el("section", null, "report");
+      section.dataset.verdict = "error";
+      section.append(el("h2", file.name), el("p", "Not verified: " + error.message, "warning"));
+      results.append(section);
+    }
+    done += 1;
+  }
+  status.textContent = "Verified " + done + " of " + files.length + (files.length === 1 ? " image." : " images.");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("verify-form");
+  const input = document.getElementById("file");
+  const drop = document.getElementById("drop");
+  document.getElementById("origin").textContent = window.location.origin;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.files.length) verifyAll(Array.from(input.files));
+  });
+  input.addEventListener("change", () => {
+    if (input.files.length) verifyAll(Array.from(input.files));
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    drop.addEventListener(name, () => drop.classList.remove("over"));
+  }
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const files = Array.from(event.dataTransfer.files);
+    if (files.length) verifyAll(files);
+  });
+});

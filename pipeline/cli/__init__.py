@@ -33,6 +33,9 @@ from . import (
 from . import (
     _verify as _cli_verify,
 )
+from . import (
+    _worker as _cli_worker,
+)
 
 app = typer.Typer(
     name="hallmark",
@@ -79,6 +82,8 @@ app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
 app.command("doctor")(_cli_doctor.doctor)
+app.command("worker")(_cli_worker.worker)
+app.add_typer(_cli_worker.app, name="jobs")
 
 
 def main() -> None:

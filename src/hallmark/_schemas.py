@@ -36,6 +36,7 @@ VERSIONS = {
     "policy-test": 1,
     "key-info": 1,
     "doctor-report": 1,
+    "job-result": 1,
 }
 
 

@@ -46,7 +46,14 @@ def worker(
     Example: HALLMARK_AUDIT_URL=postgresql://db.example/hallmark hallmark worker --concurrency 2
     """
     from hallmark.pipeline import Home
-    from hallmark.pipeline.workers import QUEUES, WorkerSettings, check_audit_url, require_celery, run_worker
+    from hallmark.pipeline.workers import (
+        QUEUES,
+        WorkerSettings,
+        check_audit_url,
+        check_worker_keys,
+        require_celery,
+        run_worker,
+    )
 
     require_celery()
     names = [q.strip() for q in queues.split(",") if q.strip()]
@@ -57,6 +64,8 @@ def worker(
         fail(f"--concurrency must be at least 1, got {concurrency}")
     resolved = Home.resolve(home)
     check_audit_url(resolved.audit_url, allow_sqlite=allow_sqlite)
+    if not resolved.audit_url.startswith("sqlite"):
+        check_worker_keys(resolved.audit_key)
     settings = WorkerSettings.from_env(home=resolved.root, model=model, policy=policy, out_root=out)
     run_worker(settings, queues=names, concurrency=concurrency, loglevel=loglevel)
 

@@ -28,6 +28,7 @@ from ._settings import (
     QUEUES,
     WorkerSettings,
     check_audit_url,
+    check_worker_keys,
     output_folder,
     require_celery,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "WorkerSettings",
     "cancel_job",
     "check_audit_url",
+    "check_worker_keys",
     "job_status",
     "make_app",
     "output_folder",

@@ -47,11 +47,11 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
         result_extended=False,  # the result store keeps results, never a job's arguments
         result_expires=7 * 24 * 3600,
         task_routes={
-            GENERATE: {"queue": "generate"},
-            VERIFY_CHUNK: {"queue": "verify"},
-            SUMMARIZE: {"queue": "verify"},
+            GENERATE: {"queue": settings.queue("generate")},
+            VERIFY_CHUNK: {"queue": settings.queue("verify")},
+            SUMMARIZE: {"queue": settings.queue("verify")},
         },
-        task_default_queue="generate",
+        task_default_queue=settings.queue("generate"),
         broker_connection_retry_on_startup=True,
         # Loading the model when a pool process starts takes longer than Celery's 4 s default.
         worker_proc_alive_timeout=300,
@@ -102,7 +102,7 @@ def run_worker(
     app.worker_main(
         [
             "worker",
-            f"--queues={','.join(queues)}",
+            f"--queues={','.join(settings.queue(q) for q in queues)}",
             f"--concurrency={concurrency}",
             f"--loglevel={loglevel}",
             f"--hostname=hallmark{os.getpid()}@{socket.gethostname()}",
@@ -114,9 +114,7 @@ def run_worker(
 
 def submit_generation(app: Any, job: GenerationJob) -> Any:
     """Queue ``job``; its Celery task id is its request id.  Returns the ``AsyncResult``."""
-    return app.send_task(
-        GENERATE, args=[job.to_message()], task_id=job.request_id, queue="generate", argsrepr=_REDACTED
-    )
+    return app.send_task(GENERATE, args=[job.to_message()], task_id=job.request_id, argsrepr=_REDACTED)
 
 
 def submit_verification(app: Any, paths: Sequence[str], *, chunk_size: int = 50) -> Any:
@@ -128,8 +126,8 @@ def submit_verification(app: Any, paths: Sequence[str], *, chunk_size: int = 50)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     chunks = [list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size)]
-    header = [app.signature(VERIFY_CHUNK, args=[c], queue="verify") for c in chunks]
-    return chord(header, app=app)(app.signature(SUMMARIZE, queue="verify"))
+    header = [app.signature(VERIFY_CHUNK, args=[c]) for c in chunks]
+    return chord(header, app=app)(app.signature(SUMMARIZE))
 
 
 def job_status(app: Any, job_id: str) -> dict[str, Any]:

@@ -39,11 +39,19 @@ class WorkerSettings:
     model: str = "tiny"
     policy: str = "default"
     out_root: Path = Path(".")
+    # Prefixed to the queue names on the broker, so that several deployments (or test runs) can
+    # share one broker without taking each other's jobs.
+    queue_prefix: str = "hallmark."
+
+    def queue(self, name: str) -> str:
+        """The broker's name for the logical queue ``name`` (``generate`` or ``verify``)."""
+        return self.queue_prefix + name
 
     @classmethod
     def from_env(cls, **overrides: object) -> WorkerSettings:
         """``HALLMARK_BROKER_URL``, ``HALLMARK_RESULT_URL``, ``HALLMARK_HOME``,
-        ``HALLMARK_WORKER_MODEL``, ``HALLMARK_WORKER_POLICY`` and ``HALLMARK_WORKER_OUT``, each
+        ``HALLMARK_WORKER_MODEL``, ``HALLMARK_WORKER_POLICY``, ``HALLMARK_WORKER_OUT`` and
+        ``HALLMARK_QUEUE_PREFIX``, each
         with its documented default; ``overrides`` that are not None win."""
         env = os.environ.get
         values: dict[str, object] = {
@@ -53,6 +61,7 @@ class WorkerSettings:
             "model": env("HALLMARK_WORKER_MODEL") or "tiny",
             "policy": env("HALLMARK_WORKER_POLICY") or "default",
             "out_root": Path(env("HALLMARK_WORKER_OUT") or "."),
+            "queue_prefix": env("HALLMARK_QUEUE_PREFIX", "hallmark."),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -65,6 +74,7 @@ class WorkerSettings:
             "HALLMARK_WORKER_MODEL": self.model,
             "HALLMARK_WORKER_POLICY": self.policy,
             "HALLMARK_WORKER_OUT": str(self.out_root.resolve()),
+            "HALLMARK_QUEUE_PREFIX": self.queue_prefix,
         }
         if self.home is not None:
             env["HALLMARK_HOME"] = str(self.home)
@@ -82,6 +92,18 @@ def check_audit_url(url: str, *, allow_sqlite: bool = False) -> None:
         )
     if not url.startswith(("sqlite", "postgresql://", "postgres://")):
         raise InputError(f"unknown audit log URL scheme in {url.split('://', 1)[0]!r}")
+
+
+def check_worker_keys(audit_key: Path) -> None:
+    """Refuse to start a worker without the audit log's checkpoint key: every worker signs the
+    shared log's checkpoints with the one key the log was created with, so it is made once and
+    copied, never made by each worker on its first append."""
+    if not audit_key.is_file():
+        raise InputError(
+            f"no audit checkpoint key at {audit_key}: every worker must sign the shared log with the same key",
+            hint="Create it once with `hallmark keys init && hallmark audit checkpoint`, "
+            "then copy that home's keys/ folder to every worker's home.",
+        )
 
 
 def output_folder(root: Path, requested: str | None) -> Path:

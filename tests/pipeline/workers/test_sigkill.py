@@ -1,0 +1,196 @@
+"""Three real workers (RabbitMQ, Redis, one PostgreSQL audit log) generate while pool processes
+and whole workers are SIGKILLed mid-job: every job finishes, every image is released exactly once
+(one ``image.released`` entry per record, one file per entry), and ``hallmark audit verify`` passes
+in every worker's home.  Then a bulk verification of what they released runs as a chord."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hallmark.audit import AuditLog
+from hallmark.pipeline import new_record_id
+from hallmark.pipeline.workers import (
+    GenerationJob,
+    WorkerSettings,
+    make_app,
+    submit_generation,
+    submit_verification,
+)
+
+BROKER_URL = os.environ.get("HALLMARK_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+RESULT_URL = os.environ.get("HALLMARK_TEST_RESULT_URL", "redis://127.0.0.1:6379/0")
+HALLMARK = str(Path(sys.executable).with_name("hallmark"))
+
+
+class Worker:
+    """One ``hallmark worker`` process group, with its own home (the same keys as the others)."""
+
+    def __init__(self, root: Path, name: str, base_home: Path, env: dict[str, str], out: Path) -> None:
+        self.home = root / name
+        shutil.copytree(base_home, self.home)
+        self.env, self.out = env, out
+        self.log = root / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [HALLMARK, "worker", "--concurrency", "1", "--out", str(self.out), "--home", str(self.home)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: a whole worker can be killed at once
+            )
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def kill(self) -> None:
+        os.killpg(self.pid, signal.SIGKILL)
+        assert self.proc is not None
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _kill_mid_job(
+    results: list, workers: list[Worker], kills: int, rng: random.Random, deadline: float
+) -> list[str]:
+    """SIGKILL, ``kills`` times, the process running a started job: alternately its pool process
+    (its worker starts another and puts the job back) and its whole worker (restarted here; the
+    broker hands the job on).  Returns what was killed."""
+    done: list[str] = []
+    while len(done) < kills and time.monotonic() < deadline:
+        time.sleep(rng.uniform(0.2, 1.0))
+        started = [r for r in results if r.state == "STARTED" and isinstance(r.info, dict)]
+        if not started:
+            continue
+        info = rng.choice(started).info
+        pid, main = int(info["pid"]), int(re.match(r"hallmark(\d+)@", info["hostname"]).group(1))
+        owner = next((w for w in workers if w.proc is not None and w.pid == main), None)
+        if owner is None or not _alive(pid) or owner.proc.poll() is not None:  # type: ignore[union-attr]
+            continue
+        time.sleep(rng.uniform(0.0, 0.3))  # a random moment of the job
+        if len(done) % 2 == 0:
+            os.kill(pid, signal.SIGKILL)
+            done.append(f"pool process {pid}")
+        else:
+            owner.kill()
+            owner.start()
+            done.append(f"worker {main}")
+    return done
+
+
+def _run(tmp_path: Path, pg_log_url: str, *, jobs: int, n: int, kills: int, seed: int) -> None:
+    base = tmp_path / "base"
+    env = {
+        **os.environ,
+        "HALLMARK_AUDIT_URL": pg_log_url,
+        "HALLMARK_BROKER_URL": BROKER_URL,
+        "HALLMARK_RESULT_URL": RESULT_URL,
+        "HALLMARK_QUEUE_PREFIX": f"hallmark-test-{uuid.uuid4().hex[:8]}.",
+        "OMP_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
+    for setup in (["keys", "init"], ["audit", "checkpoint"]):  # the keys every worker gets a copy of
+        subprocess.run([HALLMARK, *setup, "--home", str(base)], env=env, check=True, capture_output=True)
+    out = tmp_path / "out"
+    workers = [Worker(tmp_path, f"w{i}", base, env, out) for i in range(3)]
+    settings = WorkerSettings(
+        broker_url=BROKER_URL, result_url=RESULT_URL, queue_prefix=env["HALLMARK_QUEUE_PREFIX"]
+    )
+    app = make_app(settings)
+    rng = random.Random(seed)
+    try:
+        for w in workers:
+            w.start()
+        submitted = [
+            GenerationJob(
+                request_id=str(new_record_id()),
+                prompt=f"a lighthouse, view {i}",
+                n=n,
+                width=256,
+                height=256,
+                steps=1,
+                out=f"job{i % 4}",
+            )
+            for i in range(jobs)
+        ]
+        results = [submit_generation(app, job) for job in submitted]
+        deadline = time.monotonic() + 60 * max(3, kills)
+        killed = _kill_mid_job(results, workers, kills, rng, deadline)
+        assert len(killed) == kills, f"only {len(killed)} kills landed mid-job: {killed}"
+        done = [r.get(timeout=max(1.0, deadline - time.monotonic())) for r in results]
+
+        files = [img["path"] for d in done for img in d["images"]]
+        summary = submit_verification(app, files, chunk_size=4).get(timeout=300)
+    finally:
+        for w in workers:
+            w.stop()
+        app.close()
+
+    # Every job finished with all its images, each released once.
+    for job, d in zip(submitted, done, strict=True):
+        assert d["request_id"] == job.request_id
+        assert len(d["images"]) == n and not d["withheld"], d
+        assert "prompt" not in str(d) and job.prompt not in str(d)  # the result store never holds it
+    with AuditLog.open(pg_log_url, key_path=base / "keys" / "audit-checkpoint.key", create=False) as log:
+        entries = list(log.entries())
+    released = [e for e in entries if e.kind == "image.released"]
+    per_record = Counter(e.data["record_id"] for e in released)
+    assert set(per_record.values()) == {1}, [r for r, k in per_record.items() if k > 1]
+    assert sorted(per_record) == sorted(img["record_id"] for d in done for img in d["images"])
+    assert len(released) == jobs * n
+    assert {e.data["request_id"] for e in released} == {j.request_id for j in submitted}
+    for e in released:  # one file per entry, holding the bytes it recorded
+        assert hashlib.sha256(Path(e.data["path"]).read_bytes()).hexdigest() == e.data["sha256"]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert len(list(out.rglob("*.png"))) == jobs * n
+
+    for w in workers:  # the shared log verifies from every worker's home
+        check = subprocess.run(
+            [HALLMARK, "audit", "verify", "--home", str(w.home)], env=env, capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+
+    assert summary["files"] == jobs * n
+    assert summary["verdicts"] == {"hallmark-signed": jobs * n}, summary
+
+
+def test_sigkilled_workers_lose_no_job_and_release_nothing_twice(tmp_path: Path, pg_log_url: str) -> None:
+    _run(tmp_path, pg_log_url, jobs=16, n=2, kills=4, seed=17)
+
+
+@pytest.mark.slow
+def test_ten_sigkills_during_sixty_jobs(tmp_path: Path, pg_log_url: str) -> None:
+    _run(tmp_path, pg_log_url, jobs=60, n=2, kills=10, seed=23)

@@ -13,7 +13,11 @@ import typer
 
 from ._common import HomeOption, JsonOption, PolicyOption, command, console, fail, print_json
 
-app = typer.Typer(help="Queued jobs: show or cancel one by its id.", no_args_is_help=True)
+app = typer.Typer(
+    help="Queued jobs: show or cancel one by its id (a generation job's request id).\n\n"
+    "Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1",
+    no_args_is_help=True,
+)
 
 
 @command
@@ -43,7 +47,7 @@ def worker(
     Each pool process loads the model and the verifier once. The audit log is $HALLMARK_AUDIT_URL
     (PostgreSQL, shared by every worker); keys are read from this machine's home.
 
-    Example: HALLMARK_AUDIT_URL=postgresql://db.example/hallmark hallmark worker --concurrency 2
+    Example: hallmark worker --concurrency 2 --out /shared/images  (with HALLMARK_AUDIT_URL=postgresql://db/hallmark)
     """
     from hallmark.pipeline import Home
     from hallmark.pipeline.workers import (
@@ -78,7 +82,7 @@ def show(
 ) -> None:
     """Show a job's state and, once it finished, its result.
 
-    Example: hallmark jobs show 0190c3a2-...
+    Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
     from hallmark.pipeline.workers import job_status, make_app
 
@@ -104,7 +108,7 @@ def show(
 def cancel(job_id: Annotated[str, typer.Argument(help="The job id.")]) -> None:
     """Cancel a job that has not started yet (one already running finishes).
 
-    Example: hallmark jobs cancel 0190c3a2-...
+    Example: hallmark jobs cancel 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
     from hallmark.pipeline.workers import cancel_job, make_app
 

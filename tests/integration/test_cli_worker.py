@@ -1,0 +1,143 @@
+"""`hallmark worker`, `generate --remote`, `verify --remote` and `jobs` through the real CLI, with
+one real worker on RabbitMQ, Redis and a PostgreSQL audit log (skipped when one is unreachable)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+import hallmark
+
+HALLMARK = str(Path(sys.executable).with_name("hallmark"))
+PG_URL = os.environ.get("HALLMARK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HALLMARK, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_worker_refuses_a_sqlite_log_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "HALLMARK_HOME": str(tmp_path / "home")}
+    env.pop("HALLMARK_AUDIT_URL", None)
+    result = run("worker", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: a worker needs a shared PostgreSQL audit log, not SQLite; set "
+        "HALLMARK_AUDIT_URL=postgresql://HOST/DB (On one machine only, pass --allow-sqlite.)"
+    ]
+    assert not (tmp_path / "home").exists()  # refused before anything was written
+
+
+def test_a_worker_without_the_shared_key_refuses_to_start(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HALLMARK_HOME": str(tmp_path / "home"),
+        "HALLMARK_AUDIT_URL": "postgresql://db.invalid/x",
+    }
+    result = run("worker", "--queues", "generate", env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "no audit checkpoint key at" in result.stderr
+
+
+def test_an_unknown_queue_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "HALLMARK_HOME": str(tmp_path / "home")}
+    result = run("worker", "--queues", "generate,render", "--allow-sqlite", env=env)
+    assert result.returncode == 2 and "unknown queue 'render'; known: generate, verify" in result.stderr
+
+
+@pytest.fixture
+def worker_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A home with the shared keys, a fresh PostgreSQL log and one running worker."""
+    for port in (5672, 6379, 5432):
+        if not _reachable(port):
+            pytest.skip(f"no service at 127.0.0.1:{port}")
+    import psycopg
+
+    schema = f"hm_cli_worker_{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "HALLMARK_HOME": str(tmp_path / "home"),
+        "HALLMARK_AUDIT_URL": f"{PG_URL}?schema={schema}",
+        "HALLMARK_QUEUE_PREFIX": f"hallmark-test-{uuid.uuid4().hex[:8]}.",
+        "OMP_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
+    for setup in (["keys", "init"], ["audit", "checkpoint"]):
+        assert run(*setup, env=env).returncode == 0
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [HALLMARK, "worker", "--out", str(tmp_path / "out")],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield env
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_remote_generate_verify_and_jobs(worker_env: dict[str, str], tmp_path: Path) -> None:
+    gen = run(
+        "generate",
+        "--remote",
+        "a lighthouse",
+        "-n",
+        "2",
+        "--size",
+        "256",
+        "--out",
+        "a",
+        "--json",
+        env=worker_env,
+    )
+    assert gen.returncode == 0, gen.stderr
+    doc = json.loads(gen.stdout)
+    schema = json.loads(hallmark.schema_path(doc["schema"]).read_text(encoding="utf-8"))
+    assert not list(Draft202012Validator(schema).iter_errors(doc))
+    assert doc["state"] == "SUCCESS" and len(doc["result"]["images"]) == 2
+    assert "a lighthouse" not in gen.stdout  # the prompt never comes back through the result store
+    paths = [Path(i["path"]) for i in doc["result"]["images"]]
+    assert all(p.parent == (tmp_path / "out" / "a").resolve() and p.is_file() for p in paths)
+
+    shown = run("jobs", "show", doc["id"], "--json", env=worker_env)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["result"] == doc["result"]
+
+    table = run("verify", "--remote", str(tmp_path / "out"), "--chunk", "1", env=worker_env)
+    assert table.returncode == 0, table.stderr
+    assert "2 files, 2 passed" in table.stdout and "hallmark-signed" in table.stdout
+    lines = run("verify", "--remote", str(tmp_path / "out"), "--json", env=worker_env)
+    reports = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert sorted(r["source"] for r in reports) == sorted(str(p) for p in paths)
+    assert {r["verdict"] for r in reports} == {"hallmark-signed"}
+
+    blocked = run("generate", "--remote", "a lighthouse", "--policy", "strict", env=worker_env)
+    assert blocked.returncode == 2 and "this worker serves policy 'default', not 'strict'" in blocked.stderr
+
+    assert run("audit", "verify", env=worker_env).returncode == 0

@@ -49,8 +49,8 @@ def worker(
 
     Example: hallmark worker --concurrency 2 --out /shared/images  (with HALLMARK_AUDIT_URL=postgresql://db/hallmark)
     """
-    from hallmark.pipeline import Home
-    from hallmark.pipeline.workers import (
+    from .._home import Home
+    from ..workers import (
         QUEUES,
         WorkerSettings,
         check_audit_url,
@@ -84,7 +84,7 @@ def show(
 
     Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
-    from hallmark.pipeline.workers import job_status, make_app
+    from ..workers import job_status, make_app
 
     status = job_status(make_app(), job_id)
     if json_out:
@@ -110,7 +110,7 @@ def cancel(job_id: Annotated[str, typer.Argument(help="The job id.")]) -> None:
 
     Example: hallmark jobs cancel 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
-    from hallmark.pipeline.workers import cancel_job, make_app
+    from ..workers import cancel_job, make_app
 
     cancel_job(make_app(), job_id)
     print(f"cancelled {job_id} (a job already running finishes)")

@@ -53,6 +53,7 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
         },
         task_default_queue=settings.queue("generate"),
         broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
         # Loading the model when a pool process starts takes longer than Celery's 4 s default.
         worker_proc_alive_timeout=300,
         worker_hijack_root_logger=False,

@@ -42,6 +42,10 @@ class WorkerSettings:
     # Prefixed to the queue names on the broker, so that several deployments (or test runs) can
     # share one broker without taking each other's jobs.
     queue_prefix: str = "hallmark."
+    # Redis (or SQS) as the broker: a job taken by a worker that dies unannounced goes back on the
+    # queue after this many seconds.  A longer job is handed out a second time while it still
+    # runs; the request lock makes that delivery wait and then return what the first released.
+    visibility_timeout: int = 3600
 
     def queue(self, name: str) -> str:
         """The broker's name for the logical queue ``name`` (``generate`` or ``verify``)."""
@@ -51,7 +55,7 @@ class WorkerSettings:
     def from_env(cls, **overrides: object) -> WorkerSettings:
         """``HALLMARK_BROKER_URL``, ``HALLMARK_RESULT_URL``, ``HALLMARK_HOME``,
         ``HALLMARK_WORKER_MODEL``, ``HALLMARK_WORKER_POLICY``, ``HALLMARK_WORKER_OUT`` and
-        ``HALLMARK_QUEUE_PREFIX``, each
+        ``HALLMARK_QUEUE_PREFIX`` and ``HALLMARK_VISIBILITY_TIMEOUT``, each
         with its documented default; ``overrides`` that are not None win."""
         env = os.environ.get
         values: dict[str, object] = {
@@ -62,6 +66,7 @@ class WorkerSettings:
             "policy": env("HALLMARK_WORKER_POLICY") or "default",
             "out_root": Path(env("HALLMARK_WORKER_OUT") or "."),
             "queue_prefix": env("HALLMARK_QUEUE_PREFIX", "hallmark."),
+            "visibility_timeout": int(env("HALLMARK_VISIBILITY_TIMEOUT") or 3600),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -75,6 +80,7 @@ class WorkerSettings:
             "HALLMARK_WORKER_POLICY": self.policy,
             "HALLMARK_WORKER_OUT": str(self.out_root.resolve()),
             "HALLMARK_QUEUE_PREFIX": self.queue_prefix,
+            "HALLMARK_VISIBILITY_TIMEOUT": str(self.visibility_timeout),
         }
         if self.home is not None:
             env["HALLMARK_HOME"] = str(self.home)

@@ -11,10 +11,20 @@ from typing import Annotated
 
 import typer
 
-from ._common import HomeOption, JsonOption, PolicyOption, command, console, fail, print_json
+from ._common import (
+    HomeOption,
+    JsonLinesOption,
+    JsonOption,
+    PolicyOption,
+    command,
+    console,
+    fail,
+    print_json,
+    print_json_line,
+)
 
 app = typer.Typer(
-    help="Queued jobs: show or cancel one by its id (a generation job's request id).\n\n"
+    help="Queued jobs: list them, show or cancel one by its id (a generation job's request id).\n\n"
     "Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1",
     no_args_is_help=True,
 )
@@ -74,13 +84,35 @@ def worker(
     run_worker(settings, queues=names, concurrency=concurrency, loglevel=loglevel)
 
 
+@app.command("list")
+@command
+def list_(json_out: JsonLinesOption = False) -> None:
+    """List the jobs the workers are running or hold, and how many wait in each queue.
+
+    Example: hallmark jobs list
+    """
+    from ..workers import list_jobs, make_app
+
+    listing = list_jobs(make_app())
+    if json_out:
+        for job in listing["jobs"]:
+            print_json_line(job, schema="job-result")
+        return
+    con = console()
+    for job in listing["jobs"]:
+        con.print(f"{job['id']}  {job['state']:<8}  {job['task']}  {job['worker']}", highlight=False)
+    waiting = ", ".join(f"{n} {q}" for q, n in listing["waiting"].items())
+    con.print(f"{len(listing['jobs'])} jobs on workers; waiting in the queues: {waiting}", highlight=False)
+
+
 @app.command("show")
 @command
 def show(
     job_id: Annotated[str, typer.Argument(help="The job id (a generation job's request id).")],
     json_out: JsonOption = False,
 ) -> None:
-    """Show a job's state and, once it finished, its result.
+    """Show a job's state and, once it finished, its result (an id the result store does not
+    know, or whose result expired, shows as PENDING).
 
     Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """

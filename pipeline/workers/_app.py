@@ -59,8 +59,9 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
         worker_hijack_root_logger=False,
     )
 
-    @app.task(name=GENERATE)  # type: ignore[untyped-decorator]
-    def generate(message: dict[str, Any]) -> dict[str, Any]:
+    @app.task(name=GENERATE, bind=True)  # type: ignore[untyped-decorator]
+    def generate(task: Any, message: dict[str, Any]) -> dict[str, Any]:
+        _unless_cancelled(task)
         return run_generation(message, process_state(settings))
 
     @app.task(name=VERIFY_CHUNK)  # type: ignore[untyped-decorator]
@@ -143,7 +144,46 @@ def job_status(app: Any, job_id: str) -> dict[str, Any]:
     return out
 
 
+def list_jobs(app: Any, settings: WorkerSettings | None = None, *, timeout: float = 2.0) -> dict[str, Any]:
+    """The jobs the workers that answer within ``timeout`` are running (``STARTED``) or hold
+    (``RECEIVED``), and how many wait in each queue.  A job is shown by its id, task and worker;
+    its arguments (the prompt) are not asked for."""
+    settings = settings or WorkerSettings.from_env()
+    inspect = app.control.inspect(timeout=timeout)
+    jobs: list[dict[str, Any]] = []
+    for state, answer in (("STARTED", inspect.active()), ("RECEIVED", inspect.reserved())):
+        for worker, tasks in sorted((answer or {}).items()):
+            jobs.extend({"id": t["id"], "state": state, "task": t["name"], "worker": worker} for t in tasks)
+    waiting: dict[str, int] = {}
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        for name in QUEUES:
+            try:
+                waiting[name] = channel.queue_declare(settings.queue(name), passive=True).message_count
+            except Exception:  # a queue no worker or client declared yet holds nothing
+                waiting[name] = 0
+                channel = conn.channel()
+    return {"jobs": jobs, "waiting": waiting}
+
+
+def _cancel_key(job_id: str) -> str:
+    return f"hallmark-cancelled-{job_id}"
+
+
+def _unless_cancelled(task: Any) -> None:
+    """Drop a job that was cancelled while it waited, even on a worker started after the cancel
+    (Celery's own revoke reaches only the workers running at the time)."""
+    if task.app.backend.get(_cancel_key(task.request.id)) is None:
+        return
+    from celery.exceptions import Ignore
+
+    task.app.backend.mark_as_revoked(task.request.id, reason="cancelled")
+    raise Ignore()
+
+
 def cancel_job(app: Any, job_id: str) -> None:
-    """Cancel a job that has not started; one already running finishes (a request is never cut
-    half-way through its releases by a cancel)."""
+    """Cancel a generation job that has not started, whether or not a worker runs now; one
+    already running finishes (a request is never cut half-way through its releases)."""
+    app.backend.set(_cancel_key(job_id), b"1")
     app.control.revoke(job_id)
+    app.backend.mark_as_revoked(job_id, reason="cancelled")

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,7 +138,57 @@ def test_remote_generate_verify_and_jobs(worker_env: dict[str, str], tmp_path: P
     assert sorted(r["source"] for r in reports) == sorted(str(p) for p in paths)
     assert {r["verdict"] for r in reports} == {"hallmark-signed"}
 
+    listed = run("jobs", "list", "--json", env=worker_env)
+    assert listed.returncode == 0 and listed.stdout == "", listed.stderr  # nothing left running
+    table = run("jobs", "list", env=worker_env)
+    assert "0 jobs on workers; waiting in the queues: 0 generate, 0 verify" in table.stdout, table.stdout
+
     blocked = run("generate", "--remote", "a lighthouse", "--policy", "strict", env=worker_env)
     assert blocked.returncode == 2 and "this worker serves policy 'default', not 'strict'" in blocked.stderr
 
     assert run("audit", "verify", env=worker_env).returncode == 0
+
+
+def test_jobs_list_counts_what_waits_and_cancel_keeps_a_job_from_running(tmp_path: Path) -> None:
+    for port in (5672, 6379):
+        if not _reachable(port):
+            pytest.skip(f"no service at 127.0.0.1:{port}")
+    from hallmark.pipeline import new_record_id
+    from hallmark.pipeline.workers import GenerationJob, WorkerSettings, make_app, submit_generation
+
+    prefix = f"hallmark-test-{uuid.uuid4().hex[:8]}."
+    env = {**os.environ, "HALLMARK_QUEUE_PREFIX": prefix}
+    app = make_app(WorkerSettings(queue_prefix=prefix))  # no worker serves these queues
+    job = GenerationJob(request_id=str(new_record_id()), prompt="a lighthouse")
+    try:
+        submit_generation(app, job)
+        listed = run("jobs", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert "waiting in the queues: 1 generate, 0 verify" in listed.stdout, listed.stdout
+        cancelled = run("jobs", "cancel", job.request_id, env=env)
+        assert cancelled.returncode == 0 and f"cancelled {job.request_id}" in cancelled.stdout
+        shown = run("jobs", "show", job.request_id, "--json", env=env)
+        assert json.loads(shown.stdout)["state"] == "REVOKED"
+        # A worker started after the cancel drops the job instead of running it.
+        home = tmp_path / "home"
+        with open(tmp_path / "worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                [HALLMARK, "worker", "--queues", "generate", "--allow-sqlite", "--home", str(home)],
+                env={**env, "HALLMARK_AUDIT_URL": f"sqlite:///{tmp_path / 'audit.db'}"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 120
+            while f"{job.request_id}] ignored" not in (tmp_path / "worker.log").read_text():
+                assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+                time.sleep(1)
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        assert json.loads(run("jobs", "show", job.request_id, "--json", env=env).stdout)["state"] == "REVOKED"
+    finally:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(f"{prefix}generate")
+        app.close()

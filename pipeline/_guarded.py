@@ -39,7 +39,14 @@ from ._durable import fsync_dir
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
-from ._once import add_settled, image_record_id, parse_request_id, request_seed, settled_entries
+from ._once import (
+    add_settled,
+    blocked_before,
+    image_record_id,
+    parse_request_id,
+    request_seed,
+    settled_entries,
+)
 from ._readback import encode_image, release_marked
 from ._records import label_context, new_record_id, policy_assertion, request_record
 from ._request import check_request, check_writable
@@ -188,14 +195,14 @@ class GuardedPipeline:
             personal["raw_prompt"] = self.stages.cipher.seal(prompt, context=request_id)
         result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
         if decision.blocked:
-            self.audit.append(
-                "prompt.blocked",
-                request_record(
-                    self.policy, self.generator.name, decision, params=None, request_id=request_id
-                ),
-                personal=personal,
-                now=self._now(),
+            data = request_record(
+                self.policy, self.generator.name, decision, params=None, request_id=request_id
             )
+            if rid is not None:  # a named request's refusal is recorded once, under its id
+                if blocked_before(self.audit, request_id):
+                    return result
+                data["record_id"] = request_id
+            self.audit.append("prompt.blocked", data, personal=personal, now=self._now())
             return result
 
         if seed is None:

@@ -70,6 +70,11 @@ def settled_entries(audit: AuditLog, record_ids: list[uuid.UUID]) -> dict[uuid.U
     return found
 
 
+def blocked_before(audit: AuditLog, request_id: str) -> bool:
+    """Whether an earlier run of the named request already recorded its prompt as blocked."""
+    return any(e.kind == "prompt.blocked" for e in audit.find(record_id=request_id))
+
+
 def from_entry(entry: Entry) -> ReleasedImage | WithheldImage:
     """What a request's earlier run gave for one image, read back from its audit entry."""
     from hallmark.guardrails import Action, CheckStatus, ImageVerdict

@@ -80,6 +80,21 @@ def test_a_release_cut_between_its_entry_and_its_rename_is_finished(keyed_home: 
     assert len(released(keyed_home)) == 1
 
 
+def test_a_named_request_with_a_blocked_prompt_is_recorded_once(keyed_home: Path, tmp_path: Path) -> None:
+    rid = str(new_record_id())
+    CALLS.clear()
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        for _ in range(2):
+            result = pipe("nude child", out_dir=tmp_path / "out", request_id=rid)
+            assert result.blocked
+    with AuditLog.open(
+        f"sqlite:///{keyed_home / 'audit.db'}", key_path=keyed_home / "keys" / "audit-checkpoint.key"
+    ) as log:
+        blocked = [e for e in log.entries() if e.kind == "prompt.blocked"]
+    assert [e.data["record_id"] for e in blocked] == [rid]
+    assert CALLS == []
+
+
 def test_unnamed_requests_are_never_merged(keyed_home: Path, tmp_path: Path) -> None:
     with GuardedPipeline(render, home=keyed_home) as pipe:
         a = pipe("a lighthouse", n=1, size=256, seed=1, out_dir=tmp_path / "out")

@@ -59,20 +59,24 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
         worker_hijack_root_logger=False,
     )
 
-    @app.task(name=GENERATE, bind=True)  # type: ignore[untyped-decorator]
-    def generate(task: Any, message: dict[str, Any]) -> dict[str, Any]:
-        _unless_cancelled(task)
-        return run_generation(message, process_state(settings))
-
-    @app.task(name=VERIFY_CHUNK)  # type: ignore[untyped-decorator]
-    def verify_chunk(paths: list[str]) -> list[dict[str, Any]]:
-        return run_verification(paths, process_state(settings))
-
-    @app.task(name=SUMMARIZE)  # type: ignore[untyped-decorator]
-    def verify_summary(chunks: list[list[dict[str, Any]]]) -> dict[str, Any]:
-        return summarize(chunks)
-
+    # The same module-level callables for every app: Celery keeps one callable per task name.
+    app.task(name=GENERATE, bind=True)(_generate)
+    app.task(name=VERIFY_CHUNK)(_verify_chunk)
+    app.task(name=SUMMARIZE)(_verify_summary)
     return app
+
+
+def _generate(task: Any, message: dict[str, Any]) -> dict[str, Any]:
+    _unless_cancelled(task)
+    return run_generation(message, process_state())
+
+
+def _verify_chunk(paths: list[str]) -> list[dict[str, Any]]:
+    return run_verification(paths, process_state())
+
+
+def _verify_summary(chunks: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    return summarize(chunks)
 
 
 def run_worker(
@@ -98,7 +102,9 @@ def run_worker(
             if "verify" in queues:
                 state.verifier  # noqa: B018
         except Exception as e:  # the jobs report it; the pool process must not die and respawn
-            log.error("hallmark: loading failed in pool process %s: %s", os.getpid(), type(e).__name__)
+            from hallmark.errors import describe_error
+
+            log.error("hallmark: loading failed in pool process %s: %s", os.getpid(), describe_error(e))
 
     worker_process_init.connect(load, weak=False)
     app.worker_main(
@@ -173,7 +179,8 @@ def _cancel_key(job_id: str) -> str:
 def _unless_cancelled(task: Any) -> None:
     """Drop a job that was cancelled while it waited, even on a worker started after the cancel
     (Celery's own revoke reaches only the workers running at the time)."""
-    if task.app.backend.get(_cancel_key(task.request.id)) is None:
+    get = getattr(task.app.backend, "get", None)  # a key-value result store (Redis) keeps cancels
+    if get is None or get(_cancel_key(task.request.id)) is None:
         return
     from celery.exceptions import Ignore
 
@@ -184,6 +191,7 @@ def _unless_cancelled(task: Any) -> None:
 def cancel_job(app: Any, job_id: str) -> None:
     """Cancel a generation job that has not started, whether or not a worker runs now; one
     already running finishes (a request is never cut half-way through its releases)."""
-    app.backend.set(_cancel_key(job_id), b"1")
+    if hasattr(app.backend, "set"):  # else only the workers running now learn of it
+        app.backend.set(_cancel_key(job_id), b"1")
     app.control.revoke(job_id)
     app.backend.mark_as_revoked(job_id, reason="cancelled")

@@ -11,8 +11,10 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -112,14 +114,97 @@ def _kill_mid_job(
     return done
 
 
+class BrokerLink:
+    """A TCP relay between the workers and RabbitMQ that can be cut: every connection through it
+    drops at once (as when the broker restarts), and new ones are refused until it is restored."""
+
+    def __init__(self, port: int = 5672) -> None:
+        self.upstream = port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.up = True
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            broker = socket.create_connection(("127.0.0.1", self.upstream))
+            with self.lock:
+                self.conns += [client, broker]
+            for a, b in ((client, broker), (broker, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for sock in (a, b):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for sock in self.conns:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self.conns.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.server.close()
+
+
+def _cut_broker_mid_job(link: BrokerLink, results: list, outages: int, deadline: float) -> list[str]:
+    """Cut every worker's broker connection ``outages`` times while a job runs, for 2 s each."""
+    done: list[str] = []
+    while len(done) < outages and time.monotonic() < deadline:
+        time.sleep(0.5)
+        if not any(r.state == "STARTED" for r in results):
+            continue
+        link.cut()
+        time.sleep(2.0)
+        link.restore()
+        done.append("broker connection")
+    return done
+
+
 def _run(
-    tmp_path: Path, pg_log_url: str, *, jobs: int, n: int, kills: int, seed: int, broker: str = BROKER_URL
+    tmp_path: Path,
+    pg_log_url: str,
+    *,
+    jobs: int,
+    n: int,
+    kills: int,
+    seed: int,
+    broker: str = BROKER_URL,
+    outages: int = 0,
 ) -> None:
     base = tmp_path / "base"
+    link = BrokerLink() if outages else None
     env = {
         **os.environ,
         "HALLMARK_AUDIT_URL": pg_log_url,
-        "HALLMARK_BROKER_URL": broker,
+        "HALLMARK_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{link.port}//" if link else broker,
         # Redis hands a dead worker's job on after this; a job still running then is handed out
         # twice, and the second delivery must wait for the first and release nothing.
         "HALLMARK_VISIBILITY_TIMEOUT": "10",
@@ -159,6 +244,9 @@ def _run(
         deadline = time.monotonic() + 60 * max(3, kills)
         killed = _kill_mid_job(results, workers, kills, rng, deadline)
         assert len(killed) == kills, f"only {len(killed)} kills landed mid-job: {killed}"
+        if link is not None:
+            cut = _cut_broker_mid_job(link, results, outages, deadline)
+            assert len(cut) == outages, f"only {len(cut)} outages landed mid-job"
         done = [r.get(timeout=max(1.0, deadline - time.monotonic())) for r in results]
 
         files = [img["path"] for d in done for img in d["images"]]
@@ -167,6 +255,8 @@ def _run(
         for w in workers:
             w.stop()
         app.close()
+        if link is not None:
+            link.close()
 
     # Every job finished with all its images, each released once.
     for job, d in zip(submitted, done, strict=True):
@@ -208,6 +298,12 @@ def test_sigkilled_workers_lose_no_job_and_release_nothing_twice(tmp_path: Path,
 
 def test_with_redis_as_the_broker(tmp_path: Path, pg_log_url: str) -> None:
     _run(tmp_path, pg_log_url, jobs=8, n=2, kills=2, seed=5, broker=REDIS_BROKER_URL)
+
+
+def test_jobs_resume_after_the_broker_connection_drops(tmp_path: Path, pg_log_url: str) -> None:
+    """Every worker loses the broker twice mid-job (as in a broker restart): the broker puts their
+    unacknowledged jobs back, the workers reconnect, and the jobs run again without a release twice."""
+    _run(tmp_path, pg_log_url, jobs=12, n=2, kills=0, seed=9, outages=2)
 
 
 @pytest.mark.slow

@@ -102,6 +102,19 @@ def worker_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             worker.wait()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        _drop_queues(env["HALLMARK_QUEUE_PREFIX"])
+
+
+def _drop_queues(prefix: str) -> None:
+    """Delete a test's queues and exchanges from the shared broker."""
+    from hallmark.pipeline.workers import WorkerSettings, make_app
+
+    app = make_app(WorkerSettings(queue_prefix=prefix))
+    with app.connection_for_write() as conn:
+        for name in ("generate", "verify"):
+            conn.default_channel.queue_delete(f"{prefix}{name}")
+            conn.default_channel.exchange_delete(f"{prefix}{name}")
+    app.close()
 
 
 def test_remote_generate_verify_and_jobs(worker_env: dict[str, str], tmp_path: Path) -> None:
@@ -189,6 +202,5 @@ def test_jobs_list_counts_what_waits_and_cancel_keeps_a_job_from_running(tmp_pat
             worker.wait(timeout=30)
         assert json.loads(run("jobs", "show", job.request_id, "--json", env=env).stdout)["state"] == "REVOKED"
     finally:
-        with app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(f"{prefix}generate")
         app.close()
+        _drop_queues(prefix)

@@ -37,3 +37,17 @@ def pg_log_url(services: None) -> Iterator[str]:
     yield f"{PG_URL}?schema={schema}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def drop_queues():  # type: ignore[no-untyped-def]
+    """A function that deletes a test's queues and exchanges from the shared broker."""
+    return _drop_queues
+
+
+def _drop_queues(app, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for name in ("generate", "verify"):
+            channel.queue_delete(f"{prefix}{name}")
+            channel.exchange_delete(f"{prefix}{name}")

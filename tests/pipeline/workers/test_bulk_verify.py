@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from hallmark.pipeline import GuardedPipeline
 from hallmark.pipeline.workers import WorkerSettings, make_app, submit_verification
 from hallmark.provenance import init_keys
 
+DropQueues = Callable[[Any, str], None]
 HALLMARK = str(Path(sys.executable).with_name("hallmark"))
 BROKER_URL = os.environ.get("HALLMARK_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 RESULT_URL = os.environ.get("HALLMARK_TEST_RESULT_URL", "redis://127.0.0.1:6379/0")
@@ -32,7 +35,10 @@ def render(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
 
 
 def test_five_hundred_files_in_chunks_survive_a_killed_pool_process(
-    tmp_path: Path, services: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    services: None,
+    monkeypatch: pytest.MonkeyPatch,
+    drop_queues: DropQueues,
 ) -> None:
     home = tmp_path / "home"
     monkeypatch.delenv("HALLMARK_AUDIT_URL", raising=False)
@@ -92,6 +98,7 @@ def test_five_hundred_files_in_chunks_survive_a_killed_pool_process(
             os.killpg(w.pid, signal.SIGTERM)
         for w in workers:
             w.wait(timeout=30)
+        drop_queues(app, prefix)
         app.close()
 
     assert sorted(r["source"] for r in reports) == files  # each file once, none lost with the pool process

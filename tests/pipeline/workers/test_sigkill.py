@@ -18,7 +18,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,7 @@ from hallmark.pipeline.workers import (
 BROKER_URL = os.environ.get("HALLMARK_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REDIS_BROKER_URL = os.environ.get("HALLMARK_TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/1")
 RESULT_URL = os.environ.get("HALLMARK_TEST_RESULT_URL", "redis://127.0.0.1:6379/0")
+DropQueues = Callable[[Any, str], None]
 HALLMARK = str(Path(sys.executable).with_name("hallmark"))
 
 
@@ -198,6 +201,7 @@ def _run(
     seed: int,
     broker: str = BROKER_URL,
     outages: int = 0,
+    drop_queues: DropQueues,
 ) -> None:
     base = tmp_path / "base"
     link = BrokerLink() if outages else None
@@ -254,6 +258,7 @@ def _run(
     finally:
         for w in workers:
             w.stop()
+        drop_queues(app, env["HALLMARK_QUEUE_PREFIX"])
         app.close()
         if link is not None:
             link.close()
@@ -292,20 +297,24 @@ def _run(
     assert summary["verdicts"] == {"hallmark-signed": jobs * n}, summary
 
 
-def test_sigkilled_workers_lose_no_job_and_release_nothing_twice(tmp_path: Path, pg_log_url: str) -> None:
-    _run(tmp_path, pg_log_url, jobs=16, n=2, kills=4, seed=17)
+def test_sigkilled_workers_lose_no_job_and_release_nothing_twice(
+    tmp_path: Path, pg_log_url: str, drop_queues
+) -> None:  # type: ignore[no-untyped-def]
+    _run(tmp_path, pg_log_url, jobs=16, n=2, kills=4, seed=17, drop_queues=drop_queues)
 
 
-def test_with_redis_as_the_broker(tmp_path: Path, pg_log_url: str) -> None:
-    _run(tmp_path, pg_log_url, jobs=8, n=2, kills=2, seed=5, broker=REDIS_BROKER_URL)
+def test_with_redis_as_the_broker(tmp_path: Path, pg_log_url: str, drop_queues: DropQueues) -> None:
+    _run(tmp_path, pg_log_url, jobs=8, n=2, kills=2, seed=5, broker=REDIS_BROKER_URL, drop_queues=drop_queues)
 
 
-def test_jobs_resume_after_the_broker_connection_drops(tmp_path: Path, pg_log_url: str) -> None:
+def test_jobs_resume_after_the_broker_connection_drops(
+    tmp_path: Path, pg_log_url: str, drop_queues: DropQueues
+) -> None:
     """Every worker loses the broker twice mid-job (as in a broker restart): the broker puts their
     unacknowledged jobs back, the workers reconnect, and the jobs run again without a release twice."""
-    _run(tmp_path, pg_log_url, jobs=12, n=2, kills=0, seed=9, outages=2)
+    _run(tmp_path, pg_log_url, jobs=12, n=2, kills=0, seed=9, outages=2, drop_queues=drop_queues)
 
 
 @pytest.mark.slow
-def test_ten_sigkills_during_sixty_jobs(tmp_path: Path, pg_log_url: str) -> None:
-    _run(tmp_path, pg_log_url, jobs=60, n=2, kills=10, seed=23)
+def test_ten_sigkills_during_sixty_jobs(tmp_path: Path, pg_log_url: str, drop_queues: DropQueues) -> None:
+    _run(tmp_path, pg_log_url, jobs=60, n=2, kills=10, seed=23, drop_queues=drop_queues)

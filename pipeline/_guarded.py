@@ -39,6 +39,14 @@ from ._durable import fsync_dir
 from ._generators import GenerationParams, Generator, generator_for
 from ._home import Home
 from ._memory import retain_freed_memory
+from ._once import (
+    add_settled,
+    blocked_before,
+    image_record_id,
+    parse_request_id,
+    request_seed,
+    settled_entries,
+)
 from ._readback import encode_image, release_marked
 from ._records import label_context, new_record_id, policy_assertion, request_record
 from ._request import check_request, check_writable
@@ -163,8 +171,13 @@ class GuardedPipeline:
         out_dir: str | Path = ".",
         fmt: str | None = None,
         progress: Callable[[str, int], None] | None = None,
+        request_id: str | None = None,
     ) -> GenerationResult:
-        """Run one request through every stage; see the module docstring for the guarantees."""
+        """Run one request through every stage; see the module docstring for the guarantees.
+
+        A ``request_id`` (a UUID the caller chose) makes the request safe to run again: images an
+        earlier run of it settled in the audit log are returned from their entries, not released
+        twice (``hallmark.pipeline._once``)."""
         width, height = (size, size) if isinstance(size, int) else size
         fmt = fmt or self.policy.output.format
         check_request(n=n, width=width, height=height, steps=steps, fmt=fmt)
@@ -175,24 +188,31 @@ class GuardedPipeline:
 
         with _timed(timings, "prompt"):
             decision = self.stages.prompt_filter.evaluate(prompt, negative_prompt=negative_prompt)
-        request_id = str(new_record_id(now=self._now()))
+        rid = parse_request_id(request_id) if request_id is not None else None
+        request_id = str(rid or new_record_id(now=self._now()))
         personal: dict[str, Any] = {"prompt": decision.redacted_prompt, "user": user}
         if self.stages.cipher is not None:
             personal["raw_prompt"] = self.stages.cipher.seal(prompt, context=request_id)
         result = GenerationResult(decision=decision, timings_ms=timings, model=self.generator.name)
         if decision.blocked:
-            self.audit.append(
-                "prompt.blocked",
-                request_record(
-                    self.policy, self.generator.name, decision, params=None, request_id=request_id
-                ),
-                personal=personal,
-                now=self._now(),
+            data = request_record(
+                self.policy, self.generator.name, decision, params=None, request_id=request_id
             )
+            if rid is not None:  # a named request's refusal is recorded once, under its id
+                if blocked_before(self.audit, request_id):
+                    return result
+                data["record_id"] = request_id
+            self.audit.append("prompt.blocked", data, personal=personal, now=self._now())
             return result
 
-        seed = seed if seed is not None else secrets.randbelow(2**31)
+        if seed is None:
+            seed = request_seed(rid) if rid else secrets.randbelow(2**31)
         result.seed = seed
+        ids = [image_record_id(rid, i) if rid else new_record_id(now=self._now()) for i in range(n)]
+        settled = settled_entries(self.audit, ids) if rid else {}
+        add_settled(result, list(settled.values()))
+        if len(settled) == n:  # an earlier run of this request settled every image
+            return result
         params = GenerationParams(
             prompt=decision.prompt_out,
             negative_prompt=decision.negative_prompt_out,
@@ -223,8 +243,9 @@ class GuardedPipeline:
 
         out.mkdir(parents=True, exist_ok=True)
         works = [
-            _Work(index=i, record_id=new_record_id(now=self._now()), image=img)
+            _Work(index=i, record_id=ids[i], image=img)
             for i, img in enumerate(images)
+            if ids[i] not in settled
         ]
         post_start = time.perf_counter()
         # Audit appends and renames happen in order, on this thread: the log sees the images in

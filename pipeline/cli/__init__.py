@@ -36,6 +36,9 @@ from . import (
 from . import (
     _verify as _cli_verify,
 )
+from . import (
+    _worker as _cli_worker,
+)
 
 app = typer.Typer(
     name="hallmark",
@@ -83,6 +86,8 @@ app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
 app.command("doctor")(_cli_doctor.doctor)
 app.command("serve")(_cli_serve.serve)
+app.command("worker")(_cli_worker.worker)
+app.add_typer(_cli_worker.app, name="jobs")
 
 
 def main() -> None:

@@ -51,6 +51,15 @@ def generate(
     ] = None,
     home: HomeOption = None,
     json_out: JsonOption = False,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Queue the request for `hallmark worker` ($HALLMARK_BROKER_URL); --out names a folder "
+            "under the worker's output root, --model and --policy must be the worker's (or left out).",
+        ),
+    ] = False,
+    wait: Annotated[float, typer.Option(help="With --remote: seconds to wait for the job.")] = 600.0,
 ) -> None:
     """Generate images through the policy, safety classifier, watermark, C2PA signer and audit log.
 
@@ -62,6 +71,26 @@ def generate(
         width, height = _parse_size(size)
     except ValueError:
         fail(f"--size must be N or WIDTHxHEIGHT, got {size!r}")
+    if remote:
+        from ._remote import generate_remote
+
+        generate_remote(
+            wait=wait,
+            json_out=json_out,
+            prompt=prompt,
+            n=n,
+            seed=seed,
+            width=width,
+            height=height,
+            steps=steps,
+            negative_prompt=negative,
+            user=user,
+            out=None if out == Path(".") else str(out),
+            fmt=fmt,
+            model=None if model == TINY_MODEL_ID else model,
+            policy=None if policy == "default" else policy,
+        )
+        return
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -94,6 +94,16 @@ def verify(
             "--ordered/--as-done", help="Report files in the order given, or as each finishes (workers)."
         ),
     ] = True,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Verify on `hallmark worker`s ($HALLMARK_BROKER_URL) in chunks; the files must be readable "
+            "by the workers under the same paths.",
+        ),
+    ] = False,
+    chunk: Annotated[int, typer.Option("--chunk", help="With --remote: files per job.")] = 50,
+    wait: Annotated[float, typer.Option(help="With --remote: seconds to wait for the jobs.")] = 3600.0,
 ) -> None:
     """Verify images: C2PA credentials, hallmark and third-party watermarks, the audit record, one verdict each.
 
@@ -126,6 +136,15 @@ def verify(
         )
     if walk.skipped:
         print(walk.skipped_line(), file=sys.stderr)
+    if remote:
+        if html_out is not None or trust or trust_list or profile or scheme or allow_network or log_path:
+            fail(
+                "--remote verifies with the workers' own homes: --html, --trust, --trust-list, --profile, "
+                "--scheme, --allow-network, --jsonl and --resume apply to local verification only"
+            )
+        from ._remote import verify_remote
+
+        verify_remote(files, chunk_size=chunk, wait=wait, json_out=json_out)
     verifier = Verifier.from_home(
         home,
         trust=trust or [],

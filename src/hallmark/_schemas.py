@@ -40,6 +40,7 @@ VERSIONS = {
     "verify-response": 1,
     "api-error": 1,
     "health": 1,
+    "job-result": 1,
 }
 
 

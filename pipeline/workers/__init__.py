@@ -1,0 +1,63 @@
+"""Many machines: guarded generation and bulk verification as Celery jobs.
+
+``hallmark worker`` runs ``run_worker``: its pool processes each hold one loaded
+``GuardedPipeline`` and one ``Verifier``.  Clients queue jobs with ``submit_generation`` (a
+``GenerationJob`` named by its request id, released exactly once however often it runs) and
+``submit_verification`` (files verified in chunks, then a verdict summary).  The broker and the
+result store come from ``HALLMARK_BROKER_URL`` and ``HALLMARK_RESULT_URL``; every worker reads its
+keys from its own ``HALLMARK_HOME`` and writes to the audit log of ``HALLMARK_AUDIT_URL``.
+Celery comes with the ``workers`` extra and is imported only when an app is made.
+"""
+
+from ._app import (
+    GENERATE,
+    SUMMARIZE,
+    VERIFY_CHUNK,
+    cancel_job,
+    job_status,
+    list_jobs,
+    make_app,
+    run_worker,
+    submit_generation,
+    submit_verification,
+)
+from ._jobs import GenerationJob, ProcessState, process_state, run_generation, run_verification, summarize
+from ._settings import (
+    DEFAULT_BROKER_URL,
+    DEFAULT_RESULT_URL,
+    INSTALL_HINT,
+    QUEUES,
+    WorkerSettings,
+    check_audit_url,
+    check_worker_keys,
+    output_folder,
+    require_celery,
+)
+
+__all__ = [
+    "DEFAULT_BROKER_URL",
+    "DEFAULT_RESULT_URL",
+    "GENERATE",
+    "INSTALL_HINT",
+    "QUEUES",
+    "SUMMARIZE",
+    "VERIFY_CHUNK",
+    "GenerationJob",
+    "ProcessState",
+    "WorkerSettings",
+    "cancel_job",
+    "check_audit_url",
+    "check_worker_keys",
+    "job_status",
+    "list_jobs",
+    "make_app",
+    "output_folder",
+    "process_state",
+    "require_celery",
+    "run_generation",
+    "run_verification",
+    "run_worker",
+    "submit_generation",
+    "submit_verification",
+    "summarize",
+]

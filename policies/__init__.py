@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from ._guard_schema import (
         ALWAYS_BLOCK,
         CATEGORIES,
-        PII_NER_ENTITIES,
-        PII_PATTERN_ENTITIES,
         DEPICTS_MINOR,
         IMAGE_CATEGORIES,
+        PII_NER_ENTITIES,
+        PII_PATTERN_ENTITIES,
         CategoryPolicy,
         ImageBackend,
         ImageCover,

@@ -60,7 +60,9 @@ def image_classifier(backend: str | ImageBackend) -> ImageClassifier:
         key = spec.model_dump_json(exclude={"id"})
     factory = CLASSIFIERS.get(spec.type)
     if factory is None:
-        raise GuardrailError(f"unknown image classifier {spec.type!r}; known: {', '.join(sorted(CLASSIFIERS))}")
+        raise GuardrailError(
+            f"unknown image classifier {spec.type!r}; known: {', '.join(sorted(CLASSIFIERS))}"
+        )
     if spec.type in ("opennsfw", "nudenet"):
         key = spec.type  # no settings: one instance whatever the entry says
     with _LOCK:
@@ -219,7 +221,9 @@ class ImageSafety:
             merged = dict(scores[0])
         else:
             merged = {
-                f"{spec.id}.{k}": v for spec, s in zip(self.backends, scores, strict=True) for k, v in s.items()
+                f"{spec.id}.{k}": v
+                for spec, s in zip(self.backends, scores, strict=True)
+                for k, v in s.items()
             }
         return ImageVerdict(
             Action.strongest([f.action for f in findings]),
@@ -231,7 +235,7 @@ class ImageSafety:
 
 
 def _closest(scores: Mapping[str, float], key: str) -> str:
-    """", closest: 'a photo of gore' (0.61)" when a backend scored the concepts or labels of
+    """ ", closest: 'a photo of gore' (0.61)" when a backend scored the concepts or labels of
     ``key`` one by one, else nothing."""
     parts = {k[len(key) + 1 :]: v for k, v in scores.items() if k.startswith(f"{key}:")}
     if not parts:

@@ -92,7 +92,9 @@ class ClipZeroShotClassifier:
         concepts = {str(category): tuple(cover.concepts) for category, cover in spec.covers.items()}
         return cls(str(spec.model), concepts=concepts, baseline=tuple(spec.baseline))
 
-    def __init__(self, model: str, *, concepts: dict[str, tuple[str, ...]], baseline: tuple[str, ...]) -> None:
+    def __init__(
+        self, model: str, *, concepts: dict[str, tuple[str, ...]], baseline: tuple[str, ...]
+    ) -> None:
         if not baseline or not all(concepts.values()):
             raise GuardrailError("a clip-zero-shot backend needs concepts for every category and a baseline")
         _quiet()

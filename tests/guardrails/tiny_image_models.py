@@ -41,7 +41,9 @@ def build_tiny_clip(folder: Path, *, seed: int = 7) -> Path:
     return folder
 
 
-def build_tiny_vit(folder: Path, labels: tuple[str, ...], *, seed: int = 7, multi_label: bool = False) -> Path:
+def build_tiny_vit(
+    folder: Path, labels: tuple[str, ...], *, seed: int = 7, multi_label: bool = False
+) -> Path:
     """Save a 32 px, 2-layer ViT image classifier with ``labels`` under ``folder`` and return it."""
     import torch
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor

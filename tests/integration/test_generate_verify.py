@@ -256,6 +256,20 @@ def test_the_nudenet_backend_without_its_extra_names_the_install_command(
     assert "pip install 'hallmark-genai[nudenet]'" in err
 
 
+def test_an_image_backend_whose_model_is_missing_fails_at_start_up_naming_the_path(
+    home: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "models" / "clip"
+    policy = _policy(
+        tmp_path,
+        "image:\n  backends:\n"
+        f"    - {{id: clip, type: clip-zero-shot, model: '{missing}', "
+        "covers: {violence: {concepts: [gore], thresholds: {block: 0.5}}}}\n",
+    )
+    err = _refused_before_anything_is_written(home, tmp_path, policy)
+    assert f"CLIP model not found: looked in {missing}" in err
+
+
 def test_a_semantic_detector_without_its_extra_names_the_install_command(home: Path, tmp_path: Path) -> None:
     import importlib.util
 

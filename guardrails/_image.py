@@ -53,7 +53,9 @@ def image_classifier(backend: str | ImageBackend) -> ImageClassifier:
     """The shared instance of a backend (built on first use): a registered name, for backends
     without settings, or a policy entry; entries with the same settings share one model."""
     if isinstance(backend, str):
-        spec = ImageBackend(id=backend, type=backend, covers={_SEXUAL: {"thresholds": {"block": 1.0}}})
+        spec = ImageBackend.model_validate(
+            {"id": backend, "type": backend, "covers": {_SEXUAL: {"thresholds": {"block": 1.0}}}}
+        )
         key = backend
     else:
         spec = backend

@@ -274,3 +274,10 @@ def test_opennsfw_and_a_local_clip_run_together(tiny_clip: Any) -> None:
             "clip.weapons:a knife",
         }
         assert v.categories["weapons"] is CheckStatus.CHECKED and "violence" in v.not_checked
+
+
+def test_replacing_backends_names_them() -> None:
+    with pytest.raises(GuardrailError, match="classifier= replaces the only backend, and the policy has 2"):
+        ImageSafety(_combined(), classifier=_Fixed(0.1))
+    with pytest.raises(GuardrailError, match="no image backend with id third in the policy"):
+        ImageSafety(_combined(), classifiers={"third": _Fixed(0.1)})

@@ -216,3 +216,10 @@ def test_the_schema_refuses_incomplete_backends() -> None:
         Policy.model_validate({"id": "x", "image": {"backends": [twice]}})
     with pytest.raises(ValidationError, match="names no backend"):
         Policy.model_validate({"id": "x", "image": {"classifier": None}})
+
+
+def test_a_clip_backend_without_concepts_or_baseline_is_refused(tiny_clip: Path) -> None:
+    with pytest.raises(GuardrailError, match="needs concepts for every category and a baseline"):
+        ClipZeroShotClassifier(str(tiny_clip), concepts={"violence": VIOLENCE}, baseline=())
+    with pytest.raises(GuardrailError, match="needs concepts for every category and a baseline"):
+        ClipZeroShotClassifier(str(tiny_clip), concepts={"violence": ()}, baseline=BASELINE)

@@ -106,6 +106,7 @@ class ImageSafety:
         if unknown:
             raise GuardrailError(f"no image backend with id {', '.join(unknown)} in the policy")
         self._given = given
+        self._loaded: dict[str, ImageClassifier] = {}
         for b in self.backends:
             if b.id not in given and b.type not in CLASSIFIERS:
                 raise GuardrailError(
@@ -130,7 +131,10 @@ class ImageSafety:
             self._backend(b)
 
     def _backend(self, spec: ImageBackend) -> ImageClassifier:
-        return self._given.get(spec.id) or image_classifier(spec)
+        loaded = self._loaded.get(spec.id)
+        if loaded is None:
+            loaded = self._loaded[spec.id] = self._given.get(spec.id) or image_classifier(spec)
+        return loaded
 
     def classify(self, image: Any) -> ImageVerdict:
         """The verdict for one PIL image."""

@@ -87,6 +87,17 @@ def test_generate_then_verify_finds_credentials_watermark_and_record(
     assert code == 0, stdout + err
 
 
+def test_the_table_says_which_image_categories_were_not_checked(home: Path, tmp_path: Path) -> None:
+    code, stdout, err = hallmark("generate", "a lighthouse", "--home", home, "--out", tmp_path / "out")
+    assert code == 0, err
+    line = " ".join(stdout.split())
+    assert (
+        "image categories not checked by any backend: depicts_minor, elections, harassment, hate, "
+        "illegal_activity, intellectual_property, privacy, public_figures, self_harm, sexual_minors, "
+        "violence, weapons"
+    ) in line
+
+
 def test_prompt_with_an_email_is_logged_redacted(home: Path, tmp_path: Path) -> None:
     code, stdout, err = hallmark(
         "generate", "a postcard for jane.doe@example.com", "--home", home, "--out", tmp_path, "--json"

@@ -207,6 +207,15 @@ def test_the_schema_refuses_incomplete_backends() -> None:
             "thresholds must rise",
         ),
         (backend(type="opennsfw", covers={}), "at least 1 item"),
+        (
+            backend(
+                type="clip-zero-shot",
+                model="m",
+                baseline=[],
+                covers={"violence": {"thresholds": {"block": 0.5}, "concepts": ["x"]}},
+            ),
+            "needs at least one `baseline` prompt",
+        ),
     ]
     for spec, message in cases:
         with pytest.raises(ValidationError, match=message):

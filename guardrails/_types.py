@@ -142,7 +142,8 @@ class PromptDecision:
 
 @dataclass(frozen=True)
 class ImageVerdict:
-    """The image classifier's answer for one image."""
+    """The image classifier's answer for one image.  ``categories`` says, for every category,
+    whether a backend checked it: an allowed image was allowed only on the ``checked`` ones."""
 
     action: Action
     scores: dict[str, float] = field(default_factory=dict)
@@ -150,10 +151,16 @@ class ImageVerdict:
     state: CheckStatus = CheckStatus.CHECKED
     classifier: str = ""
     reason: str = ""
+    categories: dict[str, CheckStatus] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:
         return self.action is Action.BLOCK
+
+    @property
+    def not_checked(self) -> tuple[str, ...]:
+        """The categories no backend looked at."""
+        return tuple(c for c, s in self.categories.items() if s is not CheckStatus.CHECKED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,4 +170,5 @@ class ImageVerdict:
             "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
             "findings": [f.to_dict() for f in self.findings],
             "reason": self.reason,
+            "categories": {c: s.value for c, s in self.categories.items()},
         }

@@ -256,13 +256,23 @@ def _image_classifier(p: Policy | None) -> list[Diagnosis]:
 
     from hallmark.guardrails import ImageSafety
 
-    name = p.image.classifier
+    name = "+".join(b.id for b in p.image.resolved_backends())
     try:
-        ImageSafety.from_policy(p).classify(Image.new("RGB", (64, 64)))
+        verdict = ImageSafety.from_policy(p).classify(Image.new("RGB", (64, 64)))
     except HallmarkError as e:
         fix = e.hint or f"reinstall the package of the {name} classifier"
         return [Diagnosis("image classifier", PROBLEM, str(e), fix)]
-    return [Diagnosis("image classifier", OK, f"{name}: its model loads and classifies a test image")]
+    found = [Diagnosis("image classifier", OK, f"{name}: its model loads and classifies a test image")]
+    if verdict.not_checked:
+        found.append(
+            Diagnosis(
+                "image categories",
+                NOT_CHECKED,
+                f"no image backend covers {', '.join(verdict.not_checked)}",
+                "add a clip-zero-shot or hf-image-classifier backend that covers them (README: Image safety)",
+            )
+        )
+    return found
 
 
 def _labels(p: Policy | None) -> list[Diagnosis]:

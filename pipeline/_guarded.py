@@ -32,7 +32,7 @@ from PIL import Image, ImageFilter
 
 from hallmark.errors import HallmarkError, PipelineError, describe_error
 from hallmark.guardrails import Action, CheckStatus, ImageVerdict, PromptDecision
-from hallmark.policies import Policy, load_policy
+from hallmark.policies import IMAGE_CATEGORIES, Policy, load_policy
 
 from ._batch import in_two_phases
 from ._durable import fsync_dir
@@ -323,7 +323,10 @@ class GuardedPipeline:
     def _classify(self, w: _Work) -> None:
         if self.stages.image_safety is None:
             w.verdict = ImageVerdict(
-                action=Action.ALLOW, state=CheckStatus.NOT_CHECKED, reason="disabled by policy"
+                action=Action.ALLOW,
+                state=CheckStatus.NOT_CHECKED,
+                reason="disabled by policy",
+                categories=dict.fromkeys(IMAGE_CATEGORIES, CheckStatus.NOT_CHECKED),
             )
             w.stages["classifier"] = "skipped: disabled by policy"
             return

@@ -69,6 +69,8 @@ def policy_assertion(
         "audit_log": audit_origin,
         "image_decision": verdict.action.value if verdict else None,
         "image_check": verdict.state.value if verdict else None,
+        # Categories no backend looked at: an allowed image was not judged on them.
+        "image_not_checked": list(verdict.not_checked) if verdict else None,
         "stages": dict(stages),
     }
 

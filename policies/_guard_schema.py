@@ -221,28 +221,112 @@ class PromptPolicy(_Section):
 
 
 ImageAction = Literal["flag", "blur", "block"]
+# Image-only signals: not harms themselves, but inputs to a rule (an image flagged sexual and
+# flagged as depicting a minor is ``sexual_minors``: always block).
+DEPICTS_MINOR = "depicts_minor"
+ImageCategoryName = Literal[CategoryName, "depicts_minor"]
+IMAGE_CATEGORIES: tuple[str, ...] = (*CATEGORIES, DEPICTS_MINOR)
+# Built-in backend types whose configuration the schema checks; guardrails' registry may hold more.
+_NEEDS_MODEL = {"clip-zero-shot": "concepts", "hf-image-classifier": "labels"}
 
 
 def _default_thresholds() -> dict[ImageAction, float]:
     return {"flag": 0.4, "blur": 0.7, "block": 0.85}
 
 
+def _rising(value: dict[str, float]) -> dict[str, float]:
+    for name, threshold in value.items():
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold {name}={threshold} must be in (0, 1]")
+    order = [value[k] for k in ("flag", "blur", "block") if k in value]
+    if order != sorted(order):
+        raise ValueError("thresholds must rise from flag to blur to block")
+    return value
+
+
+class ImageCover(_Section):
+    """What one backend checks for one category: the score that measures it and the lowest score
+    at which each action applies.  ``score`` names the backend's output (default: the category's
+    name); ``concepts`` are a CLIP backend's text prompts for the category, ``labels`` the labels
+    of an image-classification model that mean it."""
+
+    thresholds: Annotated[dict[ImageAction, float], AfterValidator(_rising)] = Field(min_length=1)
+    score: str | None = None
+    concepts: tuple[Term, ...] = ()
+    labels: tuple[Term, ...] = ()
+
+
+class ImageBackend(_Section):
+    """One image classifier backend and the categories it covers.  ``type`` names a backend in
+    ``hallmark.guardrails.CLASSIFIERS``; ``model`` is a local folder (absolute, or relative to the
+    working directory) or a hub id, for backends that load one; ``baseline`` are a CLIP backend's
+    neutral prompts, which each category's concepts must outscore."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    type: str = Field(min_length=1)
+    model: str | None = None
+    baseline: tuple[Term, ...] = ("a photo", "an ordinary everyday scene", "a picture of something harmless")
+    covers: dict[ImageCategoryName, ImageCover] = Field(min_length=1)
+
+    @field_validator("covers")
+    @classmethod
+    def _minors_is_derived(cls, value: dict[str, ImageCover]) -> dict[str, ImageCover]:
+        if ALWAYS_BLOCK in value:
+            raise ValueError(
+                f"{ALWAYS_BLOCK} is not scored by a backend: it is decided from `sexual` and "
+                f"`{DEPICTS_MINOR}` (cover both)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _model_backends_are_configured(self) -> ImageBackend:
+        field_name = _NEEDS_MODEL.get(self.type)
+        if field_name is None:
+            return self
+        if not self.model:
+            raise ValueError(f"a {self.type} backend needs `model:` (a local folder or a hub id)")
+        empty = sorted(c for c, cover in self.covers.items() if not getattr(cover, field_name))
+        if empty:
+            raise ValueError(f"a {self.type} backend needs `{field_name}:` for {', '.join(empty)}")
+        if self.type == "clip-zero-shot" and not self.baseline:
+            raise ValueError("a clip-zero-shot backend needs at least one `baseline` prompt")
+        return self
+
+
 class ImagePolicy(_Section):
+    """The image stage.  ``classifier`` (with ``category`` and ``thresholds``) is the primary
+    backend, ``null`` for none; ``backends`` are checked beside it.  Every backend scores every
+    image and the strongest action wins; a category no backend covers is reported as not checked."""
+
     enabled: bool = True
-    classifier: str = "opennsfw"
+    classifier: str | None = "opennsfw"
     # The lowest score at which each action applies; the strongest reached action wins.
     thresholds: dict[ImageAction, float] = Field(default_factory=_default_thresholds)
     category: CategoryName = "sexual"
+    backends: tuple[ImageBackend, ...] = ()
 
     @field_validator("thresholds")
     @classmethod
     def _ordered(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, threshold in value.items():
-            if not 0.0 < threshold <= 1.0:
-                raise ValueError(f"threshold {name}={threshold} must be in (0, 1]")
+        _rising(value)
         if "block" not in value:
             raise ValueError("a block threshold is required")
-        order = [value[k] for k in ("flag", "blur", "block") if k in value]
-        if order != sorted(order):
-            raise ValueError("thresholds must rise from flag to blur to block")
         return value
+
+    @model_validator(mode="after")
+    def _backends_are_named_once(self) -> ImagePolicy:
+        ids = [b.id for b in self.resolved_backends()]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"image backend id {', '.join(twice)} is used twice")
+        if self.enabled and not ids:
+            raise ValueError("image safety is enabled but names no backend (set `enabled: false` to skip it)")
+        return self
+
+    def resolved_backends(self) -> tuple[ImageBackend, ...]:
+        """Every backend the image stage runs: the primary ``classifier`` first, then ``backends``."""
+        primary: tuple[ImageBackend, ...] = ()
+        if self.classifier is not None:
+            cover = ImageCover(thresholds=self.thresholds, score="nsfw")
+            primary = (ImageBackend(id=self.classifier, type=self.classifier, covers={self.category: cover}),)
+        return primary + self.backends

@@ -34,3 +34,36 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HALLMARK_HOME", str(h))
     monkeypatch.delenv("HALLMARK_AUDIT_URL", raising=False)
     return h
+
+
+def _tiny_image_models():  # type: ignore[no-untyped-def]
+    """tests/guardrails/tiny_image_models.py (loaded by path: tests are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "hallmark_tiny_image_models", Path(__file__).parent / "guardrails" / "tiny_image_models.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_image_models():  # type: ignore[no-untyped-def]
+    """The builders of tiny random-weight image models (tests/guardrails/tiny_image_models.py)."""
+    return _tiny_image_models()
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight CLIP saved in a local folder."""
+    return _tiny_image_models().build_tiny_clip(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_vit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight ViT image classifier (labels: safe, violent, weapon, child)."""
+    return _tiny_image_models().build_tiny_vit(
+        tmp_path_factory.mktemp("models") / "tiny-vit", ("safe", "violent", "weapon", "child")
+    )

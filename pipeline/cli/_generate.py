@@ -189,3 +189,7 @@ def _render(result: GenerationResult) -> None:
     for w in result.withheld:
         table.add_row("[red]withheld[/]", w.record_id, w.reason, w.error or "-")
     con.print(table)
+    verdicts = [i.verdict for i in result.images] + [w.verdict for w in result.withheld if w.verdict]
+    unchecked = sorted({c for v in verdicts for c in v.not_checked})
+    if unchecked:  # allowed means allowed on what was looked at: say what was not
+        con.print(f"image categories not checked by any backend: {', '.join(unchecked)}", highlight=False)

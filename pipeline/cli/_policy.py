@@ -50,6 +50,7 @@ def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> N
     )
     out.print(
         f"image: {'on' if p.image.enabled else 'off'} classifier={p.image.classifier} thresholds={p.image.thresholds}"
+        + "".join(f" +{b.id}({b.type}: {', '.join(b.covers)})" for b in p.image.backends)
     )
 
 

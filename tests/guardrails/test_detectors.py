@@ -26,7 +26,10 @@ def test_unknown_detector_kind_lists_known_ones(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_unknown_image_backend_lists_known_ones() -> None:
-    with pytest.raises(GuardrailError, match="unknown image classifier 'x'; known: nudenet, opennsfw"):
+    with pytest.raises(
+        GuardrailError,
+        match="unknown image classifier 'x'; known: clip-zero-shot, hf-image-classifier, nudenet, opennsfw",
+    ):
         image.image_classifier("x")
 
 

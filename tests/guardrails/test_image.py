@@ -88,7 +88,11 @@ def test_thresholds_come_from_the_policy(score: float, action: Action) -> None:
     assert verdict.action is action
     if action is not Action.ALLOW:
         f = verdict.findings[0]
-        assert (f.rule_id, f.category, f.detector) == (f"image.fixed.{action.value}", "sexual", "fixed")
+        assert (f.rule_id, f.category, f.detector) == (
+            f"image.fixed.sexual.{action.value}",
+            "sexual",
+            "fixed",
+        )
         assert "threshold" in f.explanation
 
 
@@ -128,9 +132,12 @@ def test_a_non_image_fails_closed() -> None:
 
 def test_unknown_classifier_lists_known_ones() -> None:
     policy = Policy.model_validate({"id": "x", "image": {"classifier": "oracle"}})
-    with pytest.raises(GuardrailError, match="unknown image classifier 'oracle'; known: nudenet, opennsfw"):
+    with pytest.raises(
+        GuardrailError,
+        match="unknown image classifier 'oracle'; known: clip-zero-shot, hf-image-classifier, nudenet, opennsfw",
+    ):
         ImageSafety.from_policy(policy)
-    assert set(CLASSIFIERS) == {"opennsfw", "nudenet"}
+    assert set(CLASSIFIERS) == {"opennsfw", "nudenet", "clip-zero-shot", "hf-image-classifier"}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("nudenet") is not None, reason="nudenet is installed")
@@ -138,3 +145,139 @@ def test_nudenet_is_optional_and_never_a_silent_fallback() -> None:
     policy = Policy.model_validate({"id": "n", "image": {"classifier": "nudenet"}})
     with pytest.raises(GuardrailError, match="the nudenet backend is not installed"):
         ImageSafety.from_policy(policy).classify(_image())
+
+
+# -- several backends: the combiner, coverage, sexual_minors -----------------------------
+
+
+class _Named:
+    """A backend that returns given named scores for every image."""
+
+    def __init__(self, name: str, **scores: float) -> None:
+        self.name, self.scores = name, scores
+
+    def score(self, images: Sequence[Any]) -> list[dict[str, float]]:
+        return [dict(self.scores) for _ in images]
+
+
+def _combined(minor_thresholds: dict[str, float] | None = None) -> Policy:
+    """opennsfw (sexual) plus a second backend covering violence and, if given, depicts_minor."""
+    covers: dict[str, Any] = {"violence": {"thresholds": {"flag": 0.3, "block": 0.6}}}
+    if minor_thresholds is not None:
+        covers["depicts_minor"] = {"thresholds": minor_thresholds}
+    backend = {"id": "second", "type": "hf-image-classifier", "model": "unused", "covers": covers}
+    for cover in covers.values():
+        cover["labels"] = ["x"]
+    return Policy.model_validate({"id": "c", "image": {"backends": [backend]}})
+
+
+def test_the_strictest_backend_wins_and_every_score_is_kept() -> None:
+    safety = ImageSafety(
+        _combined(),
+        classifiers={
+            "opennsfw": _Named("opennsfw", nsfw=0.5, sfw=0.5),
+            "second": _Named("second", violence=0.7),
+        },
+    )
+    verdict = safety.classify(_image())
+    assert verdict.action is Action.BLOCK and verdict.classifier == "opennsfw+second"
+    assert verdict.scores == {"opennsfw.nsfw": 0.5, "opennsfw.sfw": 0.5, "second.violence": 0.7}
+    assert [(f.rule_id, f.action) for f in verdict.findings] == [
+        ("image.opennsfw.sexual.flag", Action.FLAG),
+        ("image.second.violence.block", Action.BLOCK),
+    ]
+    assert verdict.categories["sexual"] is CheckStatus.CHECKED
+    assert verdict.categories["violence"] is CheckStatus.CHECKED
+    assert "weapons" in verdict.not_checked and "sexual_minors" in verdict.not_checked
+
+
+def test_the_default_pack_says_what_it_does_not_check() -> None:
+    verdict = ImageSafety(load_policy("default"), classifier=_Fixed(0.1)).classify(_image())
+    assert verdict.action is Action.ALLOW
+    assert [c for c, s in verdict.categories.items() if s is CheckStatus.CHECKED] == ["sexual"]
+    assert set(verdict.not_checked) == {
+        "sexual_minors",
+        "violence",
+        "self_harm",
+        "hate",
+        "harassment",
+        "illegal_activity",
+        "weapons",
+        "elections",
+        "privacy",
+        "intellectual_property",
+        "public_figures",
+        "depicts_minor",
+    }
+    assert verdict.to_dict()["categories"]["violence"] == "not_checked"
+
+
+@pytest.mark.parametrize(
+    ("nsfw", "minor", "action"),
+    [
+        (0.5, 0.6, Action.BLOCK),  # flagged sexual by one backend, a minor by another: block
+        (0.5, 0.4, Action.FLAG),  # no minor: the sexual flag stands
+        (0.2, 0.9, Action.FLAG),  # a child, nothing sexual: flagged as depicting a minor only
+    ],
+)
+def test_sexual_and_a_minor_is_always_blocked(nsfw: float, minor: float, action: Action) -> None:
+    safety = ImageSafety(
+        _combined({"flag": 0.5}),
+        classifiers={
+            "opennsfw": _Named("opennsfw", nsfw=nsfw),
+            "second": _Named("second", violence=0.0, depicts_minor=minor),
+        },
+    )
+    verdict = safety.classify(_image())
+    assert verdict.action is action
+    assert verdict.categories["sexual_minors"] is CheckStatus.CHECKED
+    minors = [f for f in verdict.findings if f.category == "sexual_minors"]
+    if action is Action.BLOCK:
+        (f,) = minors
+        assert (f.rule_id, f.detector, f.action) == (
+            "image.sexual_minors.block",
+            "opennsfw+second",
+            Action.BLOCK,
+        )
+        assert (
+            "flagged sexual by opennsfw (0.500) and as depicting a minor by second (0.600)" in f.explanation
+        )
+    else:
+        assert minors == []
+
+
+def test_a_backend_without_the_score_its_cover_names_fails_closed() -> None:
+    safety = ImageSafety(
+        _combined(),
+        classifiers={"opennsfw": _Named("opennsfw", nsfw=0.1), "second": _Named("second", gore=1.0)},
+    )
+    with pytest.raises(GuardrailError, match="image classifier second gave no 'violence' score"):
+        safety.classify(_image())
+
+
+def test_opennsfw_and_a_local_clip_run_together(tiny_clip: Any) -> None:
+    backend = {
+        "id": "clip",
+        "type": "clip-zero-shot",
+        "model": str(tiny_clip),
+        "covers": {"weapons": {"concepts": ["a gun", "a knife"], "thresholds": {"block": 0.999}}},
+    }
+    safety = ImageSafety.from_policy(Policy.model_validate({"id": "c", "image": {"backends": [backend]}}))
+    verdicts = safety.classify_batch([_image(0), _image(1)])
+    for v in verdicts:
+        assert v.classifier == "opennsfw+clip" and v.action is Action.ALLOW
+        assert set(v.scores) == {
+            "opennsfw.nsfw",
+            "opennsfw.sfw",
+            "clip.weapons",
+            "clip.weapons:a gun",
+            "clip.weapons:a knife",
+        }
+        assert v.categories["weapons"] is CheckStatus.CHECKED and "violence" in v.not_checked
+
+
+def test_replacing_backends_names_them() -> None:
+    with pytest.raises(GuardrailError, match="classifier= replaces the only backend, and the policy has 2"):
+        ImageSafety(_combined(), classifier=_Fixed(0.1))
+    with pytest.raises(GuardrailError, match="no image backend with id third in the policy"):
+        ImageSafety(_combined(), classifiers={"third": _Fixed(0.1)})

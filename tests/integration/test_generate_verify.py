@@ -87,6 +87,17 @@ def test_generate_then_verify_finds_credentials_watermark_and_record(
     assert code == 0, stdout + err
 
 
+def test_the_table_says_which_image_categories_were_not_checked(home: Path, tmp_path: Path) -> None:
+    code, stdout, err = hallmark("generate", "a lighthouse", "--home", home, "--out", tmp_path / "out")
+    assert code == 0, err
+    line = " ".join(stdout.split())
+    assert (
+        "image categories not checked by any backend: depicts_minor, elections, harassment, hate, "
+        "illegal_activity, intellectual_property, privacy, public_figures, self_harm, sexual_minors, "
+        "violence, weapons"
+    ) in line
+
+
 def test_prompt_with_an_email_is_logged_redacted(home: Path, tmp_path: Path) -> None:
     code, stdout, err = hallmark(
         "generate", "a postcard for jane.doe@example.com", "--home", home, "--out", tmp_path, "--json"
@@ -254,6 +265,20 @@ def test_the_nudenet_backend_without_its_extra_names_the_install_command(
     policy = _policy(tmp_path, "image:\n  classifier: nudenet\n")
     err = _refused_before_anything_is_written(home, tmp_path, policy)
     assert "pip install 'hallmark-genai[nudenet]'" in err
+
+
+def test_an_image_backend_whose_model_is_missing_fails_at_start_up_naming_the_path(
+    home: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "models" / "clip"
+    policy = _policy(
+        tmp_path,
+        "image:\n  backends:\n"
+        f"    - {{id: clip, type: clip-zero-shot, model: '{missing}', "
+        "covers: {violence: {concepts: [gore], thresholds: {block: 0.5}}}}\n",
+    )
+    err = _refused_before_anything_is_written(home, tmp_path, policy)
+    assert f"CLIP model not found: looked in {missing}" in err
 
 
 def test_a_semantic_detector_without_its_extra_names_the_install_command(home: Path, tmp_path: Path) -> None:

@@ -387,3 +387,99 @@ def test_a_temp_file_is_not_an_image_until_its_entry_commits(keyed_home: Path, t
     released = result.images[0].path.read_bytes()
     assert pending[:16] == bytes(16) and pending[16:] == released[16:] and released.startswith(b"\x89PNG")
     assert verify_image(pending).verdict.value == "error"
+
+
+# -- several image backends ------------------------------------------------------------
+
+
+def _two_backend_policy(tmp_path: Path, vit: Path) -> Path:
+    """opennsfw (sexual) plus a local tiny ViT covering violence and depicts_minor."""
+    return policy_file(
+        tmp_path,
+        "image:\n  backends:\n"
+        f"    - {{id: vit, type: hf-image-classifier, model: '{vit}', covers: {{"
+        "violence: {labels: [violent], thresholds: {block: 0.99}}, "
+        "depicts_minor: {labels: [child], thresholds: {flag: 0.99}}}}\n",
+    )
+
+
+class _Scores:
+    def __init__(self, name: str, **scores: float) -> None:
+        self.name, self.scores = name, scores
+
+    def score(self, images: list[Image.Image]) -> list[dict[str, float]]:
+        return [dict(self.scores) for _ in images]
+
+
+def test_sexual_and_a_minor_is_blocked_and_no_image_kept(
+    keyed_home: Path, tmp_path: Path, tiny_vit: Path
+) -> None:
+    from hallmark.guardrails import ImageSafety
+
+    out = tmp_path / "out"
+    with GuardedPipeline(
+        render, home=keyed_home, policy=str(_two_backend_policy(tmp_path, tiny_vit))
+    ) as pipe:
+        pipe.stages.image_safety = ImageSafety(
+            pipe.policy,
+            classifiers={
+                "opennsfw": _Scores("opennsfw", nsfw=0.45),  # flag, not block, on its own
+                "vit": _Scores("vit", violence=0.0, depicts_minor=0.995),
+            },
+        )
+        result = pipe("a lighthouse", out_dir=out)
+    assert result.images == [] and [w.reason for w in result.withheld] == ["blocked"]
+    assert not any(out.iterdir())
+    (entry,) = entries(keyed_home)
+    assert entry.kind == "image.blocked" and "path" not in entry.data and "sha256" not in entry.data
+    image = entry.data["decisions"]["image"]
+    assert image["action"] == "block" and image["categories"]["sexual_minors"] == "checked"
+    assert [f["rule_id"] for f in image["findings"]][-1] == "image.sexual_minors.block"
+
+
+def test_uncovered_categories_are_not_checked_in_the_log_and_the_manifest(
+    keyed_home: Path, tmp_path: Path, tiny_vit: Path
+) -> None:
+    with GuardedPipeline(
+        render, home=keyed_home, policy=str(_two_backend_policy(tmp_path, tiny_vit))
+    ) as pipe:
+        result = pipe("a lighthouse", out_dir=tmp_path / "out")
+    (image,) = result.images
+    assert image.verdict.classifier == "opennsfw+vit" and "vit.violence:violent" in image.verdict.scores
+    categories = entries(keyed_home)[0].data["decisions"]["image"]["categories"]
+    assert categories["violence"] == categories["depicts_minor"] == categories["sexual_minors"] == "checked"
+    assert categories["weapons"] == categories["hate"] == "not_checked"
+    import c2pa
+
+    with open(image.path, "rb") as f, c2pa.Reader("image/png", f) as reader:
+        store = json.loads(reader.json())
+    manifest = store["manifests"][store["active_manifest"]]
+    (policy,) = [a["data"] for a in manifest["assertions"] if a["label"] == "org.hallmark.policy"]
+    assert "weapons" in policy["image_not_checked"] and "violence" not in policy["image_not_checked"]
+
+
+def test_a_classifier_that_fails_on_one_image_withholds_that_image_only(
+    keyed_home: Path, tmp_path: Path
+) -> None:
+    def two(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        return [photo(width), Image.fromarray(255 - np.asarray(photo(width)))]
+
+    class FailsOnTheSecond:
+        name = "fragile"
+
+        def score(self, images: list[Image.Image]) -> list[dict[str, float]]:
+            if np.asarray(images[0])[0, 0, 0] == 255 - np.asarray(photo(512))[0, 0, 0]:
+                raise RuntimeError("cannot read this one")
+            return [{"nsfw": 0.0}]
+
+    from hallmark.guardrails import ImageSafety
+
+    out = tmp_path / "out"
+    for workers in (1, 2):
+        with GuardedPipeline(two, home=keyed_home, workers=workers) as pipe:
+            pipe.stages.image_safety = ImageSafety(pipe.policy, classifier=FailsOnTheSecond())
+            result = pipe("a lighthouse", n=2, out_dir=out / str(workers))
+        assert len(result.images) == 1 and [w.reason for w in result.withheld] == ["failed:classifier"]
+        assert "image classifier fragile failed (RuntimeError)" in result.withheld[0].error
+    kinds = [e.kind for e in entries(keyed_home)]
+    assert sorted(kinds) == ["generation.failed", "generation.failed", "image.released", "image.released"]

@@ -221,14 +221,18 @@ class SqlStore(ABC):
             if row is None:
                 raise AuditError(NO_HEAD)
             made = plan(head_from_row(row))
-            e = made.entry
-            cur.execute(self._insert_sql("audit_entries", ENTRY_COLUMNS), entry_row(e))
-            if e.personal is not None:
-                cur.execute(self._insert_sql("audit_personal", PERSONAL_COLUMNS), (e.index, *e.personal))
+            cur.executemany(
+                self._insert_sql("audit_entries", ENTRY_COLUMNS), [entry_row(e) for e in made.entries]
+            )
+            personal = [(e.index, *e.personal) for e in made.entries if e.personal is not None]
+            if personal:
+                cur.executemany(self._insert_sql("audit_personal", PERSONAL_COLUMNS), personal)
             if made.nodes:
                 cur.executemany(self._insert_sql("audit_nodes", NODE_COLUMNS), made.nodes)
-            for index in made.erase:
-                cur.execute(f"DELETE FROM audit_personal WHERE idx = {self.placeholder}", (index,))
+            if made.erase:
+                cur.executemany(
+                    f"DELETE FROM audit_personal WHERE idx = {self.placeholder}", [(i,) for i in made.erase]
+                )
             self._update_head(cur, made.head)
         return made
 

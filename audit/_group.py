@@ -14,13 +14,13 @@ appends always did, so processes interleave whole batches.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
+from os import urandom
 from typing import Any
 
 from hallmark.errors import AuditError
@@ -75,7 +75,7 @@ def prepare(
     sealed = None
     personal_json = b"null"
     if personal is not None:
-        salt = os.urandom(16)
+        salt = urandom(16)
         text = canonical_json(personal).decode()
         user = personal.get("user")
         sealed = (salt, text, str(user) if user is not None else None)

@@ -132,21 +132,25 @@ def base_of(origin: str, head: Head) -> Checkpoint:
 @dataclass
 class _Request:
     items: list[Prepared]
-    done: bool = False
+    done: bool = False  # committed, or failed (``error``)
+    lead: bool = False  # this request's thread commits the next batch
     entries: list[NewEntry] = field(default_factory=list)
     error: BaseException | None = None
+    woken: threading.Event = field(default_factory=threading.Event)
 
 
 class GroupCommit:
     """Sequences the appends of one process's threads into batches committed by ``commit``.
 
     ``commit(items)`` writes ``items`` in one transaction and returns their rows in order; it
-    is only ever called by one thread at a time.
+    is only ever called by one thread at a time, the leader.  A waiting thread is woken only when
+    its request is done or when it is handed the lead (its request being the oldest queued), so a
+    batch wakes the threads it served and one more, not every waiting thread.
     """
 
     def __init__(self, commit: Callable[[list[Prepared]], list[NewEntry]]) -> None:
         self._commit = commit
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: deque[_Request] = deque()
         self._leading = False
 
@@ -155,32 +159,59 @@ class GroupCommit:
         if not items:
             return []
         req = _Request(items)
-        interrupted: BaseException | None = None
-        with self._cond:
+        with self._lock:
             self._queue.append(req)
-            while not req.done:
-                if self._leading:
-                    self._cond.wait()
-                    continue
-                self._leading = True
-                batch = self._take()
-                self._cond.release()
-                try:
-                    rows, error, stop = self._run(batch)
-                finally:
-                    self._cond.acquire()
-                at = 0
-                for r in batch:
-                    r.entries, r.error, r.done = rows[at : at + len(r.items)], error, True
-                    at += len(r.items)
-                interrupted = interrupted or stop  # Ctrl-C in the leader: raised there as itself
-                self._leading = False
-                self._cond.notify_all()
-        if interrupted is not None:
-            raise interrupted
+            if not self._leading:
+                self._leading = req.lead = True
+        if not req.lead:
+            try:
+                req.woken.wait()
+            except BaseException:
+                self._abandon(req)
+                raise
+        while not req.done:
+            self._lead(req)
         if req.error is not None:
             raise req.error
         return req.entries
+
+    def _lead(self, req: _Request) -> None:
+        """Commit the oldest queued requests as one batch; hand the lead on once ``req`` is done."""
+        with self._lock:
+            batch = self._take()
+        rows, error, stop = self._run(batch)
+        wake = [r for r in batch if r is not req]
+        with self._lock:
+            at = 0
+            for r in batch:
+                r.entries, r.error, r.done = rows[at : at + len(r.items)], error, True
+                at += len(r.items)
+            if stop is not None and req in self._queue:
+                self._queue.remove(req)  # not acknowledged: the interrupt is raised instead
+            if req.done or stop is not None:
+                wake += self._hand_on()
+        for r in wake:
+            r.woken.set()
+        if stop is not None:  # Ctrl-C in the leader: the others go on, it is raised here
+            raise stop
+
+    def _hand_on(self) -> list[_Request]:
+        """Give the lead to the oldest queued request (called under the lock); the one to wake."""
+        if self._queue:
+            self._queue[0].lead = True
+            return [self._queue[0]]
+        self._leading = False
+        return []
+
+    def _abandon(self, req: _Request) -> None:
+        """A waiter interrupted (Ctrl-C): its request leaves the queue if no batch has taken it
+        yet, and a lead handed to it goes on to the next, so that no other thread waits forever."""
+        with self._lock:
+            if req in self._queue:
+                self._queue.remove(req)
+            wake = self._hand_on() if req.lead and not req.done else []
+        for r in wake:
+            r.woken.set()
 
     def _take(self) -> list[_Request]:
         """The oldest requests, up to ``MAX_BATCH`` entries, always at least one whole."""

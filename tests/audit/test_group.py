@@ -152,6 +152,47 @@ def test_a_failed_batch_fails_every_append_in_it_and_writes_none(tmp_path: Path,
         assert log.verify().ok
 
 
+def test_a_leader_interrupted_fails_its_batch_and_the_others_go_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with AuditLog.open(f"sqlite:///{tmp_path / 'a.db'}") as log:
+        log.append("generation.failed", {"n": -1})
+        store, group = log._store, log._group
+        real_append = store.append
+        state = {"batches": 0}
+
+        def append(plan):  # type: ignore[no-untyped-def]
+            state["batches"] += 1
+            if state["batches"] == 1:
+                deadline = time.monotonic() + 30
+                while len(group._queue) < 5 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                return real_append(plan)
+            if state["batches"] == 2:
+                raise KeyboardInterrupt  # Ctrl-C reaching the thread that commits the batch
+            return real_append(plan)
+
+        monkeypatch.setattr(store, "append", append)
+
+        def one(i: int) -> object:
+            try:
+                return log.append("generation.failed", {"n": i}).index
+            except KeyboardInterrupt:
+                return "interrupt"
+            except AuditError as e:
+                return str(e)
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(one, range(6)))
+        assert sorted(r for r in results if isinstance(r, int)) == [1]
+        assert sorted(r for r in results if isinstance(r, str)) == [
+            "interrupt",
+            *["the batch holding this append was interrupted; it may not be in the log"] * 4,
+        ]
+        with ThreadPoolExecutor(max_workers=4) as pool:  # the lead was handed on: nobody waits forever
+            after = list(pool.map(lambda i: log.append("generation.failed", {"n": i}).index, range(4)))
+        assert sorted(after) == [2, 3, 4, 5]
+        assert log.verify().ok
+
+
 def test_append_many_equals_n_appends(log_url: str, key_path: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     moment = parse_time("2026-12-02T10:00:00Z")
     events = [

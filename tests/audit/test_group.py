@@ -240,6 +240,9 @@ def test_append_many_is_all_or_nothing(log_url: str, key_path: Path, tmp_path: P
         raw.load(newer)
         assert [e.index for e in log.append_many([event(3, 0), event(3, 1)])] == [7, 8]
         assert CheckpointFile(pin).read().size == 9  # type: ignore[union-attr]
+        # A batch whose search columns and subjects are all NULL (PostgreSQL types them anyway).
+        bare = log.append_many([AuditEvent("generation.failed", {"n": i}, {"prompt": "x"}) for i in range(3)])
+        assert [e.index for e in bare] == [9, 10, 11] and bare[2].personal == {"prompt": "x"}
         assert log.verify().verified
 
 

@@ -1,9 +1,9 @@
 """Group commit: concurrent appends sequenced into batches, one transaction and one signed head each.
 
 An append does its own serialising and validation in its caller's thread (``prepare``), then
-queues.  The first thread to find no batch in flight becomes the leader: it takes every request
-queued so far (up to ``MAX_BATCH`` entries, a request whole), commits them as one batch, and
-hands each waiter its entries.  Requests that queue meanwhile form the next batch, so there is
+queues.  The first thread to find no batch in flight becomes the leader: once it holds the
+store's lock on the tree head, it takes every request queued so far (up to ``MAX_BATCH``
+entries, a request whole), commits them as one batch, and hands each waiter its entries.  Requests that queue meanwhile form the next batch, so there is
 no wait for a batch to fill: a lone append commits at once, and under load each fsync, tree
 update and checkpoint signature is shared by everything that arrived during the previous one.
 A waiter returns only after the transaction holding its entries has committed; if the batch
@@ -142,13 +142,14 @@ class _Request:
 class GroupCommit:
     """Sequences the appends of one process's threads into batches committed by ``commit``.
 
-    ``commit(items)`` writes ``items`` in one transaction and returns their rows in order; it
-    is only ever called by one thread at a time, the leader.  A waiting thread is woken only when
+    ``commit(take)`` locks the tree head, calls ``take()`` for the events of the batch, writes
+    them in one transaction and returns their rows in order; it is only ever called by one thread
+    at a time, the leader.  A waiting thread is woken only when
     its request is done or when it is handed the lead (its request being the oldest queued), so a
     batch wakes the threads it served and one more, not every waiting thread.
     """
 
-    def __init__(self, commit: Callable[[list[Prepared]], list[NewEntry]]) -> None:
+    def __init__(self, commit: Callable[[Callable[[], list[Prepared]]], list[NewEntry]]) -> None:
         self._commit = commit
         self._lock = threading.Lock()
         self._queue: deque[_Request] = deque()
@@ -177,9 +178,19 @@ class GroupCommit:
 
     def _lead(self, req: _Request) -> None:
         """Commit the oldest queued requests as one batch; hand the lead on once ``req`` is done."""
-        with self._lock:
-            batch = self._take()
-        rows, error, stop = self._run(batch)
+        batch: list[_Request] = []
+
+        def take() -> list[Prepared]:
+            # Called by ``commit`` once it holds the store's lock on the tree head: whatever
+            # queued while it waited for that lock (other processes' batches) joins this batch.
+            with self._lock:
+                batch.extend(self._take())
+            return [item for r in batch for item in r.items]
+
+        rows, error, stop = self._run(take)
+        if not batch:  # it failed before taking anything (no key, no connection): the oldest get it
+            with self._lock:
+                batch.extend(self._take())
         wake = [r for r in batch if r is not req]
         with self._lock:
             at = 0
@@ -223,11 +234,11 @@ class GroupCommit:
         return batch
 
     def _run(
-        self, batch: list[_Request]
+        self, take: Callable[[], list[Prepared]]
     ) -> tuple[list[NewEntry], BaseException | None, BaseException | None]:
         """The batch's rows, or the error every waiter in it gets (and an interrupt to re-raise)."""
         try:
-            return self._commit([item for r in batch for item in r.items]), None, None
+            return self._commit(take), None, None
         except Exception as e:  # the whole batch failed: none of it was acknowledged
             return [], e, None
         except BaseException as e:

@@ -177,9 +177,10 @@ class AuditLog(LogReader):
             )
         return vkey
 
-    def _commit(self, items: list[Prepared]) -> list[NewEntry]:
-        """Append ``items`` in one transaction (one tree update, one signed checkpoint) and move
-        the checkpoint file forward once; called by one thread at a time (``GroupCommit``)."""
+    def _commit(self, take: Callable[[], list[Prepared]]) -> list[NewEntry]:
+        """Append the events ``take()`` gives, once the head is locked, in one transaction (one
+        tree update, one signed checkpoint) and move the checkpoint file forward once; called by
+        one thread at a time (``GroupCommit``)."""
         signer = self._signing_key()
         # Read before the lock: the file is written after each commit, so it can be behind the
         # head this batch will see, never ahead of it, unless the log was rolled back.
@@ -192,7 +193,7 @@ class AuditLog(LogReader):
             if pinned is not None and self._pin is not None:
                 self._pin.check_not_behind(pinned, base.size, base.root_hash)
             before.append(base)
-            return plan_batch(head, items, origin=self.origin, signer=signer, vkey=vkey)
+            return plan_batch(head, take(), origin=self.origin, signer=signer, vkey=vkey)
 
         made = self._store.append(plan)
         if self._pin is not None:

@@ -46,6 +46,13 @@ def assert_one_by_one(log: AuditLog, salts: dict[int, bytes], tmp_path: Path, mo
     monkeypatch.undo()
 
 
+def wait_for_queue(group, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Hold the batch in flight until ``n`` appends queued behind it (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while len(group._queue) < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_threads_appending_at_once_give_the_one_by_one_log(
     log_url: str, key_path: Path, tmp_path: Path, raw, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -92,11 +99,13 @@ def test_a_batch_is_one_transaction_one_signature_one_file_write(tmp_path: Path,
         real_append, real_write = store.append, CheckpointFile._write
 
         def append(plan):  # type: ignore[no-untyped-def]
-            if not calls:  # the first batch waits until the 15 others have queued behind it
-                deadline = time.monotonic() + 30
-                while len(group._queue) < 15 and time.monotonic() < deadline:
-                    time.sleep(0.01)
-            made = real_append(plan)
+            def slow(head):  # type: ignore[no-untyped-def]
+                made = plan(head)  # the batch is taken (the first leader's append, maybe one more)
+                if not calls:  # ... and its transaction lasts until all the others queued behind it
+                    wait_for_queue(group, 16 - len(made.entries))
+                return made
+
+            made = real_append(slow)
             calls.append(len(made.entries))
             return made
 
@@ -106,7 +115,8 @@ def test_a_batch_is_one_transaction_one_signature_one_file_write(tmp_path: Path,
         )
         with ThreadPoolExecutor(max_workers=16) as pool:
             entries = list(pool.map(lambda i: log.append("generation.failed", {"n": i}), range(16)))
-        assert calls == [1, 15] and len(writes) == 2
+        # 16 appends in at most two transactions, each with one write of the checkpoint file.
+        assert sum(calls) == 16 and len(calls) <= 2 and len(writes) == len(calls)
         assert sorted(e.index for e in entries) == list(range(16))
         assert log.verify().verified
 
@@ -121,10 +131,13 @@ def test_a_failed_batch_fails_every_append_in_it_and_writes_none(tmp_path: Path,
         def append(plan):  # type: ignore[no-untyped-def]
             state["batches"] += 1
             if state["batches"] == 1:
-                deadline = time.monotonic() + 30
-                while len(group._queue) < 7 and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                return real_append(plan)
+
+                def slow(head):  # type: ignore[no-untyped-def]
+                    made = plan(head)
+                    wait_for_queue(group, 8 - len(made.entries))
+                    return made
+
+                return real_append(slow)
 
             def failing(head):  # type: ignore[no-untyped-def]
                 plan(head)  # the whole batch is planned, then its transaction fails
@@ -142,13 +155,15 @@ def test_a_failed_batch_fails_every_append_in_it_and_writes_none(tmp_path: Path,
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(one, range(8)))
-        assert sorted(r for r in results if isinstance(r, int)) == [1]
+        ok = sorted(r for r in results if isinstance(r, int))
+        assert ok == list(range(1, len(ok) + 1)) and len(ok) <= 2
         assert [r for r in results if isinstance(r, str)] == [
             "SQLite audit log write failed: disk I/O error"
-        ] * 7
+        ] * (8 - len(ok))
         monkeypatch.undo()
-        assert log.append("generation.failed", {"n": 99}).index == 2  # no gap, nothing half-written
-        assert [e.data["n"] for e in log.entries()][2] == 99
+        after = len(ok) + 1
+        assert log.append("generation.failed", {"n": 99}).index == after  # no gap, nothing half-written
+        assert [e.data["n"] for e in log.entries()][after] == 99
         assert log.verify().ok
 
 
@@ -162,12 +177,15 @@ def test_a_leader_interrupted_fails_its_batch_and_the_others_go_on(tmp_path: Pat
         def append(plan):  # type: ignore[no-untyped-def]
             state["batches"] += 1
             if state["batches"] == 1:
-                deadline = time.monotonic() + 30
-                while len(group._queue) < 5 and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                return real_append(plan)
+
+                def slow(head):  # type: ignore[no-untyped-def]
+                    made = plan(head)
+                    wait_for_queue(group, 6 - len(made.entries))
+                    return made
+
+                return real_append(slow)
             if state["batches"] == 2:
-                raise KeyboardInterrupt  # Ctrl-C reaching the thread that commits the batch
+                raise KeyboardInterrupt  # Ctrl-C reaching the thread that is about to commit
             return real_append(plan)
 
         monkeypatch.setattr(store, "append", append)
@@ -182,14 +200,15 @@ def test_a_leader_interrupted_fails_its_batch_and_the_others_go_on(tmp_path: Pat
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             results = list(pool.map(one, range(6)))
-        assert sorted(r for r in results if isinstance(r, int)) == [1]
+        ok = sorted(r for r in results if isinstance(r, int))
+        assert ok == list(range(1, len(ok) + 1)) and len(ok) <= 2
         assert sorted(r for r in results if isinstance(r, str)) == [
             "interrupt",
-            *["the batch holding this append was interrupted; it may not be in the log"] * 4,
+            *["the batch holding this append was interrupted; it may not be in the log"] * (5 - len(ok)),
         ]
         with ThreadPoolExecutor(max_workers=4) as pool:  # the lead was handed on: nobody waits forever
             after = list(pool.map(lambda i: log.append("generation.failed", {"n": i}).index, range(4)))
-        assert sorted(after) == [2, 3, 4, 5]
+        assert sorted(after) == list(range(len(ok) + 1, len(ok) + 5))
         assert log.verify().ok
 
 

@@ -18,7 +18,7 @@ from hallmark.errors import AuditError
 
 from ._sql import HEAD_SQL, TABLES, SqlStore
 
-_INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE TABLE across first writers
+_INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE SCHEMA / TABLE across first writers
 # The SQL type of each column an append writes that is not TEXT (the schema in ``_sql.SCHEMA``).
 _COLUMN_TYPES = {
     "idx": "bigint",
@@ -68,7 +68,11 @@ class PostgresStore(SqlStore):
             # would keep retrying), and creates the schema.
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
                 if self.schema and not read_only:
-                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                    # IF NOT EXISTS is not safe against a concurrent CREATE (a fleet starting on a
+                    # new schema at once): the first writers take turns under an advisory lock.
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+                        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, kwargs=kwargs, open=False)
             self._pool.open(wait=True, timeout=15)
         except (psycopg.Error, Exception) as e:

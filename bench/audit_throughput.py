@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import queue
 import sqlite3
 import statistics
 import sys
@@ -141,7 +142,14 @@ def run_workers(target, args: tuple, procs: int, per: int) -> float:
         p.start()
     time.sleep(1.0)  # let every worker connect and import
     go.set()
-    spans = [q.get() for _ in ps]
+    spans = []
+    while len(spans) < procs:  # a worker that died never reports: fail instead of waiting forever
+        try:
+            spans.append(q.get(timeout=5))
+        except queue.Empty:
+            dead = [p.exitcode for p in ps if p.exitcode not in (None, 0)]
+            if dead:
+                raise SystemExit(f"a benchmark worker failed (exit codes {dead})") from None
     for p in ps:
         p.join()
     return procs * per / (max(e for _, e in spans) - min(s for s, _ in spans))

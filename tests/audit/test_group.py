@@ -360,3 +360,28 @@ def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry(
             assert check.verified, check.reason
             size = check.size
             assert log.append("generation.failed", {"round": round_}).index == size  # no gap
+
+
+def _open_and_append(url: str, key: str, w: int, go) -> None:  # type: ignore[no-untyped-def]
+    go.wait()
+    with AuditLog.open(url, key_path=Path(key)) as log:
+        log.append("generation.failed", {"writer": w})
+
+
+def test_a_fleet_starting_on_a_new_log_at_once(log_url: str, key_path: Path) -> None:
+    """Eight processes open a log nobody created yet (a new PostgreSQL schema, a new SQLite file)
+    in the same instant: all of them append."""
+    with AuditLog.open(f"sqlite:///{key_path.parent.parent / 'key-maker.db'}", key_path=key_path) as k:
+        k.verifier_key()  # the key file exists before the race, as on a provisioned machine
+    ctx = mp.get_context("fork")
+    go = ctx.Event()
+    procs = [ctx.Process(target=_open_and_append, args=(log_url, str(key_path), w, go)) for w in range(8)]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * 8
+    with AuditLog.open(log_url, key_path=key_path) as log:
+        assert sorted(e.data["writer"] for e in log.entries()) == list(range(8))
+        assert log.verify().ok

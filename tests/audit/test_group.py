@@ -333,14 +333,18 @@ def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry(
     with AuditLog.open(log_url, key_path=key_path, checkpoint_path=pin) as log:
         log.verifier_key()
     acks: dict[int, tuple[str, str]] = {}
-    for round_ in range(4):
+    for round_ in range(10):  # ten kills, each of one of eight writer processes
         out = tmp_path / f"acks-{round_}.txt"
         go = ctx.Event()
         args = (log_url, str(key_path), str(pin))
-        victim = ctx.Process(target=_process_writer, args=(*args, 2 * round_, 8, 400, str(out), go))
-        other = ctx.Process(target=_process_writer, args=(*args, 2 * round_ + 1, 4, 10, str(out), go))
-        victim.start()
-        other.start()
+        first = 8 * round_
+        victim = ctx.Process(target=_process_writer, args=(*args, first, 8, 400, str(out), go))
+        others = [
+            ctx.Process(target=_process_writer, args=(*args, first + k, 2, 10, str(out), go))
+            for k in range(1, 8)
+        ]
+        for p in (victim, *others):
+            p.start()
         go.set()
         deadline = time.monotonic() + 60
         while len(acknowledged(out)) < 20 and time.monotonic() < deadline:
@@ -348,8 +352,9 @@ def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry(
         time.sleep(rng.uniform(0, 0.05))  # somewhere in a batch, or between two
         os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
         victim.join(timeout=60)
-        other.join(timeout=120)
-        assert victim.exitcode == -signal.SIGKILL and other.exitcode == 0
+        for p in others:
+            p.join(timeout=120)
+        assert victim.exitcode == -signal.SIGKILL and [p.exitcode for p in others] == [0] * 7
         acks.update(acknowledged(out))
         with AuditLog.open(log_url, key_path=key_path, checkpoint_path=pin) as log:
             stored = {e.index: (e.leaf_hash, e.data.get("record_id", str(e.index))) for e in log.entries()}

@@ -142,11 +142,11 @@ class _Request:
 class GroupCommit:
     """Sequences the appends of one process's threads into batches committed by ``commit``.
 
-    ``commit(take)`` locks the tree head, calls ``take()`` for the events of the batch, writes
-    them in one transaction and returns their rows in order; it is only ever called by one thread
-    at a time, the leader.  A waiting thread is woken only when
-    its request is done or when it is handed the lead (its request being the oldest queued), so a
-    batch wakes the threads it served and one more, not every waiting thread.
+    ``commit(take)`` locks the tree head, calls ``take()`` once for the events of the batch,
+    writes them in one transaction and returns their rows in order; it is only ever called by one
+    thread at a time, the leader.  A waiting thread is woken only when its request is done or when
+    it is handed the lead (its request being the oldest queued), so a batch wakes the threads it
+    served and one more, not every waiting thread.
     """
 
     def __init__(self, commit: Callable[[Callable[[], list[Prepared]]], list[NewEntry]]) -> None:

@@ -31,6 +31,7 @@ from ._entry import (
     WitnessCheck,
     canonical_json,
 )
+from ._group import AuditEvent
 from ._log import AuditLog
 from ._pin import CheckpointFile
 from ._proofs import ConsistencyProof, InclusionProof, verify_consistency, verify_inclusion
@@ -46,6 +47,7 @@ __all__ = [
     "EVENT_KINDS",
     "KEY_FILE",
     "STORES",
+    "AuditEvent",
     "AuditLog",
     "AuditStats",
     "AuditStore",

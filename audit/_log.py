@@ -10,8 +10,6 @@ that a database rolled back to an older state that verifies on its own is caught
 
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,28 +23,16 @@ from hallmark.errors import AuditError, TamperError
 
 from ._checkpoint import KEY_FILE, Checkpoint, CheckpointSigner, parse_checkpoint
 from ._cosign import WitnessKey
-from ._entry import (
-    EVENT_KINDS,
-    Entry,
-    LogCheck,
-    MigrationResult,
-    canonical_json,
-    decode_entry,
-    entry_bytes,
-    index_columns,
-    parse_time,
-    rfc3339,
-)
+from ._entry import Entry, LogCheck, MigrationResult, decode_entry, parse_time, rfc3339
+from ._group import AuditEvent, GroupCommit, Prepared, base_of, plan_batch, prepare
 from ._merkle import (
     EMPTY_ROOT,
     NodeGetter,
     check_consistency,
     check_inclusion,
     consistency_path,
-    frontier_root,
     hash_leaf,
     inclusion_path,
-    push_leaf,
     subtree_hash,
 )
 from ._migrate import copy_log
@@ -57,12 +43,6 @@ from ._sqlite import SqliteStore
 from ._store import AppendPlan, AuditStore, Filters, Head, NewEntry
 from ._stores import open_store, redact_url
 from ._verify import Anchor, verify_store
-
-_sha256 = hashlib.sha256
-
-
-def _commit(salt: bytes, data: str) -> str:
-    return _sha256(salt + data.encode()).hexdigest()
 
 
 class AuditLog(LogReader):
@@ -83,6 +63,7 @@ class AuditLog(LogReader):
         self._pin = CheckpointFile(checkpoint_path) if checkpoint_path is not None else None
         self._signer: CheckpointSigner | None = None
         self._signer_lock = threading.Lock()
+        self._group = GroupCommit(self._commit)
         pinned = self._pin.read() if self._pin is not None else None
         if pinned is not None and self._pin is not None:
             self._pin.check_log(store, pinned)  # before anything could be written
@@ -196,71 +177,35 @@ class AuditLog(LogReader):
             )
         return vkey
 
-    def _append(
-        self,
-        kind: str,
-        data: dict[str, Any],
-        personal: dict[str, Any] | None,
-        now: datetime | None,
-        erase: Callable[[], list[int]] | None = None,
-    ) -> Entry:
-        if kind not in EVENT_KINDS:
-            raise AuditError(f"unknown audit event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
-        if not isinstance(data, dict):
-            raise AuditError("audit data must be a dict")
-        data_json = canonical_json(data)  # serialised (and refused) before taking the lock
+    def _commit(self, take: Callable[[], list[Prepared]]) -> list[NewEntry]:
+        """Append the events ``take()`` gives, once the head is locked, in one transaction (one
+        tree update, one signed checkpoint) and move the checkpoint file forward once; called by
+        one thread at a time (``GroupCommit``)."""
         signer = self._signing_key()
-        sealed: tuple[bytes, str, str | None] | None = None
-        commitment = None
-        if personal is not None:
-            salt = os.urandom(16)
-            text = canonical_json(personal).decode()
-            user = personal.get("user")
-            sealed = (salt, text, str(user) if user is not None else None)
-            commitment = _commit(salt, text)
-        record_id, payload, sha256 = index_columns(data)
-        personal_json = b'"' + commitment.encode() + b'"' if commitment else b"null"
-
         # Read before the lock: the file is written after each commit, so it can be behind the
-        # head this append will see, never ahead of it, unless the log was rolled back.
+        # head this batch will see, never ahead of it, unless the log was rolled back.
         pinned = self._pin.read() if self._pin is not None else None
         before: list[Checkpoint] = []
 
         def plan(head: Head) -> AppendPlan:
             vkey = self._check_key(head, signer)
-            index = head.size
-            prev_root = frontier_root(head.frontier)
+            base = base_of(self.origin, head)
             if pinned is not None and self._pin is not None:
-                self._pin.check_not_behind(pinned, index, prev_root)
-            before.append(Checkpoint(self.origin, index, prev_root, ""))
-            created = rfc3339(now)
-            body = entry_bytes(created, data_json, index, kind, personal_json, head.last_leaf)
-            leaf = hash_leaf(body)
-            frontier = list(head.frontier)
-            nodes = push_leaf(frontier, index, leaf)
-            root = frontier_root(frontier)
-            note = signer.sign(self.origin, index + 1, root).note
-            entry = NewEntry(
-                index=index,
-                kind=kind,
-                created=created,
-                record_id=record_id,
-                payload=payload,
-                sha256=sha256,
-                body=body,
-                leaf=leaf,
-                personal=sealed,
-            )
-            new_head = Head(
-                size=index + 1, root=root, frontier=frontier, last_leaf=leaf, note=note, vkey=vkey
-            )
-            return AppendPlan(entry=entry, nodes=nodes, head=new_head, erase=erase() if erase else [])
+                self._pin.check_not_behind(pinned, base.size, base.root_hash)
+            before.append(base)
+            return plan_batch(head, take(), origin=self.origin, signer=signer, vkey=vkey)
 
         made = self._store.append(plan)
         if self._pin is not None:
             self._advance(made.head.note, before[-1])
-        e = made.entry
-        return decode_entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
+        return made.entries
+
+    def _submit(self, items: list[Prepared]) -> list[Entry]:
+        rows = self._group.submit(items)
+        return [
+            decode_entry(e.index, e.body, e.leaf, (e.personal[0], e.personal[1]) if e.personal else None)
+            for e in rows
+        ]
 
     def append(
         self,
@@ -273,9 +218,26 @@ class AuditLog(LogReader):
         """Append one event durably and return its entry (index, leaf hash, ...).
 
         ``personal`` (redacted prompt, user) is stored apart and committed to by a salted hash,
-        so it can be erased later without breaking the tree.
+        so it can be erased later without breaking the tree.  Safe to call from many threads at
+        once: concurrent appends are committed together in batches (group commit), and each
+        returns once the transaction holding its entry has committed.
         """
-        return self._append(kind, data, personal, now)
+        return self._submit([prepare(kind, data, personal, now)])[0]
+
+    def append_many(self, events: Iterable[AuditEvent]) -> list[Entry]:
+        """Append ``events`` in order, all in one transaction, and return their entries.
+
+        The entries are exactly those that appending the events one by one would give (consecutive
+        indexes, each chained to the one before); either all of them are in the log when this
+        returns or, if it raises, none.  Keep a call to a few thousand events: they are held in
+        memory and the log's write lock is held while they are written.
+        """
+        items = []
+        for event in events:
+            if not isinstance(event, AuditEvent):
+                raise AuditError(f"append_many takes AuditEvent items, not {type(event).__name__}")
+            items.append(prepare(event.kind, event.data, event.personal, event.now))
+        return self._submit(items)
 
     def erase(self, record_id: str, *, force: bool = False, now: datetime | None = None) -> Entry:
         """Delete the personal data of every entry of ``record_id`` and append a ``record.erased`` entry.
@@ -300,7 +262,7 @@ class AuditLog(LogReader):
                 hint="Pass force=True (--force) to erase it anyway; the erasure is logged.",
             )
         data = {"record_id": record_id, "erased": holders, "forced": young}
-        entry = self._append("record.erased", data, None, moment, erase=lambda: holders)
+        entry = self._submit([prepare("record.erased", data, None, moment, erase=lambda: holders)])[0]
         self._store.scrub()
         return entry
 

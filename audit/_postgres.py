@@ -18,7 +18,16 @@ from hallmark.errors import AuditError
 
 from ._sql import HEAD_SQL, TABLES, SqlStore
 
-_INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE TABLE across first writers
+_INIT_LOCK = 0x6861_6C6D  # advisory lock id serialising CREATE SCHEMA / TABLE across first writers
+# The SQL type of each column an append writes that is not TEXT (the schema in ``_sql.SCHEMA``).
+_COLUMN_TYPES = {
+    "idx": "bigint",
+    "level": "integer",
+    "body": "bytea",
+    "leaf": "bytea",
+    "salt": "bytea",
+    "hash": "bytea",
+}
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -59,7 +68,11 @@ class PostgresStore(SqlStore):
             # would keep retrying), and creates the schema.
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
                 if self.schema and not read_only:
-                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                    # IF NOT EXISTS is not safe against a concurrent CREATE (a fleet starting on a
+                    # new schema at once): the first writers take turns under an advisory lock.
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+                        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, kwargs=kwargs, open=False)
             self._pool.open(wait=True, timeout=15)
         except (psycopg.Error, Exception) as e:
@@ -112,6 +125,18 @@ class PostgresStore(SqlStore):
         with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def _insert_batch(
+        self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # One INSERT over unnest()ed arrays, one per column: a batch's rows in a single statement
+        # (a statement per row costs the server about as much again; COPY cannot run in a pipeline).
+        if len(rows) == 1:
+            cur.execute(self._insert_sql(table, columns), rows[0])
+            return
+        arrays = [list(values) for values in zip(*rows, strict=True)]
+        casts = ", ".join(f"%s::{_COLUMN_TYPES.get(c, 'text')}[]" for c in columns)
+        cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})", arrays)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._conn() as conn:

@@ -174,6 +174,12 @@ class SqlStore(ABC):
         """Insert many rows in the caller's transaction (PostgreSQL overrides this with ``COPY``)."""
         cur.executemany(self._insert_sql(table, columns), rows)
 
+    def _insert_batch(
+        self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert the rows of one append batch under the locked head (PostgreSQL: one statement)."""
+        cur.executemany(self._insert_sql(table, columns), rows)
+
     # --- the SQL, written once -----------------------------------------------------------
 
     def _insert_sql(self, table: str, columns: Sequence[str]) -> str:
@@ -221,14 +227,16 @@ class SqlStore(ABC):
             if row is None:
                 raise AuditError(NO_HEAD)
             made = plan(head_from_row(row))
-            e = made.entry
-            cur.execute(self._insert_sql("audit_entries", ENTRY_COLUMNS), entry_row(e))
-            if e.personal is not None:
-                cur.execute(self._insert_sql("audit_personal", PERSONAL_COLUMNS), (e.index, *e.personal))
+            self._insert_batch(cur, "audit_entries", ENTRY_COLUMNS, [entry_row(e) for e in made.entries])
+            personal = [(e.index, *e.personal) for e in made.entries if e.personal is not None]
+            if personal:
+                self._insert_batch(cur, "audit_personal", PERSONAL_COLUMNS, personal)
             if made.nodes:
-                cur.executemany(self._insert_sql("audit_nodes", NODE_COLUMNS), made.nodes)
-            for index in made.erase:
-                cur.execute(f"DELETE FROM audit_personal WHERE idx = {self.placeholder}", (index,))
+                self._insert_batch(cur, "audit_nodes", NODE_COLUMNS, made.nodes)
+            if made.erase:
+                cur.executemany(
+                    f"DELETE FROM audit_personal WHERE idx = {self.placeholder}", [(i,) for i in made.erase]
+                )
             self._update_head(cur, made.head)
         return made
 

@@ -43,9 +43,9 @@ class NewEntry:
 
 @dataclass
 class AppendPlan:
-    """What one append writes, all in one transaction."""
+    """What one append (one entry, or a batch of consecutive entries) writes, in one transaction."""
 
-    entry: NewEntry
+    entries: list[NewEntry]
     nodes: list[tuple[int, int, bytes]]
     head: Head
     erase: list[int] = field(default_factory=list)
@@ -103,7 +103,8 @@ class AuditStore(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     def append(self, plan: Callable[[Head], AppendPlan]) -> AppendPlan:
-        """Lock the tree head, call ``plan`` with it, write what it returns, commit durably."""
+        """Lock the tree head, call ``plan`` with it, write what it returns (every entry of the
+        batch, the tree nodes and the new head) in one transaction, commit durably."""
         ...
 
     def head(self) -> Head: ...

@@ -1,10 +1,13 @@
 """Audit log throughput: hallmark's durable appends beside plain INSERTs, verification, proofs.
 
-Prints, for SQLite and PostgreSQL, appends/s with 1 and 4 writer processes next to plain
-``INSERT``s of the same rows (same durability settings) in the same run, as a ratio; then full
-verification entries/s and the inclusion-proof time in a 1,000,000-entry log.
+Prints, for SQLite and PostgreSQL, appends/s with 1, 8 and 32 writer threads in one process (and
+on PostgreSQL with 2 and 8 processes), concurrent appends being group-committed, next to plain
+one-row ``INSERT`` transactions of the same rows from as many threads and processes (same
+durability settings) in the same run, as a ratio; ``append_many`` on SQLite beside the one-thread
+plain INSERTs; then full verification entries/s and the inclusion-proof time in a
+1,000,000-entry log.
 
-    PYTHONPATH=. python bench/audit_throughput.py [--appends 500] [--verify-size 200000]
+    PYTHONPATH=. python bench/audit_throughput.py [--appends 2000] [--verify-size 200000]
         [--pg postgresql://postgres@127.0.0.1:5432/test] [--no-pg]
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import queue
 import sqlite3
 import statistics
 import sys
@@ -23,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hallmark.audit import AuditLog, open_store, verify_inclusion  # noqa: E402
+from hallmark.audit import AuditEvent, AuditLog, open_store, verify_inclusion  # noqa: E402
 from hallmark.audit._checkpoint import CheckpointSigner  # noqa: E402
 from hallmark.audit._entry import canonical_json  # noqa: E402
 from hallmark.audit._merkle import frontier_root, hash_leaf, inclusion_path, push_leaf  # noqa: E402
@@ -52,85 +56,144 @@ def sample(i: int) -> tuple[dict, dict]:
     return data, {"prompt": "a lighthouse at dawn, <EMAIL_ADDRESS>", "user": f"user{i % 17}"}
 
 
-def _append_worker(url: str, key: str, start: int, count: int, go, q: mp.Queue) -> None:
+def _threads(count: int, per: int, work) -> None:  # type: ignore[no-untyped-def]
+    """Run ``work(start, per)`` in ``count`` threads, each on its own range of sample rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(lambda t: work(t * per, per), range(count)))
+
+
+def _append_worker(url: str, key: str, threads: int, start: int, per: int, go, q: mp.Queue) -> None:
     with AuditLog.open(url, key_path=Path(key)) as log:
         log.verifier_key()  # load the key before the clock starts
+
+        def work(first: int, count: int) -> None:
+            for i in range(start + first, start + first + count):
+                data, personal = sample(i)
+                log.append("image.released", data, personal=personal)
+
         go.wait()
         t = time.time()
-        for i in range(start, start + count):
-            data, personal = sample(i)
-            log.append("image.released", data, personal=personal)
+        _threads(threads, per // threads, work)
         q.put((t, time.time()))
 
 
-def _plain_sqlite_worker(path: str, start: int, count: int, go, q: mp.Queue) -> None:
-    db = sqlite3.connect(path, isolation_level=None, timeout=60)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
+def _append_many_worker(url: str, key: str, batch: int, start: int, per: int, go, q: mp.Queue) -> None:
+    with AuditLog.open(url, key_path=Path(key)) as log:
+        log.verifier_key()
+        events = [AuditEvent("image.released", *sample(i)) for i in range(start, start + per)]
+        go.wait()
+        t = time.time()
+        for i in range(0, per, batch):
+            log.append_many(events[i : i + batch])
+        q.put((t, time.time()))
+
+
+def _plain_sqlite_worker(path: str, threads: int, start: int, per: int, go, q: mp.Queue) -> None:
+    def work(first: int, count: int) -> None:
+        db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        for i in range(start + first, start + first + count):
+            data, personal = sample(i)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO plain (body, personal) VALUES (?, ?)",
+                (canonical_json(data), json.dumps(personal)),
+            )
+            db.execute("COMMIT")
+        db.close()
+
     go.wait()
     t = time.time()
-    for i in range(start, start + count):
-        data, personal = sample(i)
-        db.execute("BEGIN IMMEDIATE")
-        db.execute(
-            "INSERT INTO plain (body, personal) VALUES (?, ?)", (canonical_json(data), json.dumps(personal))
-        )
-        db.execute("COMMIT")
+    _threads(threads, per // threads, work)
     q.put((t, time.time()))
 
 
-def _plain_pg_worker(url: str, table: str, start: int, count: int, go, q: mp.Queue) -> None:
+def _plain_pg_worker(url: str, table: str, threads: int, start: int, per: int, go, q: mp.Queue) -> None:
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        go.wait()
-        t = time.time()
-        for i in range(start, start + count):
+    conns = [psycopg.connect(url, autocommit=True) for _ in range(threads)]
+
+    def work(first: int, count: int) -> None:
+        conn = conns[first // (per // threads)]
+        for i in range(start + first, start + first + count):
             data, personal = sample(i)
             conn.execute(
                 f"INSERT INTO {table} (body, personal) VALUES (%s, %s)",
                 (canonical_json(data), json.dumps(personal)),
             )
-        q.put((t, time.time()))
+
+    go.wait()
+    t = time.time()
+    _threads(threads, per // threads, work)
+    q.put((t, time.time()))
+    for c in conns:
+        c.close()
 
 
-def run_workers(target, args: tuple, writers: int, per: int) -> float:
-    """Start ``writers`` processes, release them together; return rows per second (first start to last end)."""
+def run_workers(target, args: tuple, procs: int, per: int) -> float:
+    """Start ``procs`` processes, release them together; return rows per second (first start to last end)."""
     q: mp.Queue = mp.Queue()
     go = mp.Event()
-    procs = [mp.Process(target=target, args=(*args, w * per, per, go, q)) for w in range(writers)]
-    for p in procs:
+    ps = [mp.Process(target=target, args=(*args, w * per, per, go, q)) for w in range(procs)]
+    for p in ps:
         p.start()
     time.sleep(1.0)  # let every worker connect and import
     go.set()
-    spans = [q.get() for _ in procs]
-    for p in procs:
+    spans = []
+    while len(spans) < procs:  # a worker that died never reports: fail instead of waiting forever
+        try:
+            spans.append(q.get(timeout=5))
+        except queue.Empty:
+            dead = [p.exitcode for p in ps if p.exitcode not in (None, 0)]
+            if dead:
+                raise SystemExit(f"a benchmark worker failed (exit codes {dead})") from None
+    for p in ps:
         p.join()
-    return writers * per / (max(e for _, e in spans) - min(s for s, _ in spans))
+    return procs * per / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+# (processes, threads per process): the writers of one log.
+SQLITE_WRITERS = ((1, 1), (1, 8), (1, 32))
+PG_WRITERS = ((1, 1), (1, 8), (1, 32), (2, 8), (8, 4))
+MANY_BATCH = 1000
+
+
+def _label(store: str, procs: int, threads: int) -> str:
+    return f"{store}, {procs} proc x {threads} thread(s)"
 
 
 def bench_appends(tmp: Path, pg_url: str | None, n: int, rounds: int) -> list[tuple[str, float, float]]:
-    """Appends/s, hallmark and plain INSERTs taking turns ``rounds`` times (medians): the disk is
-    shared and noisy, and alternating keeps both sides under the same conditions."""
+    """Appends/s, hallmark and plain one-row INSERT transactions taking turns ``rounds`` times
+    (medians): the disk is shared and noisy, and alternating keeps both sides under the same
+    conditions.  Each configuration writes ``n`` rows in all."""
     key = str(tmp / "bench.key")
     rows = []
-    for writers in (1, 4):
-        per = n // writers
+    for procs, threads in SQLITE_WRITERS:
+        per = n // procs // threads * threads
         ours, base = [], []
         for r in range(rounds):
-            db = tmp / f"log-{writers}-{r}.db"
-            ours.append(run_workers(_append_worker, (f"sqlite:///{db}", key), writers, per))
-            plain = tmp / f"plain-{writers}-{r}.db"
+            db = tmp / f"log-{procs}-{threads}-{r}.db"
+            ours.append(run_workers(_append_worker, (f"sqlite:///{db}", key, threads), procs, per))
+            plain = tmp / f"plain-{procs}-{threads}-{r}.db"
             c = sqlite3.connect(plain)
             c.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, body BLOB, personal TEXT)")
             c.close()
-            base.append(run_workers(_plain_sqlite_worker, (str(plain),), writers, per))
-        rows.append((f"sqlite, {writers} writer(s)", statistics.median(ours), statistics.median(base)))
+            base.append(run_workers(_plain_sqlite_worker, (str(plain), threads), procs, per))
+        rows.append((_label("sqlite", procs, threads), statistics.median(ours), statistics.median(base)))
+    many = []
+    for r in range(rounds):
+        db = tmp / f"many-{r}.db"
+        many.append(run_workers(_append_many_worker, (f"sqlite:///{db}", key, MANY_BATCH), 1, n * 4))
+    plain_one = next(b for label, _, b in rows if label == _label("sqlite", 1, 1))
+    rows.append((f"sqlite, append_many({MANY_BATCH}), 1 proc", statistics.median(many), plain_one))
     if pg_url:
         import psycopg
 
-        for writers in (1, 4):
-            per = n // writers
+        for procs, threads in PG_WRITERS:
+            per = n // procs // threads * threads
             ours, base = [], []
             for _ in range(rounds):
                 schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -141,16 +204,15 @@ def bench_appends(tmp: Path, pg_url: str | None, n: int, rounds: int) -> list[tu
                     )
                 try:
                     sep = "&" if "?" in pg_url else "?"
-                    ours.append(
-                        run_workers(_append_worker, (f"{pg_url}{sep}schema={schema}", key), writers, per)
-                    )
-                    base.append(run_workers(_plain_pg_worker, (pg_url, table), writers, per))
+                    url = f"{pg_url}{sep}schema={schema}"
+                    ours.append(run_workers(_append_worker, (url, key, threads), procs, per))
+                    base.append(run_workers(_plain_pg_worker, (pg_url, table, threads), procs, per))
                 finally:
                     with psycopg.connect(pg_url, autocommit=True) as conn:
                         conn.execute(f"DROP TABLE IF EXISTS {table}")
                         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             rows.append(
-                (f"postgresql, {writers} writer(s)", statistics.median(ours), statistics.median(base))
+                (_label("postgresql", procs, threads), statistics.median(ours), statistics.median(base))
             )
     return rows
 
@@ -299,7 +361,7 @@ def bench_proof_million() -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--appends", type=int, default=400)
+    ap.add_argument("--appends", type=int, default=2000, help="rows per configuration")
     ap.add_argument("--verify-size", type=int, default=1_000_000)
     ap.add_argument("--skip-appends", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per configuration (medians)")
@@ -323,7 +385,7 @@ def main() -> None:
         for label, ours, base in (
             [] if args.skip_appends else bench_appends(tmp, pg, args.appends, args.rounds)
         ):
-            print(f"  {label:28s} hallmark {ours:8.0f}/s   plain {base:8.0f}/s   ratio {ours / base:5.2f}")
+            print(f"  {label:38s} hallmark {ours:8.0f}/s   plain {base:8.0f}/s   ratio {ours / base:5.2f}")
         v = bench_verify(tmp, args.verify_size)
         n = args.verify_size
         print(f"full verification of {n:,} entries (SQLite, built in {v['build_s']:.0f} s):")

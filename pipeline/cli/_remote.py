@@ -18,7 +18,7 @@ _POLL_S = 0.2
 def generate_remote(*, wait: float, json_out: bool, **request: Any) -> None:
     """Queue one generation job (a fresh request id) and wait for it."""
     from .._records import new_record_id
-    from ..workers import GenerationJob, make_app, submit_generation
+    from ..worker import GenerationJob, make_app, submit_generation
 
     app = make_app()
     job = GenerationJob(request_id=str(new_record_id()), **request)
@@ -48,7 +48,7 @@ def generate_remote(*, wait: float, json_out: bool, **request: Any) -> None:
 
 def verify_remote(files: list[Path], *, chunk_size: int, wait: float, json_out: bool) -> None:
     """Queue a bulk verification of ``files`` (paths the workers can read), with progress."""
-    from ..workers import make_app, submit_verification
+    from ..worker import make_app, submit_verification
 
     app = make_app()
     summary = submit_verification(app, [str(f.resolve()) for f in files], chunk_size=chunk_size)

@@ -1,6 +1,6 @@
 """``hallmark worker`` and ``hallmark jobs``: the Celery door onto the library.
 
-Celery comes with the ``workers`` extra; without it these commands fail in one line naming the
+Celery comes with the ``worker`` extra; without it these commands fail in one line naming the
 install command (exit 2).  Nothing here imports Celery before a command runs.
 """
 
@@ -60,7 +60,7 @@ def worker(
     Example: hallmark worker --concurrency 2 --out /shared/images  (with HALLMARK_AUDIT_URL=postgresql://db/hallmark)
     """
     from .._home import Home
-    from ..workers import (
+    from ..worker import (
         QUEUES,
         WorkerSettings,
         check_audit_url,
@@ -91,7 +91,7 @@ def list_(json_out: JsonLinesOption = False) -> None:
 
     Example: hallmark jobs list
     """
-    from ..workers import list_jobs, make_app
+    from ..worker import list_jobs, make_app
 
     listing = list_jobs(make_app())
     if json_out:
@@ -116,7 +116,7 @@ def show(
 
     Example: hallmark jobs show 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
-    from ..workers import job_status, make_app
+    from ..worker import job_status, make_app
 
     status = job_status(make_app(), job_id)
     if json_out:
@@ -142,7 +142,7 @@ def cancel(job_id: Annotated[str, typer.Argument(help="The job id.")]) -> None:
 
     Example: hallmark jobs cancel 01a23744-6ad0-7e4b-ae6a-99ddca71aea1
     """
-    from ..workers import cancel_job, make_app
+    from ..worker import cancel_job, make_app
 
     cancel_job(make_app(), job_id)
     print(f"cancelled {job_id} (a job already running finishes)")

@@ -107,7 +107,7 @@ def worker_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def _drop_queues(prefix: str) -> None:
     """Delete a test's queues and exchanges from the shared broker."""
-    from hallmark.pipeline.workers import WorkerSettings, make_app
+    from hallmark.pipeline.worker import WorkerSettings, make_app
 
     app = make_app(WorkerSettings(queue_prefix=prefix))
     with app.connection_for_write() as conn:
@@ -167,7 +167,7 @@ def test_jobs_list_counts_what_waits_and_cancel_keeps_a_job_from_running(tmp_pat
         if not _reachable(port):
             pytest.skip(f"no service at 127.0.0.1:{port}")
     from hallmark.pipeline import new_record_id
-    from hallmark.pipeline.workers import GenerationJob, WorkerSettings, make_app, submit_generation
+    from hallmark.pipeline.worker import GenerationJob, WorkerSettings, make_app, submit_generation
 
     prefix = f"hallmark-test-{uuid.uuid4().hex[:8]}."
     env = {**os.environ, "HALLMARK_QUEUE_PREFIX": prefix}

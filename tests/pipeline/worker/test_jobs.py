@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hallmark.errors import InputError, PipelineError
-from hallmark.pipeline.workers import GenerationJob, ProcessState, WorkerSettings, run_generation, summarize
+from hallmark.pipeline.worker import GenerationJob, ProcessState, WorkerSettings, run_generation, summarize
 
 
 def test_a_job_message_round_trips_and_refuses_unknown_fields() -> None:

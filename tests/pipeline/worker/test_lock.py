@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hallmark.pipeline.workers._lock import request_lock
+from hallmark.pipeline.worker._lock import request_lock
 
 RID = "01a23747-c2c7-74e2-8cc4-121a9eae31d9"
 

@@ -26,7 +26,7 @@ import pytest
 
 from hallmark.audit import AuditLog
 from hallmark.pipeline import new_record_id
-from hallmark.pipeline.workers import (
+from hallmark.pipeline.worker import (
     GenerationJob,
     WorkerSettings,
     make_app,

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from hallmark.pipeline import GuardedPipeline
-from hallmark.pipeline.workers import WorkerSettings, make_app, submit_verification
+from hallmark.pipeline.worker import WorkerSettings, make_app, submit_verification
 from hallmark.provenance import init_keys
 
 DropQueues = Callable[[Any, str], None]

@@ -6,7 +6,7 @@
 ``submit_verification`` (files verified in chunks, then a verdict summary).  The broker and the
 result store come from ``HALLMARK_BROKER_URL`` and ``HALLMARK_RESULT_URL``; every worker reads its
 keys from its own ``HALLMARK_HOME`` and writes to the audit log of ``HALLMARK_AUDIT_URL``.
-Celery comes with the ``workers`` extra and is imported only when an app is made.
+Celery comes with the ``worker`` extra and is imported only when an app is made.
 """
 
 from ._app import (

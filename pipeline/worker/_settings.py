@@ -14,11 +14,11 @@ from hallmark.errors import InputError
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_RESULT_URL = "redis://127.0.0.1:6379/0"
 QUEUES = ("generate", "verify")
-INSTALL_HINT = "pip install 'hallmark-genai[workers]'"
+INSTALL_HINT = "pip install 'hallmark-genai[worker]'"
 
 
 def require_celery() -> None:
-    """Refuse, in one line, a worker or remote job on an install without the ``workers`` extra."""
+    """Refuse, in one line, a worker or remote job on an install without the ``worker`` extra."""
     import importlib.util
 
     if importlib.util.find_spec("celery") is None:

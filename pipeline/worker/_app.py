@@ -25,7 +25,7 @@ SUMMARIZE = "hallmark.verify_summary"
 # What logs and monitoring show of a job's arguments instead of the prompt.
 _REDACTED = "(<job arguments withheld>)"
 
-log = logging.getLogger("hallmark.workers")
+log = logging.getLogger("hallmark.worker")
 
 
 def make_app(settings: WorkerSettings | None = None) -> Any:

@@ -1,5 +1,5 @@
 """Worker settings: the environment's broker and result store, the audit log a worker accepts,
-the folder a job may write to, and the one-line refusal without the workers extra."""
+the folder a job may write to, and the one-line refusal without the worker extra."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hallmark.errors import InputError
-from hallmark.pipeline.workers import (
+from hallmark.pipeline.worker import (
     DEFAULT_BROKER_URL,
     DEFAULT_RESULT_URL,
     WorkerSettings,
@@ -110,4 +110,4 @@ def test_without_the_workers_extra_the_commands_say_what_to_install(tmp_path: Pa
     )
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "pip install 'hallmark-genai[workers]'" in lines[0], run.stderr
+    assert len(lines) == 1 and "pip install 'hallmark-genai[worker]'" in lines[0], run.stderr

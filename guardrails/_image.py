@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from hallmark.errors import GuardrailError
 from hallmark.policies import DEPICTS_MINOR, IMAGE_CATEGORIES, ImageBackend, Policy
+from hallmark.registry import Registry
 
 from ._image_hf import ClipZeroShotClassifier, HfImageClassifier
 from ._image_nsfw import NudeNetClassifier, OpenNsfwClassifier, open_nsfw_input
@@ -38,12 +39,13 @@ class ImageClassifier(Protocol):
 
 
 # Each factory builds a backend from its policy entry (``ImageBackend``).
-CLASSIFIERS: dict[str, Callable[[ImageBackend], ImageClassifier]] = {
-    "opennsfw": OpenNsfwClassifier.from_spec,
-    "nudenet": NudeNetClassifier.from_spec,
-    "clip-zero-shot": ClipZeroShotClassifier.from_spec,
-    "hf-image-classifier": HfImageClassifier.from_spec,
-}
+CLASSIFIERS: Registry[Callable[[ImageBackend], ImageClassifier]] = Registry(
+    "image classifier", error=GuardrailError, hint="Name one of the known backends in image.backends."
+)
+CLASSIFIERS.register("clip-zero-shot", ClipZeroShotClassifier.from_spec)
+CLASSIFIERS.register("hf-image-classifier", HfImageClassifier.from_spec)
+CLASSIFIERS.register("nudenet", NudeNetClassifier.from_spec)
+CLASSIFIERS.register("opennsfw", OpenNsfwClassifier.from_spec)
 _INSTANCES: dict[str, ImageClassifier] = {}
 _LOCK = threading.Lock()
 _SEXUAL, _MINORS = "sexual", "sexual_minors"
@@ -61,10 +63,6 @@ def image_classifier(backend: str | ImageBackend) -> ImageClassifier:
         spec = backend
         key = spec.model_dump_json(exclude={"id"})
     factory = CLASSIFIERS.get(spec.type)
-    if factory is None:
-        raise GuardrailError(
-            f"unknown image classifier {spec.type!r}; known: {', '.join(sorted(CLASSIFIERS))}"
-        )
     if spec.type in ("opennsfw", "nudenet"):
         key = spec.type  # no settings: one instance whatever the entry says
     with _LOCK:
@@ -108,10 +106,8 @@ class ImageSafety:
         self._given = given
         self._loaded: dict[str, ImageClassifier] = {}
         for b in self.backends:
-            if b.id not in given and b.type not in CLASSIFIERS:
-                raise GuardrailError(
-                    f"unknown image classifier {b.type!r}; known: {', '.join(sorted(CLASSIFIERS))}"
-                )
+            if b.id not in given:
+                CLASSIFIERS.get(b.type)  # an unknown name fails now, listing the known ones
         self.coverage = _coverage(self.backends)
 
     @classmethod

@@ -23,6 +23,17 @@ EXIT_FAILED = 1  # blocked, or verification failed
 EXIT_USAGE = 2  # usage or input error
 EXIT_UNCHECKED = 3  # consistent, but not fully checked (`audit verify`: a key read from the log itself)
 
+TrustOption = Annotated[
+    list[Path] | None,
+    typer.Option("--trust", help="PEM file of trusted CA certificates (repeatable)."),
+]
+TrustListOption = Annotated[
+    Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
+]
+AllowNetworkOption = Annotated[
+    bool,
+    typer.Option("--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."),
+]
 HomeOption = Annotated[
     Path | None,
     typer.Option(

@@ -7,12 +7,11 @@ it to uvicorn.  Nothing of starlette or uvicorn is imported unless this command 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import HomeOption, PolicyOption, command, fail
+from ._common import AllowNetworkOption, HomeOption, PolicyOption, TrustListOption, TrustOption, command, fail
 
 
 @command
@@ -25,19 +24,9 @@ def serve(
     max_upload_mb: Annotated[
         float, typer.Option("--max-upload-mb", help="Largest request body accepted, in MB.")
     ] = 25.0,
-    allow_network: Annotated[
-        bool,
-        typer.Option(
-            "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
-        ),
-    ] = False,
-    trust: Annotated[
-        list[Path] | None,
-        typer.Option("--trust", help="PEM file of trusted CA certificates (repeatable)."),
-    ] = None,
-    trust_list: Annotated[
-        Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
-    ] = None,
+    allow_network: AllowNetworkOption = False,
+    trust: TrustOption = None,
+    trust_list: TrustListOption = None,
     check_rate: Annotated[
         int, typer.Option("--check-rate", help="POST /v1/check requests per minute per client.")
     ] = 60,

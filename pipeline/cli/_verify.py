@@ -22,8 +22,11 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    AllowNetworkOption,
     HomeOption,
     JsonLinesOption,
+    TrustListOption,
+    TrustOption,
     command,
     fail,
     print_json_line,
@@ -34,13 +37,8 @@ from ._common import (
 @command
 def verify(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
-    trust: Annotated[
-        list[Path] | None,
-        typer.Option("--trust", help="PEM file of trusted CA certificates (repeatable)."),
-    ] = None,
-    trust_list: Annotated[
-        Path | None, typer.Option("--trust-list", help="A C2PA trust list (PEM bundle of trust anchors).")
-    ] = None,
+    trust: TrustOption = None,
+    trust_list: TrustListOption = None,
     home: HomeOption = None,
     json_out: JsonLinesOption = False,
     html_out: Annotated[
@@ -50,12 +48,7 @@ def verify(
         int, typer.Option("--workers", help="Worker processes (0: verify in this process, no time limit).")
     ] = 1,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per file.")] = 60.0,
-    allow_network: Annotated[
-        bool,
-        typer.Option(
-            "--allow-network", help="Fetch remote manifests and check certificate revocation (OCSP)."
-        ),
-    ] = False,
+    allow_network: AllowNetworkOption = False,
     profile: Annotated[
         list[str] | None,
         typer.Option(

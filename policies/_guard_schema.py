@@ -10,7 +10,7 @@ such a policy instead of quietly correcting it.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -112,12 +112,39 @@ class NamesDetector(_Detector):
     files: tuple[str, ...] = ()
 
 
+class SemanticHead(_Section):
+    """A logistic classifier over all-MiniLM-L6-v2 sentence embeddings (384 weights and a bias),
+    as ``scripts/train_semantic_heads.py`` writes it."""
+
+    encoder: Literal["all-MiniLM-L6-v2"]
+    encoder_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    category: str
+    trained_on: dict[str, Any] = Field(default_factory=dict)
+    bias: float
+    weights: tuple[float, ...] = Field(min_length=384, max_length=384)
+
+
 class SemanticDetector(_Detector):
-    """Cosine similarity of a sentence embedding to concept descriptions (optional extra)."""
+    """A sentence embedding of the prompt, scored either by cosine similarity to concept
+    descriptions or by a trained classifier (``classifier_file``, a JSON head read relative to
+    the policy like a list file).  With concepts, a prompt at least as close to one of
+    ``except_concepts`` (a harmless neighbour: "a self-harm awareness ribbon") as to the best
+    concept does not hit; with a classifier, ``threshold`` is the probability that hits."""
 
     type: Literal["semantic"] = "semantic"
-    concepts: tuple[Term, ...] = Field(min_length=1)
+    concepts: tuple[Term, ...] = ()
+    except_concepts: tuple[Term, ...] = ()
+    classifier_file: str | None = None
+    classifier: SemanticHead | None = None
     threshold: float = Field(default=0.4, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _one_scorer(self) -> SemanticDetector:
+        if bool(self.concepts) == (self.classifier is not None):
+            raise ValueError("a semantic detector needs either concepts or a classifier_file, not both")
+        if self.except_concepts and not self.concepts:
+            raise ValueError("except_concepts only apply to concepts")
+        return self
 
 
 Detector = Annotated[

@@ -12,6 +12,7 @@ covers the lists' content.  Every error names the file, the path inside it and t
 from __future__ import annotations
 
 import importlib.resources
+import json
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,28 @@ def _inline_lists(source: _Source, problems: list[str]) -> None:
         if isinstance(detectors, list):
             for i, detector in enumerate(detectors):
                 load_into(detector, "files", "terms", (*loc, "detectors", i))
+                _inline_classifier(source, detector, (*loc, "detectors", i), problems)
+
+
+def _inline_classifier(source: _Source, detector: Any, loc: tuple[Any, ...], problems: list[str]) -> None:
+    """Read a semantic detector's ``classifier_file`` (JSON) into its ``classifier``, so that the
+    policy's digest covers the weights as it covers list files' words."""
+    if not isinstance(detector, dict) or not isinstance(detector.get("classifier_file"), str):
+        return
+    line, _ = source.find((*loc, "classifier_file"))
+    where = f"{source.path}:{line}: {'.'.join(map(str, (*loc, 'classifier_file')))}"
+    name = detector["classifier_file"]
+    path = _list_path(name, source.path)
+    if path is None:
+        problems.append(f"{where}: classifier file not found: {name}")
+        return
+    source.lists.append(path)
+    try:
+        if path.stat().st_size > _MAX_LIST_BYTES:
+            raise OSError("classifier file is larger than 8 MiB")
+        detector["classifier"] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        problems.append(f"{where}: cannot read classifier file {name} ({e.__class__.__name__})")
 
 
 def _read_chain(path: Path, problems: list[str], depth: int = 0) -> tuple[dict[str, Any], list[_Source]]:

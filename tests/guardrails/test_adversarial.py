@@ -1,15 +1,17 @@
 """Crafted prompts cost bounded time: the worst case of any prompt within the length limit stays
-under 100 ms, and a PII pattern cut off by its budget is reported, never read as "no PII"."""
+under 100 ms beside the semantic model's one fixed-size pass, and a PII pattern cut off by its budget is reported, never read as "no PII"."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from hallmark.checks import CheckStatus
 from hallmark.guardrails import Action, PromptFilter
+from hallmark.guardrails import _semantic as semantic
 from hallmark.guardrails._pii import find_pii, time_budget
 from hallmark.policies import load_policy
 
@@ -55,18 +57,36 @@ def prompt_filter() -> PromptFilter:
     return pf
 
 
-@pytest.mark.parametrize("name", sorted(CRAFTED))
-def test_a_crafted_prompt_costs_under_100_ms(prompt_filter: PromptFilter, name: str) -> None:
-    piece = CRAFTED[name]
-    prompt = (piece * (LIMIT // len(piece) + 1))[:LIMIT]
+def _best_cpu(fn: Callable[[], object]) -> float:
+    """CPU time, the best of three: the machine is shared and the bound is on the work done (the
+    PII deadline is wall-clock, so contention only cuts the scan shorter)."""
     best = float("inf")
-    # CPU time, the best of three: the machine is shared and the bound is on the work done (the
-    # PII deadline is wall-clock, so contention only cuts the scan shorter).
     for _ in range(3):
         start = time.process_time()
-        decision = prompt_filter.evaluate(prompt)
+        fn()
         best = min(best, time.process_time() - start)
-    assert best < 0.100, f"{name}: {best * 1000:.0f} ms of CPU"
+    return best
+
+
+@pytest.fixture(scope="module")
+def model_pass() -> float:
+    """One pass of the semantic detector's model over its longest input (128 word pieces): a
+    fixed cost per prompt, whatever the prompt holds."""
+    encoder = semantic.encoder()
+    return _best_cpu(lambda: encoder.encode(["word " * 400]))
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_a_crafted_prompt_costs_under_100_ms_beside_one_model_pass(
+    prompt_filter: PromptFilter, model_pass: float, name: str
+) -> None:
+    piece = CRAFTED[name]
+    prompt = (piece * (LIMIT // len(piece) + 1))[:LIMIT]
+    best = _best_cpu(lambda: prompt_filter.evaluate(prompt))
+    assert best < 0.100 + model_pass, (
+        f"{name}: {best * 1000:.0f} ms of CPU ({model_pass * 1000:.0f} ms model pass)"
+    )
+    decision = prompt_filter.evaluate(prompt)
     assert decision.action in set(Action)
 
 

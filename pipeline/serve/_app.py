@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from anyio import CapacityLimiter, to_thread
@@ -19,22 +18,22 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hallmark._schemas import schema_id
 
+from ._c2pa_api import softbinding_routes
 from ._errors import ApiError, error_body
+from ._http import client_of, json_errors, json_response
 from ._limits import RateLimiter, read_body
 from ._multipart import parse_multipart
 from ._openapi import openapi_document
 from ._page import page_route
 from ._service import Service, upload_label
 from ._settings import ServeSettings
-
-log = logging.getLogger("hallmark.serve")
 
 MAX_JSON_BYTES = 64 * 1024
 # Every response: no framing, no sniffing, no referrer; scripts and styles only from this origin.
@@ -46,8 +45,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 def create_app(settings: ServeSettings | None = None) -> Starlette:
     """The web application of one server: the page, the public API and the OpenAPI document."""
@@ -57,7 +54,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     verify_limit = RateLimiter(settings.verify_per_minute)
     verify_slots = _Slots(settings.verify_slots)
 
-    @_json_errors
+    @json_errors
     async def health(request: Request) -> Response:
         from hallmark import __version__
 
@@ -70,13 +67,13 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             }
         )
 
-    @_json_errors
+    @json_errors
     async def openapi(request: Request) -> Response:
         return json_response(openapi_document(max_upload_bytes=settings.max_upload_bytes))
 
-    @_json_errors
+    @json_errors
     async def verify(request: Request) -> Response:
-        verify_limit.take(_client(request))
+        verify_limit.take(client_of(request))
         body = await read_body(
             request.stream(), declared=request.headers.get("content-length"), limit=settings.max_upload_bytes
         )
@@ -111,9 +108,9 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         }
         return json_response(doc, status=422)
 
-    @_json_errors
+    @json_errors
     async def check(request: Request) -> Response:
-        check_limit.take(_client(request))
+        check_limit.take(client_of(request))
         body = await read_body(
             request.stream(),
             declared=request.headers.get("content-length"),
@@ -124,9 +121,9 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         decision = await run_in_threadpool(service.check, prompt, negative_prompt=negative, policy=policy)
         return json_response(decision)
 
-    @_json_errors
+    @json_errors
     async def proof(request: Request) -> Response:
-        verify_limit.take(_client(request))
+        verify_limit.take(client_of(request))
         return json_response(await run_in_threadpool(service.prove, request.path_params["record_id"]))
 
     routes = [
@@ -135,6 +132,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         Route("/v1/verify", verify, methods=["POST"]),
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/records/{record_id}/proof", proof, methods=["GET"]),
+        *softbinding_routes(service, limit=verify_limit, slots=verify_slots.get),
         *page_route(),
     ]
 
@@ -156,13 +154,6 @@ def app_from_environment() -> Starlette:
     return create_app(ServeSettings.from_environment())
 
 
-def json_response(
-    doc: dict[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    text = json.dumps(doc, ensure_ascii=False, default=str)
-    return Response(text, status_code=status, media_type="application/json", headers=headers)
-
-
 def _check_request(body: bytes) -> tuple[str, str | None, str | None]:
     try:
         data = json.loads(body)
@@ -179,32 +170,6 @@ def _check_request(body: bytes) -> tuple[str, str | None, str | None]:
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ApiError(400, "bad-request", f'"{key}" must be a string')
     return data["prompt"], data.get("negative_prompt"), data.get("policy")
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _json_errors(endpoint: Endpoint) -> Endpoint:
-    """Run ``endpoint``; an ``ApiError`` becomes its JSON, hallmark's ``InputError`` a 400, and
-    anything else a 500 with a generic message (the details go to the server's log only)."""
-    from hallmark.errors import InputError
-
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except ApiError as e:
-            return json_response(e.body(), status=e.status, headers=e.headers)
-        except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing to log
-            return json_response(error_body("bad-request", "the client disconnected"), status=400)
-        except InputError as e:
-            return json_response(error_body("bad-request", str(e)), status=400)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.url.path)
-            return json_response(error_body("internal", "the server failed on this request"), status=500)
-
-    return wrapper
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ._errors import ERROR_CODES
+from ._openapi_c2pa import SOFTBINDING_SCHEMAS, softbinding_paths
 
 # Response kinds embedded in the document.
 KINDS = ("verify-response", "verify-report", "check-decision", "audit-proof", "api-error", "health")
@@ -175,6 +176,7 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            **softbinding_paths(_errors),
         },
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": {**_schemas(), **SOFTBINDING_SCHEMAS}},
     }

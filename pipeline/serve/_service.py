@@ -19,6 +19,7 @@ from .._home import Home
 from ._errors import ApiError
 from ._pool import VerifyPool
 from ._reports import build_verifier, report_json
+from ._resolver import SoftBindingResolver
 from ._settings import ServeSettings
 
 MAX_LABEL = 200
@@ -37,6 +38,7 @@ class Service:
         self.settings = settings
         self.home = Home.resolve(settings.home)
         self.verifier = build_verifier(settings)
+        self.resolver = SoftBindingResolver.for_home(self.home)
         load_policy(settings.policy)  # a bad --policy fails now, not on the first request
         self._filters: dict[str, Any] = {}
         self._lock = threading.Lock()

@@ -4,7 +4,9 @@
 "use strict";
 
 const GOOD = new Set(["hallmark-signed", "hallmark-recovered"]);
-const BAD = new Set(["tampered", "invalid-credentials", "watermark-mismatch", "untrusted-signer", "unreadable-credentials"]);
+const BAD = new Set(["tampered", "invalid-credentials", "watermark-mismatch", "unreadable-credentials"]);
+// Valid credentials from a signer not on the trust lists: not broken, not confirmed either.
+const CAUTION = new Set(["untrusted-signer"]);
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -16,6 +18,7 @@ function el(tag, text, className) {
 function verdictClass(verdict) {
   if (GOOD.has(verdict)) return "verdict good";
   if (BAD.has(verdict)) return "verdict bad";
+  if (CAUTION.has(verdict)) return "verdict caution";
   if (verdict === "error") return "verdict error";
   return "verdict info";
 }
@@ -33,6 +36,8 @@ function renderReport(file, report) {
   const title = el("h2", report.source + ": ");
   title.append(el("span", report.verdict, verdictClass(report.verdict)));
   section.append(title, el("p", report.explanation, "explanation"));
+  const signature = credentialsLine(report.c2pa);
+  if (signature) section.append(signature);
   for (const warning of report.warnings || []) section.append(el("p", "Warning: " + warning, "warning"));
   if (report.record && report.record.record_id) {
     const p = el("p", "Audit record: ");
@@ -64,6 +69,25 @@ function renderReport(file, report) {
   const duties = (report.compliance || []).map((row) => row.profile + ": " + row.duty + " " + String(row.state).replace(/_/g, " "));
   if (duties.length) section.append(el("p", "Labelling duties: " + duties.join("; ")));
   return section;
+}
+
+// "Valid but untrusted" and "invalid" are different answers: say which one the signature gave.
+function credentialsLine(c2pa) {
+  if (!c2pa || !c2pa.present) return null;
+  let text, className;
+  if (c2pa.state === "Trusted") {
+    [text, className] = ["signature valid, signer trusted", "trusted"];
+  } else if (c2pa.state === "Valid") {
+    [text, className] = ["signature valid, but the signer is not on your trust list", "untrusted"];
+  } else if (c2pa.state === "Invalid") {
+    [text, className] = ["invalid (" + (c2pa.failure_codes || []).join(", ") + ")", "invalid"];
+  } else {
+    [text, className] = [String(c2pa.state), "unreadable"];
+  }
+  const p = el("p", "Content Credentials: ", "credentials");
+  p.append(el("strong", text, className));
+  p.dataset.state = className;
+  return p;
 }
 
 async function verifyOne(file) {

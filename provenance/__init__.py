@@ -19,6 +19,7 @@ from .c2pa import (
     load_watermark_key,
     read_key_info,
 )
+from .c2pa._softbinding import manifest_alg
 from .labels import (
     ComplianceRow,
     LabelContext,
@@ -77,6 +78,7 @@ __all__ = [
     "read_labels",
     "SignedAsset",
     "SoftBinding",
+    "manifest_alg",
     "ensure_keys",
     "init_keys",
     "load_watermark_key",

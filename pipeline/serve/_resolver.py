@@ -52,8 +52,7 @@ class SoftBindingResolver:
     @classmethod
     def for_home(cls, home: Home, *, schemes: Sequence[str] | None = None) -> SoftBindingResolver:
         """Serve the keyed watermark schemes hallmark verifies with (or ``schemes``)."""
-        from hallmark.provenance import verify_schemes
-        from hallmark.provenance.c2pa._softbinding import manifest_alg
+        from hallmark.provenance import manifest_alg, verify_schemes
 
         return cls(home, algs={manifest_alg(s): s for s in (schemes or verify_schemes())})
 

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from anyio import CapacityLimiter, to_thread
@@ -27,13 +28,16 @@ from hallmark._schemas import schema_id
 
 from ._c2pa_api import softbinding_routes
 from ._errors import ApiError, error_body
+from ._generation import Generator
 from ._http import client_of, json_errors, json_response
 from ._limits import RateLimiter, read_body
 from ._multipart import parse_multipart
 from ._openapi import openapi_document
+from ._operator import operator_routes
 from ._page import page_route
 from ._service import Service, upload_label
 from ._settings import ServeSettings
+from ._tokens import TokenStore
 
 MAX_JSON_BYTES = 64 * 1024
 # Every response: no framing, no sniffing, no referrer; scripts and styles only from this origin.
@@ -53,6 +57,14 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     check_limit = RateLimiter(settings.check_per_minute)
     verify_limit = RateLimiter(settings.verify_per_minute)
     verify_slots = _Slots(settings.verify_slots)
+    generator = Generator.from_environment(
+        home=service.home.root,
+        model=settings.model,
+        policy=settings.policy,
+        out_root=Path(settings.images_dir) if settings.images_dir else service.home.root / "served-images",
+        queue=settings.generate_queue,
+        timeout_s=settings.generate_timeout_s,
+    )
 
     @json_errors
     async def health(request: Request) -> Response:
@@ -133,6 +145,12 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/records/{record_id}/proof", proof, methods=["GET"]),
         *softbinding_routes(service, limit=verify_limit, slots=verify_slots.get),
+        *operator_routes(
+            service,
+            tokens=TokenStore.of_home(service.home.root),
+            generator=generator,
+            limit=RateLimiter(settings.operator_per_minute),
+        ),
         *page_route(),
     ]
 
@@ -141,6 +159,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await to_thread.run_sync(generator.close)
             await to_thread.run_sync(service.close)
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)

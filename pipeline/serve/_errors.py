@@ -22,6 +22,7 @@ ERROR_CODES = {
     "unknown-image": "No released image is kept under this record id.",
     "unsupported-algorithm": "The soft-binding algorithm named is not one this resolver serves.",
     "unauthorized": "The endpoint needs an operator's bearer token, and none (or an unknown or revoked one) was sent.",
+    "token-revoked": "The bearer token sent was revoked (`hallmark tokens revoke`).",
     "forbidden": "The request is refused by the server's configuration (for example a URL without --allow-network).",
     "fetch-failed": "The image URL could not be fetched (refused address, redirect, time or size limit, HTTP error).",
     "unavailable": "The server cannot do this now (for example generation without the generate extra); retry later or ask the operator.",

@@ -14,9 +14,21 @@ from typing import Any
 
 from ._errors import ERROR_CODES
 from ._openapi_c2pa import SOFTBINDING_SCHEMAS, softbinding_paths
+from ._openapi_operator import SECURITY_SCHEMES, operator_paths
 
 # Response kinds embedded in the document.
-KINDS = ("verify-response", "verify-report", "check-decision", "audit-proof", "api-error", "health")
+KINDS = (
+    "verify-response",
+    "verify-report",
+    "check-decision",
+    "audit-proof",
+    "api-error",
+    "health",
+    "generate-response",
+    "audit-entries",
+    "audit-entry",
+    "audit-log-check",
+)
 
 
 def _ref(kind: str) -> dict[str, str]:
@@ -30,11 +42,15 @@ def _json(kind: str, description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     words = {
         400: "The request is malformed.",
+        401: "No bearer token, or an unknown one.",
+        403: "Refused: a revoked token, or a URL without --allow-network.",
         404: "Not found.",
         413: "The body is over the upload limit.",
         415: "The body is not of a type this endpoint reads.",
         429: "Rate limited; see Retry-After.",
         500: "The server failed.",
+        502: "The image URL could not be fetched.",
+        503: "Busy or unavailable; see Retry-After.",
     }
     return {str(s): _json("api-error", words[s]) for s in statuses}
 
@@ -177,6 +193,7 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                 }
             },
             **softbinding_paths(_errors),
+            **operator_paths(_json, _errors, bundled_policies()),
         },
-        "components": {"schemas": {**_schemas(), **SOFTBINDING_SCHEMAS}},
+        "components": {"schemas": {**_schemas(), **SOFTBINDING_SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
     }

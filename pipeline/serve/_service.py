@@ -92,6 +92,82 @@ class Service:
             proof["verifier_key"] = log.verifier_key()
         return {"schema": schema_id("audit-proof"), **proof}
 
+    def released_image(self, record_id: str) -> tuple[bytes, str]:
+        """The bytes and format of the image released under ``record_id``, found through its
+        audit entry; 404 when none was released here, or its file is gone or was changed."""
+        import hashlib
+        from pathlib import Path
+
+        rid = record_id_of(record_id)
+        unknown = ApiError(404, "unknown-image", f"no released image is kept for record id {rid}")
+        with self._audit_log(unknown) as log:
+            released = log.find(record_id=rid, kind="image.released")
+            erased = any(e.kind == "record.erased" for e in log.find(record_id=rid))
+        if not released or erased:
+            raise unknown
+        data = released[-1].data
+        try:
+            image = Path(str(data["path"])).read_bytes()
+        except (KeyError, OSError):
+            raise unknown from None
+        if hashlib.sha256(image).hexdigest() != data.get("sha256"):
+            raise unknown  # not the bytes released: never serve them as the record's image
+        return image, str(data.get("format") or "")
+
+    def audit_entries(self, *, limit: int, **filters: str | None) -> list[dict[str, Any]]:
+        """Entries as ``hallmark audit list --json`` prints them (oldest first, at most ``limit``)."""
+        with self._audit_log(None) as log:
+            return [
+                _entry_json(e) for e in log.entries(**{k: v for k, v in filters.items() if v}, limit=limit)
+            ]
+
+    def audit_show(self, what: str) -> list[dict[str, Any]]:
+        """The entry at index ``what``, or every entry of record id ``what`` (``audit show``)."""
+        from hallmark.errors import AuditError
+
+        missing = ApiError(404, "unknown-record", f"no audit entry for {what[:64]}")
+        with self._audit_log(missing) as log:
+            if what.isdigit() and len(what) < 19:
+                try:
+                    return [_entry_json(log.get(int(what)))]
+                except AuditError:
+                    raise missing from None
+            found = log.find(record_id=record_id_of(what))
+        if not found:
+            raise missing
+        return [_entry_json(e) for e in found]
+
+    def audit_verify(self) -> dict[str, Any]:
+        """``hallmark audit verify --json`` on the home's log (with its checkpoint file and its
+        manifests' records when the log is the home's own)."""
+        from hallmark.audit import verify_log
+
+        home = self.home
+        mine = home.is_home_log(None)
+        self._audit_log(None).close()  # no log yet: a 404, not a verification failure
+        check = verify_log(
+            home.audit_url,
+            key_path=home.audit_key,
+            verifier_key=None,
+            checkpoint_file=home.audit_checkpoint if mine else None,
+            checkpoints={},
+            records=home.manifest_records() if mine else None,
+            witnesses=None,
+            check_files=True,
+        )
+        return {"schema": schema_id("audit-log-check"), **check.to_dict()}
+
+    def _audit_log(self, missing: ApiError | None) -> Any:
+        """The home's audit log, opened read-only; ``missing`` (or a 404) when there is none yet."""
+        from hallmark.errors import AuditError
+
+        try:
+            return self.home.open_audit_log(create=False)
+        except AuditError as e:
+            if str(e).startswith("no audit log"):
+                raise missing or ApiError(404, "unknown-record", "the audit log is empty") from e
+            raise
+
     def _filter(self, policy: str | None) -> Any:
         from hallmark.guardrails import PromptFilter
         from hallmark.policies import bundled_policies, load_policy
@@ -107,6 +183,10 @@ class Service:
             if found is None:
                 found = self._filters[name] = PromptFilter.from_policy(load_policy(name))
         return found
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {"schema": schema_id("audit-entry"), **entry.to_dict()}
 
 
 def record_id_of(text: str) -> str:

@@ -97,17 +97,26 @@ def test_the_file_input_is_reached_with_the_keyboard(browser: Any, server: str) 
 CONFORMANCE = Path("/work/shared/data/c2pa/images")
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="the C2PA conformance images are not in /work/shared/data")
-def test_valid_but_untrusted_is_shown_apart_from_invalid(browser: Any, server: str, world: dict[str, Any]) -> None:
+@pytest.mark.skipif(
+    not CONFORMANCE.is_dir(), reason="the C2PA conformance images are not in /work/shared/data"
+)
+def test_valid_but_untrusted_is_shown_apart_from_invalid(
+    browser: Any, server: str, world: dict[str, Any]
+) -> None:
     """A conformance image signed with a C2PA test certificate (valid signature, signer on no
     trust list) and one whose signature is broken read differently on the page."""
     problems: list[str] = []
     page = open_page(browser, server, width=1280, problems=problems)
-    files = [CONFORMANCE / "adobe-20220124-C.jpg", CONFORMANCE / "adobe-20220124-E-sig-CA.jpg", world["signed"]]
+    files = [
+        CONFORMANCE / "adobe-20220124-C.jpg",
+        CONFORMANCE / "adobe-20220124-E-sig-CA.jpg",
+        world["signed"],
+    ]
     page.set_input_files("#file", [str(f) for f in files])
     wait_until_verified(page, files[0].name)
     states = page.eval_on_selector_all(
-        "#results section.report", "s => s.map(x => (x.querySelector('p.credentials') || {dataset: {}}).dataset.state)"
+        "#results section.report",
+        "s => s.map(x => (x.querySelector('p.credentials') || {dataset: {}}).dataset.state)",
     )
     assert states == ["untrusted", "invalid", "trusted"]
     assert "not on your trust list" in page.locator("#results section.report").first.inner_text()

@@ -97,7 +97,9 @@ def test_by_binding_get_and_post_resolve_the_payload_to_its_manifest(
 def test_an_unknown_payload_matches_nothing(server: str, released: dict[str, Any]) -> None:
     other = bytes(b ^ 0xFF for b in bytes.fromhex(released["payload"]))
     got = httpx.get(
-        f"{server}/v1/matches/byBinding", params={"alg": ALG, "value": base64.b64encode(other).decode()}, timeout=30
+        f"{server}/v1/matches/byBinding",
+        params={"alg": ALG, "value": base64.b64encode(other).decode()},
+        timeout=30,
     )
     assert got.status_code == 200 and got.json() == {"matches": []}
     conforms(got.json(), "c2pa.softBindingQueryResult")

@@ -46,6 +46,7 @@ from .verify import (
     verify_batch,
     verify_image,
     walk_images,
+    render_html_report,
     write_html_report,
 )
 from .watermark import (
@@ -111,5 +112,6 @@ __all__ = [
     "verify_batch",
     "walk_images",
     "verify_image",
+    "render_html_report",
     "write_html_report",
 ]

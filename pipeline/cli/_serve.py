@@ -65,6 +65,14 @@ def serve(
         float,
         typer.Option("--fetch-timeout", help="Seconds allowed to fetch an image URL (with --allow-network)."),
     ] = 10.0,
+    fetch_private: Annotated[
+        bool,
+        typer.Option(
+            "--fetch-private-addresses",
+            help="With --allow-network, also fetch URLs whose host is loopback, private or link-local "
+            "(a closed network only: it lets a request reach this server's own network).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the verification page and the HTTP API (needs the serve extra).
 
@@ -93,5 +101,6 @@ def serve(
         generate_queue=generate_queue,
         keep_uploads=str(keep_uploads.resolve()) if keep_uploads is not None else None,
         fetch_timeout_s=fetch_timeout,
+        fetch_private=fetch_private,
     )
     run_server(settings, host=host, port=port, workers=workers)

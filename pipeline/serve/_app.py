@@ -28,6 +28,7 @@ from hallmark._schemas import schema_id
 
 from ._c2pa_api import softbinding_routes
 from ._errors import ApiError, error_body
+from ._fetch import fetch_image
 from ._generation import Generator
 from ._http import client_of, json_errors, json_response
 from ._limits import RateLimiter, read_body
@@ -76,6 +77,8 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
                 "status": "ok",
                 "version": __version__,
                 "max_upload_bytes": settings.max_upload_bytes,
+                "fetches_urls": settings.allow_network,
+                "keeps_uploads": settings.keep_uploads is not None,
             }
         )
 
@@ -83,18 +86,24 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     async def openapi(request: Request) -> Response:
         return json_response(openapi_document(max_upload_bytes=settings.max_upload_bytes))
 
-    @json_errors
-    async def verify(request: Request) -> Response:
+    async def read_uploads(request: Request) -> list[tuple[str, bytes]]:
+        """The images of a verify request: multipart ``file`` (and ``url``) fields, a JSON
+        ``{"url": ...}`` or the raw body; kept only when the operator said so."""
         verify_limit.take(client_of(request))
         body = await read_body(
             request.stream(), declared=request.headers.get("content-length"), limit=settings.max_upload_bytes
         )
         content_type = request.headers.get("content-type", "")
         if content_type.lower().startswith("multipart/form-data"):
-            uploads = [(u.filename, u.data) for u in parse_multipart(body, content_type) if u.field == "file"]
+            parts = parse_multipart(body, content_type)
+            uploads = [(u.filename, u.data) for u in parts if u.field == "file"]
+            for url in [u.data for u in parts if u.field == "url" and u.data.strip()]:
+                uploads.append(await _fetch_url(url.decode("utf-8", "replace").strip(), settings))
             if not uploads:
-                raise ApiError(400, "bad-request", "the form has no 'file' field")
-        elif content_type.lower().startswith(("application/x-www-form-urlencoded", "application/json")):
+                raise ApiError(400, "bad-request", "the form has no 'file' (or 'url') field")
+        elif content_type.lower().startswith("application/json"):
+            uploads = [await _fetch_url(_url_request(body), settings)]
+        elif content_type.lower().startswith("application/x-www-form-urlencoded"):
             raise ApiError(
                 415, "unsupported-media-type", "send the image as the raw body or as multipart 'file' fields"
             )
@@ -102,6 +111,14 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             raise ApiError(400, "bad-request", "the body is empty: send an image, or multipart 'file' fields")
         else:  # a raw body: whatever its Content-Type says, the bytes decide what it is
             uploads = [("", body)]
+        if settings.keep_uploads:
+            for _, data in uploads:
+                await to_thread.run_sync(service.keep_upload, data)
+        return uploads
+
+    @json_errors
+    async def verify(request: Request) -> Response:
+        uploads = await read_uploads(request)
         reports, readable = [], True
         for number, (filename, data) in enumerate(uploads, 1):
             label = upload_label(filename, number)
@@ -119,6 +136,21 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             "message": f"{len(bad)} of {len(reports)} files could not be checked: {', '.join(bad)[:200]}",
         }
         return json_response(doc, status=422)
+
+    @json_errors
+    async def verify_report(request: Request) -> Response:
+        uploads = await read_uploads(request)
+        if len(uploads) != 1:
+            raise ApiError(400, "bad-request", "an HTML report is made for one image at a time")
+        ((filename, data),) = uploads
+        label = upload_label(filename, 1)
+        text, readable = await to_thread.run_sync(
+            functools.partial(service.verify, data, label=label, as_html=True), limiter=verify_slots.get()
+        )
+        headers = {"content-disposition": 'attachment; filename="hallmark-report.html"'}
+        return Response(
+            text, status_code=200 if readable else 422, media_type="text/html; charset=utf-8", headers=headers
+        )
 
     @json_errors
     async def check(request: Request) -> Response:
@@ -142,6 +174,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         Route("/v1/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/verify", verify, methods=["POST"]),
+        Route("/v1/verify/report", verify_report, methods=["POST"]),
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/records/{record_id}/proof", proof, methods=["GET"]),
         *softbinding_routes(service, limit=verify_limit, slots=verify_slots.get),
@@ -171,6 +204,41 @@ def app_from_environment() -> Starlette:
     """The application with the settings ``hallmark serve`` put in the environment (the
     factory each uvicorn worker process calls)."""
     return create_app(ServeSettings.from_environment())
+
+
+def _url_request(body: bytes) -> str:
+    """The ``url`` of a ``{"url": "..."}`` body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "bad-request", 'the body is not JSON: send {"url": "https://..."}') from None
+    if not isinstance(data, dict) or "url" not in data:
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "send the image as the raw body, as multipart 'file' fields, or a JSON {\"url\": ...}",
+        )
+    if not isinstance(data["url"], str) or set(data) != {"url"}:
+        raise ApiError(400, "bad-request", 'a JSON body must be {"url": "https://..."} and nothing else')
+    return str(data["url"]).strip()
+
+
+async def _fetch_url(url: str, settings: ServeSettings) -> tuple[str, bytes]:
+    """(label, bytes) of an image URL; 403 on a server started without --allow-network."""
+    if not settings.allow_network:
+        raise ApiError(
+            403, "forbidden", "this server does not fetch URLs (it was started without --allow-network)"
+        )
+    data = await to_thread.run_sync(
+        functools.partial(
+            fetch_image,
+            url,
+            max_bytes=settings.max_upload_bytes,
+            timeout_s=settings.fetch_timeout_s,
+            allow_private=settings.fetch_private,
+        )
+    )
+    return url, data
 
 
 def _check_request(body: bytes) -> tuple[str, str | None, str | None]:

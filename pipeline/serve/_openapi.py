@@ -104,6 +104,35 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
     from hallmark.policies import bundled_policies
 
     image = {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1}
+    verify_body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "array", "items": image, "minItems": 1}},
+                }
+            },
+            "application/octet-stream": {"schema": image},
+            "image/*": {"schema": image},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "An http(s) image URL, fetched only by a server "
+                            "started with --allow-network (else 403).",
+                        }
+                    },
+                }
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -140,24 +169,29 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                     "description": f"A multipart form with one or more `file` fields, or the image as the raw "
                     f"body. The content is sniffed from the bytes; the name and Content-Type are not trusted. "
                     f"The whole body may hold at most {max_upload_bytes} bytes.",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {"file": {"type": "array", "items": image, "minItems": 1}},
-                                }
-                            },
-                            "application/octet-stream": {"schema": image},
-                            "image/*": {"schema": image},
-                        },
-                    },
+                    "requestBody": verify_body,
                     "responses": {
                         "200": _json("verify-response", "Every file was checked (whatever its verdict)."),
                         "422": _json("verify-response", "A file could not be checked at all; see `error`."),
-                        **_errors(400, 413, 415, 429, 500),
+                        **_errors(400, 403, 413, 415, 429, 500, 502),
+                    },
+                }
+            },
+            "/v1/verify/report": {
+                "post": {
+                    "summary": "The self-contained HTML report of one image (`hallmark verify --html`), as a download.",
+                    "description": "The request is that of POST /v1/verify, with one image.",
+                    "requestBody": verify_body,
+                    "responses": {
+                        "200": {
+                            "description": "The report.",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        "422": {
+                            "description": "The image could not be checked at all: the report says why.",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(400, 403, 413, 415, 429, 500, 502),
                     },
                 }
             },

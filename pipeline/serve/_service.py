@@ -18,7 +18,7 @@ from hallmark._schemas import schema_id
 from .._home import Home
 from ._errors import ApiError
 from ._pool import VerifyPool
-from ._reports import build_verifier, report_json
+from ._reports import build_verifier, report_html, report_json
 from ._resolver import SoftBindingResolver
 from ._settings import ServeSettings
 
@@ -44,19 +44,43 @@ class Service:
         self._lock = threading.Lock()
         self._pool: VerifyPool | None = None
 
-    def verify(self, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:
-        """The verify-report JSON of one upload (its ``source`` is ``label``), and whether it
+    def verify(self, data: bytes, *, label: str, as_html: bool = False) -> tuple[Any, bool]:
+        """The verify-report JSON (``as_html``: the HTML report's text) of one upload (its
+        ``source`` is ``label``), and whether it
         could be checked at all (False: the verdict is ``error``).  With a time limit it runs
         in a worker process (``VerifyPool``, started on first use), else in this thread."""
         if not self.settings.verify_timeout_s:
-            return report_json(self.verifier, data, label=label)
+            report = report_html if as_html else report_json
+            return report(self.verifier, data, label=label)
         with self._lock:
             if self._pool is None:
                 self._pool = VerifyPool(
                     self.settings, size=self.settings.verify_slots, timeout_s=self.settings.verify_timeout_s
                 )
             pool = self._pool
-        return pool.verify(data, label=label)
+        return pool.verify(data, label=label, as_html=as_html)
+
+    def keep_upload(self, data: bytes) -> None:
+        """Keep an upload in the operator's ``keep_uploads`` folder, named by its SHA-256 (never
+        by anything the client sent), written whole and readable by the server's user only."""
+        import hashlib
+        import os
+        import secrets
+        from pathlib import Path
+
+        folder = Path(str(self.settings.keep_uploads))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()}.upload"
+        if path.exists():
+            return
+        tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the verification workers, if any were started."""

@@ -33,7 +33,8 @@ class ServeSettings:
     waiting, or on the Celery workers when ``HALLMARK_BROKER_URL`` is set; ``operator_per_minute``
     bounds their requests per client.  Uploads are kept in ``keep_uploads`` only when it is set.
     With ``allow_network``, ``POST /v1/verify`` also fetches an image URL, within
-    ``fetch_timeout_s`` seconds and the upload limit."""
+    ``fetch_timeout_s`` seconds and the upload limit, from public addresses only unless
+    ``fetch_private``."""
 
     home: str | None = None
     policy: str = "default"
@@ -52,6 +53,7 @@ class ServeSettings:
     operator_per_minute: int = 120
     keep_uploads: str | None = None
     fetch_timeout_s: float = 10.0
+    fetch_private: bool = False
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:

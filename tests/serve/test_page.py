@@ -71,7 +71,7 @@ def test_choose_a_signed_image_then_drop_its_stripped_copy(
     card = page.locator("#results section.report").first
     assert world["record_id"] in card.inner_text()
     assert card.locator("table tr").count() > 3  # the checks table, one row per check
-    assert card.locator("a").get_attribute("href") == f"/v1/records/{world['record_id']}/proof"
+    assert card.locator("a").first.get_attribute("href") == f"/v1/records/{world['record_id']}/proof"
     page.screenshot(path=str(tmp_path / f"signed-{width}.png"), full_page=True)
 
     page.evaluate(DROP, ["stripped.jpg", base64.b64encode(world["stripped"].read_bytes()).decode()])
@@ -120,3 +120,20 @@ def test_valid_but_untrusted_is_shown_apart_from_invalid(
     )
     assert states == ["untrusted", "invalid", "trusted"]
     assert "not on your trust list" in page.locator("#results section.report").first.inner_text()
+
+
+def test_the_html_report_downloads_from_the_page(
+    browser: Any, server: str, world: dict[str, Any], tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    page = open_page(browser, server, width=1280, problems=problems)
+    page.set_input_files("#file", str(world["stripped"]))
+    wait_until_verified(page, world["stripped"].name)
+    assert page.locator("#url-form").is_hidden()  # this server was started without --allow-network
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_text("Download the HTML report").click()
+    saved = tmp_path / "report.html"
+    info.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert "hallmark-recovered" in text and world["record_id"] in text
+    assert not problems, problems

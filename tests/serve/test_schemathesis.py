@@ -16,6 +16,7 @@ OPERATIONS = [
     "GET /",
     "GET /v1/health",
     "POST /v1/verify",
+    "POST /v1/verify/report",
     "POST /v1/check",
     "GET /v1/records/{record_id}/proof",
     "GET /v1/matches/byBinding",
@@ -37,6 +38,7 @@ OPERATOR = {
 # it does not serve, bytes that are not base64 or not an image, a malformed manifest id) or 422.
 NOT_ALWAYS_ACCEPTED = {
     "POST /v1/verify",
+    "POST /v1/verify/report",
     "GET /v1/matches/byBinding",
     "POST /v1/matches/byBinding",
     "POST /v1/matches/byContent",

@@ -20,6 +20,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (each has its own rate limits).")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated proxy addresses whose X-Forwarded-For is believed (default: 127.0.0.1 "
+            "and ::1, or FORWARDED_ALLOW_IPS); the rate limits key on the client address it gives.",
+        ),
+    ] = None,
     home: HomeOption = None,
     policy: PolicyOption = "default",
     max_upload_mb: Annotated[
@@ -103,4 +111,4 @@ def serve(
         fetch_timeout_s=fetch_timeout,
         fetch_private=fetch_private,
     )
-    run_server(settings, host=host, port=port, workers=workers)
+    run_server(settings, host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips)

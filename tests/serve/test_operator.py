@@ -206,3 +206,18 @@ def test_operator_requests_are_rate_limited_per_client(
     assert (
         statuses[1].json()["error"]["code"] == "rate-limited" and int(statuses[1].headers["retry-after"]) >= 1
     )
+
+
+def test_behind_a_proxy_each_forwarded_client_has_its_own_rate(
+    world: dict[str, Any], start_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    options = ["--check-rate", "4", "--forwarded-allow-ips", "127.0.0.1"]
+    with start_server(world["home"], options, tmp_path / "server.log") as url:
+
+        def check(client: str) -> int:
+            headers = {"X-Forwarded-For": client}
+            return httpx.post(
+                f"{url}/v1/check", json={"prompt": "a cat"}, headers=headers, timeout=60
+            ).status_code
+
+        assert [check("203.0.113.5"), check("203.0.113.5"), check("203.0.113.6")] == [200, 429, 200]

@@ -43,10 +43,10 @@ from .verify import (
     collect_images,
     decode_pixels,
     error_report,
+    render_html_report,
     verify_batch,
     verify_image,
     walk_images,
-    render_html_report,
     write_html_report,
 )
 from .watermark import (

@@ -6,6 +6,10 @@ cannot be pointed at itself or its network), checked again at every redirect (at
 ``MAX_REDIRECTS``, each to a public address); the body is read up to the upload limit and the
 whole fetch must end within the time limit.  ``allow_private`` lifts the address rule for a
 closed network (and tests).
+
+The addresses are checked by resolving the host just before the request; a host whose DNS answer
+changes between that check and the connection (DNS rebinding) is not caught here.  Where that
+matters, run the server with no route to private networks, or without --allow-network.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import typer
 from ._common import HomeOption, JsonLinesOption, JsonOption, command, console, print_json, print_json_line
 
 if TYPE_CHECKING:
-    from ..serve._tokens import TokenStore
+    from ..serve import TokenStore
 
 app = typer.Typer(
     help="Create, list and revoke the bearer tokens of the server's operator endpoints.\n\n"
@@ -24,7 +24,7 @@ NameArgument = Annotated[str, typer.Argument(help="Who or what uses the token (l
 
 def _store(home: Path | None) -> TokenStore:
     from .._home import Home
-    from ..serve._tokens import TokenStore
+    from ..serve import TokenStore
 
     return TokenStore.of_home(Home.resolve(home).root)
 

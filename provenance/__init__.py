@@ -19,6 +19,7 @@ from .c2pa import (
     load_watermark_key,
     read_key_info,
 )
+from .c2pa._softbinding import manifest_alg
 from .labels import (
     ComplianceRow,
     LabelContext,
@@ -42,6 +43,7 @@ from .verify import (
     collect_images,
     decode_pixels,
     error_report,
+    render_html_report,
     verify_batch,
     verify_image,
     walk_images,
@@ -77,6 +79,7 @@ __all__ = [
     "read_labels",
     "SignedAsset",
     "SoftBinding",
+    "manifest_alg",
     "ensure_keys",
     "init_keys",
     "load_watermark_key",
@@ -109,5 +112,6 @@ __all__ = [
     "verify_batch",
     "walk_images",
     "verify_image",
+    "render_html_report",
     "write_html_report",
 ]

@@ -34,6 +34,9 @@ from . import (
     _serve as _cli_serve,
 )
 from . import (
+    _tokens as _cli_tokens,
+)
+from . import (
     _verify as _cli_verify,
 )
 from . import (
@@ -84,6 +87,7 @@ app.command("verify")(_cli_verify.verify)
 app.add_typer(_cli_audit.app, name="audit")
 app.add_typer(_cli_policy.app, name="policy")
 app.add_typer(_cli_keys.app, name="keys")
+app.add_typer(_cli_tokens.app, name="tokens")
 app.command("doctor")(_cli_doctor.doctor)
 app.command("serve")(_cli_serve.serve)
 app.command("worker")(_cli_worker.worker)

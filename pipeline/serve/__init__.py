@@ -1,7 +1,9 @@
 """``hallmark serve``: the verification page and the HTTP API, on Starlette and uvicorn.
 
-A door onto the same library calls as the CLI (``Verifier``, ``PromptFilter``, ``AuditLog``);
-it holds no verification or policy logic.  Its dependencies come with the ``[serve]`` extra and
+A door onto the same library calls as the CLI (``Verifier``, ``PromptFilter``, ``AuditLog``,
+the worker package's generation jobs); it holds no verification or policy logic.  Besides:
+``SoftBindingResolver`` answers the C2PA Soft Binding Resolution API from a home, and
+``TokenStore`` keeps the operators' bearer tokens (hashed) in it.  Its dependencies come with the ``[serve]`` extra and
 load only when an application is built: ``require_serve_extra()`` says what to install first.
 """
 
@@ -18,6 +20,8 @@ _WHERE = {
     "app_from_environment": "hallmark.pipeline.serve._app",
     "ERROR_CODES": "hallmark.pipeline.serve._errors",
     "RateLimiter": "hallmark.pipeline.serve._limits",
+    "SoftBindingResolver": "hallmark.pipeline.serve._resolver",
+    "TokenStore": "hallmark.pipeline.serve._tokens",
     "run_server": "hallmark.pipeline.serve._run",
 }
 
@@ -26,6 +30,8 @@ __all__ = [
     "SERVE_EXTRA",
     "RateLimiter",
     "ServeSettings",
+    "SoftBindingResolver",
+    "TokenStore",
     "app_from_environment",
     "create_app",
     "require_serve_extra",
@@ -51,5 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._errors import ERROR_CODES
     from ._extra import SERVE_EXTRA, require_serve_extra
     from ._limits import RateLimiter
+    from ._resolver import SoftBindingResolver
     from ._run import run_server
     from ._settings import ServeSettings
+    from ._tokens import TokenStore

@@ -9,7 +9,12 @@ from hallmark.errors import PipelineError
 
 SERVE_EXTRA = "pip install 'hallmark-genai[serve]'"
 # import name -> the distribution the extra brings
-SERVE_MODULES = {"starlette": "starlette", "uvicorn": "uvicorn", "python_multipart": "python-multipart"}
+SERVE_MODULES = {
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+    "python_multipart": "python-multipart",
+    "httpx": "httpx",
+}
 
 
 def require_serve_extra() -> None:

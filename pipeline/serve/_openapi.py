@@ -13,9 +13,22 @@ import json
 from typing import Any
 
 from ._errors import ERROR_CODES
+from ._openapi_c2pa import SOFTBINDING_SCHEMAS, softbinding_paths
+from ._openapi_operator import SECURITY_SCHEMES, operator_paths
 
 # Response kinds embedded in the document.
-KINDS = ("verify-response", "verify-report", "check-decision", "audit-proof", "api-error", "health")
+KINDS = (
+    "verify-response",
+    "verify-report",
+    "check-decision",
+    "audit-proof",
+    "api-error",
+    "health",
+    "generate-response",
+    "audit-entries",
+    "audit-entry",
+    "audit-log-check",
+)
 
 
 def _ref(kind: str) -> dict[str, str]:
@@ -29,11 +42,15 @@ def _json(kind: str, description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     words = {
         400: "The request is malformed.",
+        401: "No bearer token, or an unknown one.",
+        403: "Refused: a revoked token, or a URL without --allow-network.",
         404: "Not found.",
         413: "The body is over the upload limit.",
         415: "The body is not of a type this endpoint reads.",
         429: "Rate limited; see Retry-After.",
         500: "The server failed.",
+        502: "The image URL could not be fetched.",
+        503: "Busy or unavailable; see Retry-After.",
     }
     return {str(s): _json("api-error", words[s]) for s in statuses}
 
@@ -87,6 +104,35 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
     from hallmark.policies import bundled_policies
 
     image = {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1}
+    verify_body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "array", "items": image, "minItems": 1}},
+                }
+            },
+            "application/octet-stream": {"schema": image},
+            "image/*": {"schema": image},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "An http(s) image URL, fetched only by a server "
+                            "started with --allow-network (else 403).",
+                        }
+                    },
+                }
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -123,24 +169,29 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                     "description": f"A multipart form with one or more `file` fields, or the image as the raw "
                     f"body. The content is sniffed from the bytes; the name and Content-Type are not trusted. "
                     f"The whole body may hold at most {max_upload_bytes} bytes.",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {"file": {"type": "array", "items": image, "minItems": 1}},
-                                }
-                            },
-                            "application/octet-stream": {"schema": image},
-                            "image/*": {"schema": image},
-                        },
-                    },
+                    "requestBody": verify_body,
                     "responses": {
                         "200": _json("verify-response", "Every file was checked (whatever its verdict)."),
                         "422": _json("verify-response", "A file could not be checked at all; see `error`."),
-                        **_errors(400, 413, 415, 429, 500),
+                        **_errors(400, 403, 413, 415, 429, 500, 502),
+                    },
+                }
+            },
+            "/v1/verify/report": {
+                "post": {
+                    "summary": "The self-contained HTML report of one image (`hallmark verify --html`), as a download.",
+                    "description": "The request is that of POST /v1/verify, with one image.",
+                    "requestBody": verify_body,
+                    "responses": {
+                        "200": {
+                            "description": "The report.",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        "422": {
+                            "description": "The image could not be checked at all: the report says why.",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(400, 403, 413, 415, 429, 500, 502),
                     },
                 }
             },
@@ -175,6 +226,8 @@ def openapi_document(*, max_upload_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            **softbinding_paths(_errors),
+            **operator_paths(_json, _errors, bundled_policies()),
         },
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": {**_schemas(), **SOFTBINDING_SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
     }

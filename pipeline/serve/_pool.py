@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._reports import build_verifier, error_json, report_json
+from ._reports import build_verifier, error_html, error_json, report_html, report_json
 from ._settings import ENVIRONMENT_VARIABLE, ServeSettings
 
 # How long a new worker may take to import the verifier and load the home's keys.
@@ -34,15 +35,18 @@ def _worker_main(conn: Any, settings_json: str) -> None:
             return
         if task is None:
             return
-        data, label = task
+        data, label, as_html = task
         started = time.monotonic()
+        report: Callable[..., tuple[Any, bool]] = report_html if as_html else report_json
+        error: Callable[..., Any] = error_html if as_html else error_json
+        answer: tuple[Any, bool]
         try:
-            answer = report_json(verifier, data, label=label)
+            answer = report(verifier, data, label=label)
         except HallmarkError as e:  # as verify_batch does: one file's failure is that file's report
-            answer = error_json(label, str(e), seconds=time.monotonic() - started), False
+            answer = error(label, str(e), seconds=time.monotonic() - started), False
         except Exception as e:
             reason = f"internal error {type(e).__name__}: {' '.join(str(e).split())[:200]}"
-            answer = error_json(label, reason, seconds=time.monotonic() - started), False
+            answer = error(label, reason, seconds=time.monotonic() - started), False
         conn.send(answer)
 
 
@@ -93,9 +97,10 @@ class VerifyPool:
                 return
         self._idle.put(self._spawn())
 
-    def verify(self, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:
-        """The verify-report JSON of one upload and whether it could be checked (see
-        ``Service.verify``); an error report when it took too long or crashed its worker."""
+    def verify(self, data: bytes, *, label: str, as_html: bool = False) -> tuple[Any, bool]:
+        """The verify-report JSON (``as_html``: the HTML report) of one upload and whether it
+        could be checked (see ``Service.verify``); an error report when it took too long or
+        crashed its worker."""
         worker = self._idle.get()
         started = time.monotonic()
         try:
@@ -104,16 +109,17 @@ class VerifyPool:
                     raise OSError("the verifier process did not start")
                 worker.ready = True
             started = time.monotonic()
-            worker.conn.send((data, label))
+            worker.conn.send((data, label, as_html))
             if worker.conn.poll(self.timeout_s):
-                answer: tuple[dict[str, Any], bool] = worker.conn.recv()
+                answer: tuple[Any, bool] = worker.conn.recv()
                 self._idle.put(worker)
                 return answer
             reason = f"verification took longer than the {self.timeout_s:g} s limit"
         except (EOFError, OSError):
             reason = "the verifier process crashed on this file"
         self._replace(worker)
-        return error_json(label, reason, seconds=time.monotonic() - started), False
+        error = error_html if as_html else error_json
+        return error(label, reason, seconds=time.monotonic() - started), False
 
     def close(self) -> None:
         """Stop every worker (those busy are killed)."""

@@ -40,3 +40,19 @@ def error_json(label: str, reason: str, *, seconds: float) -> dict[str, Any]:
     from hallmark.provenance import error_report
 
     return {"schema": schema_id("verify-report"), **error_report(label, reason, seconds=seconds).to_dict()}
+
+
+def report_html(verifier: Verifier, data: bytes, *, label: str) -> tuple[str, bool]:
+    """``verifier``'s report on ``data`` as the self-contained HTML report ``hallmark verify
+    --html`` writes, and whether the image could be checked at all."""
+    from hallmark.provenance import Verdict, render_html_report
+
+    report = dataclasses.replace(verifier.verify(data), source=label)
+    return render_html_report([report]), report.verdict is not Verdict.ERROR
+
+
+def error_html(label: str, reason: str, *, seconds: float) -> str:
+    """The HTML report of an upload that could not be checked at all."""
+    from hallmark.provenance import error_report, render_html_report
+
+    return render_html_report([error_report(label, reason, seconds=seconds)])

@@ -18,7 +18,8 @@ from hallmark._schemas import schema_id
 from .._home import Home
 from ._errors import ApiError
 from ._pool import VerifyPool
-from ._reports import build_verifier, report_json
+from ._reports import build_verifier, report_html, report_json
+from ._resolver import SoftBindingResolver
 from ._settings import ServeSettings
 
 MAX_LABEL = 200
@@ -37,24 +38,49 @@ class Service:
         self.settings = settings
         self.home = Home.resolve(settings.home)
         self.verifier = build_verifier(settings)
+        self.resolver = SoftBindingResolver.for_home(self.home)
         load_policy(settings.policy)  # a bad --policy fails now, not on the first request
         self._filters: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._pool: VerifyPool | None = None
 
-    def verify(self, data: bytes, *, label: str) -> tuple[dict[str, Any], bool]:
-        """The verify-report JSON of one upload (its ``source`` is ``label``), and whether it
+    def verify(self, data: bytes, *, label: str, as_html: bool = False) -> tuple[Any, bool]:
+        """The verify-report JSON (``as_html``: the HTML report's text) of one upload (its
+        ``source`` is ``label``), and whether it
         could be checked at all (False: the verdict is ``error``).  With a time limit it runs
         in a worker process (``VerifyPool``, started on first use), else in this thread."""
         if not self.settings.verify_timeout_s:
-            return report_json(self.verifier, data, label=label)
+            report = report_html if as_html else report_json
+            return report(self.verifier, data, label=label)
         with self._lock:
             if self._pool is None:
                 self._pool = VerifyPool(
                     self.settings, size=self.settings.verify_slots, timeout_s=self.settings.verify_timeout_s
                 )
             pool = self._pool
-        return pool.verify(data, label=label)
+        return pool.verify(data, label=label, as_html=as_html)
+
+    def keep_upload(self, data: bytes) -> None:
+        """Keep an upload in the operator's ``keep_uploads`` folder, named by its SHA-256 (never
+        by anything the client sent), written whole and readable by the server's user only."""
+        import hashlib
+        import os
+        import secrets
+        from pathlib import Path
+
+        folder = Path(str(self.settings.keep_uploads))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()}.upload"
+        if path.exists():
+            return
+        tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the verification workers, if any were started."""
@@ -90,6 +116,82 @@ class Service:
             proof["verifier_key"] = log.verifier_key()
         return {"schema": schema_id("audit-proof"), **proof}
 
+    def released_image(self, record_id: str) -> tuple[bytes, str]:
+        """The bytes and format of the image released under ``record_id``, found through its
+        audit entry; 404 when none was released here, or its file is gone or was changed."""
+        import hashlib
+        from pathlib import Path
+
+        rid = record_id_of(record_id)
+        unknown = ApiError(404, "unknown-image", f"no released image is kept for record id {rid}")
+        with self._audit_log(unknown) as log:
+            released = log.find(record_id=rid, kind="image.released")
+            erased = any(e.kind == "record.erased" for e in log.find(record_id=rid))
+        if not released or erased:
+            raise unknown
+        data = released[-1].data
+        try:
+            image = Path(str(data["path"])).read_bytes()
+        except (KeyError, OSError):
+            raise unknown from None
+        if hashlib.sha256(image).hexdigest() != data.get("sha256"):
+            raise unknown  # not the bytes released: never serve them as the record's image
+        return image, str(data.get("format") or "")
+
+    def audit_entries(self, *, limit: int, **filters: str | None) -> list[dict[str, Any]]:
+        """Entries as ``hallmark audit list --json`` prints them (oldest first, at most ``limit``)."""
+        with self._audit_log(None) as log:
+            return [
+                _entry_json(e) for e in log.entries(**{k: v for k, v in filters.items() if v}, limit=limit)
+            ]
+
+    def audit_show(self, what: str) -> list[dict[str, Any]]:
+        """The entry at index ``what``, or every entry of record id ``what`` (``audit show``)."""
+        from hallmark.errors import AuditError
+
+        missing = ApiError(404, "unknown-record", f"no audit entry for {what[:64]}")
+        with self._audit_log(missing) as log:
+            if what.isdigit() and len(what) < 19:
+                try:
+                    return [_entry_json(log.get(int(what)))]
+                except AuditError:
+                    raise missing from None
+            found = log.find(record_id=record_id_of(what))
+        if not found:
+            raise missing
+        return [_entry_json(e) for e in found]
+
+    def audit_verify(self) -> dict[str, Any]:
+        """``hallmark audit verify --json`` on the home's log (with its checkpoint file and its
+        manifests' records when the log is the home's own)."""
+        from hallmark.audit import verify_log
+
+        home = self.home
+        mine = home.is_home_log(None)
+        self._audit_log(None).close()  # no log yet: a 404, not a verification failure
+        check = verify_log(
+            home.audit_url,
+            key_path=home.audit_key,
+            verifier_key=None,
+            checkpoint_file=home.audit_checkpoint if mine else None,
+            checkpoints={},
+            records=home.manifest_records() if mine else None,
+            witnesses=None,
+            check_files=True,
+        )
+        return {"schema": schema_id("audit-log-check"), **check.to_dict()}
+
+    def _audit_log(self, missing: ApiError | None) -> Any:
+        """The home's audit log, opened read-only; ``missing`` (or a 404) when there is none yet."""
+        from hallmark.errors import AuditError
+
+        try:
+            return self.home.open_audit_log(create=False)
+        except AuditError as e:
+            if str(e).startswith("no audit log"):
+                raise missing or ApiError(404, "unknown-record", "the audit log is empty") from e
+            raise
+
     def _filter(self, policy: str | None) -> Any:
         from hallmark.guardrails import PromptFilter
         from hallmark.policies import bundled_policies, load_policy
@@ -105,6 +207,10 @@ class Service:
             if found is None:
                 found = self._filters[name] = PromptFilter.from_policy(load_policy(name))
         return found
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {"schema": schema_id("audit-entry"), **entry.to_dict()}
 
 
 def record_id_of(text: str) -> str:

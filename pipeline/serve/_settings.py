@@ -26,7 +26,15 @@ class ServeSettings:
     process; a client may spend a quarter of a minute's allowance at once.  At most
     ``verify_slots`` images are verified at once per server process (default: the CPUs, up to 4),
     each in a worker process that is killed after ``verify_timeout_s`` seconds; with a time limit
-    of 0 they are verified in the server's own threads, with no limit (as ``verify --workers 0``)."""
+    of 0 they are verified in the server's own threads, with no limit (as ``verify --workers 0``).
+
+    Operators (bearer tokens) generate with ``model`` into ``images_dir`` (default
+    ``HOME/served-images``), one request at a time per process with at most ``generate_queue``
+    waiting, or on the Celery workers when ``HALLMARK_BROKER_URL`` is set; ``operator_per_minute``
+    bounds their requests per client.  Uploads are kept in ``keep_uploads`` only when it is set.
+    With ``allow_network``, ``POST /v1/verify`` also fetches an image URL, within
+    ``fetch_timeout_s`` seconds and the upload limit, from public addresses only unless
+    ``fetch_private``."""
 
     home: str | None = None
     policy: str = "default"
@@ -38,6 +46,14 @@ class ServeSettings:
     verify_per_minute: int = 60
     verify_slots: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     verify_timeout_s: float = 30.0
+    model: str = "tiny"
+    images_dir: str | None = None
+    generate_queue: int = 4
+    generate_timeout_s: float = 600.0
+    operator_per_minute: int = 120
+    keep_uploads: str | None = None
+    fetch_timeout_s: float = 10.0
+    fetch_private: bool = False
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
@@ -48,7 +64,13 @@ class ServeSettings:
             raise InputError(
                 "the time limit per file must be 0 or more seconds", hint="Pass --timeout 30, or 0."
             )
-        for name in ("check_per_minute", "verify_per_minute", "verify_slots"):
+        for name in (
+            "check_per_minute",
+            "verify_per_minute",
+            "verify_slots",
+            "operator_per_minute",
+            "generate_queue",
+        ):
             if getattr(self, name) < 1:
                 raise InputError(
                     f"{name.replace('_', ' ')} must be at least 1",

@@ -41,6 +41,9 @@ VERSIONS = {
     "api-error": 1,
     "health": 1,
     "job-result": 1,
+    "api-token": 1,
+    "generate-response": 1,
+    "audit-entries": 1,
 }
 
 

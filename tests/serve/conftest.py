@@ -119,13 +119,18 @@ def server_options() -> list[str]:
 
 @contextmanager
 def running_server(
-    home: Path, options: list[str], log_path: Path, *, audit_url: str | None = None
+    home: Path,
+    options: list[str],
+    log_path: Path,
+    *,
+    audit_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """``hallmark serve`` in a subprocess on ``home`` (and ``audit_url`` as HALLMARK_AUDIT_URL),
-    on a free port: its base URL once /v1/health answers.  Its log (``log_path``) must hold no
-    traceback when it stops."""
+    """``hallmark serve`` in a subprocess on ``home`` (and ``audit_url`` as HALLMARK_AUDIT_URL,
+    ``extra_env`` besides), on a free port: its base URL once /v1/health answers.  Its log
+    (``log_path``) must hold no traceback when it stops."""
     port = free_port()
-    env = hallmark_env(home)
+    env = {**hallmark_env(home), **(extra_env or {})}
     if audit_url is not None:
         env["HALLMARK_AUDIT_URL"] = audit_url
     with log_path.open("w") as log:

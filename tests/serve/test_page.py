@@ -71,7 +71,7 @@ def test_choose_a_signed_image_then_drop_its_stripped_copy(
     card = page.locator("#results section.report").first
     assert world["record_id"] in card.inner_text()
     assert card.locator("table tr").count() > 3  # the checks table, one row per check
-    assert card.locator("a").get_attribute("href") == f"/v1/records/{world['record_id']}/proof"
+    assert card.locator("a").first.get_attribute("href") == f"/v1/records/{world['record_id']}/proof"
     page.screenshot(path=str(tmp_path / f"signed-{width}.png"), full_page=True)
 
     page.evaluate(DROP, ["stripped.jpg", base64.b64encode(world["stripped"].read_bytes()).decode()])
@@ -91,4 +91,49 @@ def test_the_file_input_is_reached_with_the_keyboard(browser: Any, server: str) 
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "file"
     assert page.evaluate("document.activeElement.labels[0].textContent") == "Images to verify"
+    assert not problems, problems
+
+
+CONFORMANCE = Path("/work/shared/data/c2pa/images")
+
+
+@pytest.mark.skipif(
+    not CONFORMANCE.is_dir(), reason="the C2PA conformance images are not in /work/shared/data"
+)
+def test_valid_but_untrusted_is_shown_apart_from_invalid(
+    browser: Any, server: str, world: dict[str, Any]
+) -> None:
+    """A conformance image signed with a C2PA test certificate (valid signature, signer on no
+    trust list) and one whose signature is broken read differently on the page."""
+    problems: list[str] = []
+    page = open_page(browser, server, width=1280, problems=problems)
+    files = [
+        CONFORMANCE / "adobe-20220124-C.jpg",
+        CONFORMANCE / "adobe-20220124-E-sig-CA.jpg",
+        world["signed"],
+    ]
+    page.set_input_files("#file", [str(f) for f in files])
+    wait_until_verified(page, files[0].name)
+    states = page.eval_on_selector_all(
+        "#results section.report",
+        "s => s.map(x => (x.querySelector('p.credentials') || {dataset: {}}).dataset.state)",
+    )
+    assert states == ["untrusted", "invalid", "trusted"]
+    assert "not on your trust list" in page.locator("#results section.report").first.inner_text()
+
+
+def test_the_html_report_downloads_from_the_page(
+    browser: Any, server: str, world: dict[str, Any], tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    page = open_page(browser, server, width=1280, problems=problems)
+    page.set_input_files("#file", str(world["stripped"]))
+    wait_until_verified(page, world["stripped"].name)
+    assert page.locator("#url-form").is_hidden()  # this server was started without --allow-network
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_text("Download the HTML report").click()
+    saved = tmp_path / "report.html"
+    info.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert "hallmark-recovered" in text and world["record_id"] in text
     assert not problems, problems

@@ -16,9 +16,34 @@ OPERATIONS = [
     "GET /",
     "GET /v1/health",
     "POST /v1/verify",
+    "POST /v1/verify/report",
     "POST /v1/check",
     "GET /v1/records/{record_id}/proof",
+    "GET /v1/matches/byBinding",
+    "POST /v1/matches/byBinding",
+    "POST /v1/matches/byContent",
+    "GET /v1/manifests/{manifestId}",
+    "GET /v1/services/supportedAlgorithms",
+    "POST /v1/generate",
+    "GET /v1/images/{record_id}",
+    "GET /v1/audit/entries",
+    "GET /v1/audit/entries/{what}",
+    "GET /v1/audit/verify",
 ]
+# Operators' endpoints, called without a token here: every answer must be the documented 401.
+OPERATOR = {
+    name for name in OPERATIONS if name.split()[1].startswith(("/v1/generate", "/v1/images", "/v1/audit"))
+}
+# Requests that fit the document but name nothing this server holds: answered 400 (an algorithm
+# it does not serve, bytes that are not base64 or not an image, a malformed manifest id) or 422.
+NOT_ALWAYS_ACCEPTED = {
+    "POST /v1/verify",
+    "POST /v1/verify/report",
+    "GET /v1/matches/byBinding",
+    "POST /v1/matches/byBinding",
+    "POST /v1/matches/byContent",
+    "GET /v1/manifests/{manifestId}",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +69,7 @@ def test_every_endpoint_is_described(operations: dict[str, Any]) -> None:
 CASES = [(name, schemathesis.GenerationMode.POSITIVE) for name in OPERATIONS] + [
     (name, schemathesis.GenerationMode.NEGATIVE)
     for name in OPERATIONS
-    if name.startswith("POST") or "{" in name
+    if name.startswith("POST") or "{" in name or name == "GET /v1/matches/byBinding"
 ]
 
 
@@ -56,7 +81,7 @@ def test_the_api_keeps_to_its_openapi_document(
     # Bytes that fit the document are not all images: /v1/verify answers those with 422 and
     # their error reports, by design, so "valid data is accepted" does not hold there.  Every
     # other check (no 5xx, documented status, content type, headers, body schema) still runs.
-    excluded = [positive_data_acceptance] if name == "POST /v1/verify" else []
+    excluded = [positive_data_acceptance] if name in NOT_ALWAYS_ACCEPTED | OPERATOR else []
 
     @given(case=operations[name].as_strategy(mode))
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

@@ -195,6 +195,16 @@ def test_the_openapi_document_describes_every_endpoint(server: str) -> None:
         "/v1/verify",
         "/v1/check",
         "/v1/records/{record_id}/proof",
+        "/v1/verify/report",
+        "/v1/matches/byBinding",
+        "/v1/matches/byContent",
+        "/v1/manifests/{manifestId}",
+        "/v1/services/supportedAlgorithms",
+        "/v1/generate",
+        "/v1/images/{record_id}",
+        "/v1/audit/entries",
+        "/v1/audit/entries/{what}",
+        "/v1/audit/verify",
     }
     components = doc["components"]["schemas"]
 

@@ -235,7 +235,7 @@ def _agent(c2pa: C2paReading) -> str:
     agents = [
         a["software_agent"]
         for a in c2pa.actions
-        if a.get("action") == "c2pa.created" and a.get("software_agent")
+        if a.get("action") in ("c2pa.created", "c2pa.edited") and a.get("software_agent")
     ]
     return agents[0] if agents else "unknown model"
 

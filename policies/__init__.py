@@ -48,9 +48,7 @@ if TYPE_CHECKING:
     from ._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
 
 _LAZY = {
-    **dict.fromkeys(
-        ("EDIT_CATEGORIES", "EditInputPolicy", "EditPolicy"), "hallmark.policies._edit_schema"
-    ),
+    **dict.fromkeys(("EDIT_CATEGORIES", "EditInputPolicy", "EditPolicy"), "hallmark.policies._edit_schema"),
     **dict.fromkeys(
         (
             "ALWAYS_BLOCK",

@@ -14,7 +14,9 @@ from ._generate import _doctor_finds, _failure_line, _render
 
 @command
 def edit(
-    input_image: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to edit (PNG, JPEG or WebP).")],
+    input_image: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="The image to edit (PNG, JPEG or WebP).")
+    ],
     prompt: Annotated[str, typer.Argument(help="What to change.")],
     mask: Annotated[
         Path | None,

@@ -63,9 +63,7 @@ def read_chain(store: dict[str, Any], active: dict[str, Any]) -> tuple[ChainLink
             continue
         label = ing.get("active_manifest")
         parent = manifests.get(label) if isinstance(label, str) and isinstance(manifests, dict) else None
-        codes = tuple(
-            str(c.get("code")) for c in ing.get("validation_status") or () if isinstance(c, dict)
-        )
+        codes = tuple(str(c.get("code")) for c in ing.get("validation_status") or () if isinstance(c, dict))
         if not isinstance(parent, dict):
             links.append(ChainLink(str(ing.get("title", "")), has_manifest=False, recorded_codes=codes))
             continue
@@ -79,7 +77,8 @@ def read_chain(store: dict[str, Any], active: dict[str, Any]) -> tuple[ChainLink
                 record = str(data["record_id"])
             if str(a.get("label", "")).startswith("c2pa.actions"):
                 ai = ai or any(
-                    isinstance(x, dict) and x.get("digitalSourceType") in _AI for x in data.get("actions") or ()
+                    isinstance(x, dict) and x.get("digitalSourceType") in _AI
+                    for x in data.get("actions") or ()
                 )
         links.append(
             ChainLink(

@@ -40,9 +40,13 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_make_it_night_releases_an_image_whose_ingredient_is_the_input(home: Path, photo: Path, tmp_path: Path) -> None:
+def test_make_it_night_releases_an_image_whose_ingredient_is_the_input(
+    home: Path, photo: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    code, stdout, err = hallmark("edit", photo, "make it night", "--home", home, "--out", out, "--seed", "2", "--json")
+    code, stdout, err = hallmark(
+        "edit", photo, "make it night", "--home", home, "--out", out, "--seed", "2", "--json"
+    )
     assert code == 0, err
     (image,) = json.loads(stdout)["images"]
     with open(image["path"], "rb") as f, c2pa.Reader("image/png", f) as reader:
@@ -95,7 +99,9 @@ def _bad(tmp_path: Path, photo: Path) -> dict[str, tuple[list[object], str]]:
 @pytest.mark.parametrize(
     "case", ["mask size", "mask channels", "animated", "unreadable", "missing", "pixels", "bytes"]
 )
-def test_bad_input_is_one_line_exit_2_and_nothing_written(home: Path, photo: Path, tmp_path: Path, case: str) -> None:
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    home: Path, photo: Path, tmp_path: Path, case: str
+) -> None:
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
     before = {p.relative_to(copy): p.stat().st_size for p in copy.rglob("*") if p.is_file()}

@@ -54,20 +54,36 @@ def manifest_of(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [x for a in manifest["assertions"] if a["label"].startswith("c2pa.actions") for x in a["data"]["actions"]]
+    return [
+        x
+        for a in manifest["assertions"]
+        if a["label"].startswith("c2pa.actions")
+        for x in a["data"]["actions"]
+    ]
 
 
-def signed_input(home: Path, tmp_path: Path, *, training: dict[str, Any] | None, label: str = "cawg.training-mining") -> Path:
+def signed_input(
+    home: Path, tmp_path: Path, *, training: dict[str, Any] | None, label: str = "cawg.training-mining"
+) -> Path:
     """A JPEG really signed with c2pa-python by the home's test certificate (another signer's photo)."""
     from hallmark.provenance.c2pa._keys import pkcs8_pem, read_secret
 
     chain = (home / "keys" / "signer-chain.pem").read_bytes()
     key = pkcs8_pem(read_secret(home / "keys" / "signer.key"))
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=b"es256", sign_cert=chain, private_key=key, ta_url=None))
+    signer = c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(alg=b"es256", sign_cert=chain, private_key=key, ta_url=None)
+    )
     assertions: list[dict[str, Any]] = [
         {
             "label": "c2pa.actions",
-            "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]},
+            "data": {
+                "actions": [
+                    {
+                        "action": "c2pa.created",
+                        "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+                    }
+                ]
+            },
         }
     ]
     if training is not None:
@@ -75,7 +91,9 @@ def signed_input(home: Path, tmp_path: Path, *, training: dict[str, Any] | None,
     raw = io.BytesIO()
     photo().save(raw, format="JPEG", quality=90)
     out = io.BytesIO()
-    with c2pa.Builder({"claim_generator_info": [{"name": "camera"}], "title": "photo.jpg", "assertions": assertions}) as b:
+    with c2pa.Builder(
+        {"claim_generator_info": [{"name": "camera"}], "title": "photo.jpg", "assertions": assertions}
+    ) as b:
         b.sign(signer, "image/jpeg", io.BytesIO(raw.getvalue()), out)
     signer.close()
     path = tmp_path / "signed.jpg"
@@ -83,7 +101,9 @@ def signed_input(home: Path, tmp_path: Path, *, training: dict[str, Any] | None,
     return path
 
 
-def test_an_edit_with_the_tiny_model_carries_the_input_as_its_parent_ingredient(keyed_home: Path, tmp_path: Path) -> None:
+def test_an_edit_with_the_tiny_model_carries_the_input_as_its_parent_ingredient(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "photo.jpg"
     photo().save(src, quality=90)
     with GuardedPipeline.from_pretrained("tiny", home=keyed_home) as pipe:
@@ -121,7 +141,9 @@ def test_inpainting_a_region_is_a_composite(keyed_home: Path, tmp_path: Path) ->
     assert entries(keyed_home)[0].data["input"]["mask"] is True
 
 
-def test_remove_her_clothes_is_refused_and_recorded_with_nothing_written(keyed_home: Path, tmp_path: Path) -> None:
+def test_remove_her_clothes_is_refused_and_recorded_with_nothing_written(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
         result = pipe.edit(photo(), "remove her clothes", out_dir=out)
@@ -133,7 +155,10 @@ def test_remove_her_clothes_is_refused_and_recorded_with_nothing_written(keyed_h
     assert len(entry.data["input"]["sha256"]) == 64
 
 
-@pytest.mark.parametrize("label,use", [("cawg.training-mining", "cawg.ai_inference"), ("c2pa.training-mining", "c2pa.ai_inference")])
+@pytest.mark.parametrize(
+    "label,use",
+    [("cawg.training-mining", "cawg.ai_inference"), ("c2pa.training-mining", "c2pa.ai_inference")],
+)
 def test_an_input_whose_credentials_forbid_ai_inference_is_refused_naming_the_assertion(
     keyed_home: Path, tmp_path: Path, label: str, use: str
 ) -> None:
@@ -149,7 +174,9 @@ def test_an_input_whose_credentials_forbid_ai_inference_is_refused_naming_the_as
     assert entry.kind == "edit.refused" and entry.data["input"]["refused"] == [finding.rule_id]
 
 
-def test_a_signed_input_is_embedded_with_its_manifest_and_verify_shows_the_chain(keyed_home: Path, tmp_path: Path) -> None:
+def test_a_signed_input_is_embedded_with_its_manifest_and_verify_shows_the_chain(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     src = signed_input(keyed_home, tmp_path, training={"cawg.ai_inference": {"use": "allowed"}})
     with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
         result = pipe.edit(src, "make it night", out_dir=tmp_path / "out")
@@ -164,7 +191,9 @@ def test_a_signed_input_is_embedded_with_its_manifest_and_verify_shows_the_chain
     assert entries(keyed_home)[0].data["input"]["credentials"]["valid"] is True
 
 
-def test_invalid_input_credentials_are_recorded_and_the_policy_decides(keyed_home: Path, tmp_path: Path) -> None:
+def test_invalid_input_credentials_are_recorded_and_the_policy_decides(
+    keyed_home: Path, tmp_path: Path
+) -> None:
     src = signed_input(keyed_home, tmp_path, training=None)
     data = bytearray(src.read_bytes())
     data[-200] ^= 0xFF  # a change to the picture after signing
@@ -177,7 +206,9 @@ def test_invalid_input_credentials_are_recorded_and_the_policy_decides(keyed_hom
     strict.write_text("id: t\nextends: default\nedit:\n  input:\n    invalid_credentials: block\n")
     with GuardedPipeline(redraw, home=keyed_home, editor=redraw, policy=str(strict)) as pipe:
         refused = pipe.edit(src, "make it night", out_dir=tmp_path / "out2")
-    assert refused.blocked and "edit.input.invalid_credentials" in [f.rule_id for f in refused.decision.findings]
+    assert refused.blocked and "edit.input.invalid_credentials" in [
+        f.rule_id for f in refused.decision.findings
+    ]
 
 
 def test_a_hallmark_marked_input_links_the_new_record_to_its_parent(keyed_home: Path, tmp_path: Path) -> None:
@@ -195,7 +226,9 @@ def test_a_hallmark_marked_input_links_the_new_record_to_its_parent(keyed_home: 
     assert entry.kind == "edit.refused" and entry.data["input"]["parent_record"] == parent.record_id
 
 
-def test_a_sexual_edit_of_an_image_flagged_as_a_minor_is_refused(keyed_home: Path, tmp_path: Path, tiny_vit: Path) -> None:
+def test_a_sexual_edit_of_an_image_flagged_as_a_minor_is_refused(
+    keyed_home: Path, tmp_path: Path, tiny_vit: Path
+) -> None:
     from hallmark.guardrails import ImageSafety
 
     class Scores:
@@ -231,7 +264,9 @@ def test_a_sexual_edit_of_an_image_flagged_as_a_minor_is_refused(keyed_home: Pat
         ({"strength": 0.0}, "strength must be above 0"),
     ],
 )
-def test_bad_masks_and_settings_fail_before_any_model_runs(keyed_home: Path, tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
+def test_bad_masks_and_settings_fail_before_any_model_runs(
+    keyed_home: Path, tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
     def never(*a: Any, **k: Any) -> list[Image.Image]:
         raise AssertionError("the editor ran")
 

@@ -341,7 +341,12 @@ class GuardedPipeline:
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
         labeler = self.stages.labeler
         ctx = (
-            label_context(self.policy, self.generator.name, w.record_id, edited=w.edit is not None)
+            label_context(
+                self.policy,
+                w.edit.agent if w.edit is not None else self.generator.name,
+                w.record_id,
+                source_type=w.edit.source_type if w.edit is not None else None,
+            )
             if labeler is not None
             else None
         )

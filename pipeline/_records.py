@@ -79,9 +79,12 @@ def policy_assertion(
     return out
 
 
-def label_context(policy: Policy, model: str, record_id: uuid.UUID, *, edited: bool = False) -> LabelContext:
+def label_context(
+    policy: Policy, model: str, record_id: uuid.UUID, *, source_type: str | None = None
+) -> LabelContext:
     """What the regulation labels say of one image: its record, when it was made (the UUIDv7's
-    milliseconds), the provider, and the system and model that made it."""
+    milliseconds), the provider, and the system and model that made it; ``source_type`` (the
+    IPTC digital source type of an edit) marks an edited image."""
     from hallmark import __version__
     from hallmark.provenance import LabelContext
 
@@ -92,5 +95,6 @@ def label_context(policy: Policy, model: str, record_id: uuid.UUID, *, edited: b
         model=model,
         system_name="hallmark",
         system_version=__version__,
-        edited=edited,
+        edited=source_type is not None,
+        **({"digital_source_type": source_type} if source_type else {}),
     )

@@ -286,3 +286,27 @@ def test_animated_and_unreadable_inputs_are_refused(keyed_home: Path, tmp_path: 
             pipe.edit(anim, "make it night", out_dir=tmp_path / "out")
         with pytest.raises(InputError, match="not a readable image"):
             pipe.edit(junk, "make it night", out_dir=tmp_path / "out")
+
+
+def test_labels_say_edited_with_ai_in_each_profiles_words(keyed_home: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "labels.yaml"
+    policy.write_text(
+        "id: t\nextends: default\nlabels:\n  profiles: [eu_ai_act, cn_gb45438, us_ca_sb942]\n"
+        "audit:\n  retention_days: 183\n"
+    )
+    mask = Image.new("L", (320, 320), 0)
+    mask.paste(255, (0, 0, 160, 160))
+
+    def render(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        return [photo(width).resize((width, height)) for _ in range(n)]
+
+    with GuardedPipeline(render, home=keyed_home, editor=redraw, policy=str(policy)) as pipe:
+        (edited,) = pipe.edit(photo(), "add a rainbow", mask=mask, out_dir=tmp_path / "out").images
+        (made,) = pipe("a lighthouse", out_dir=tmp_path / "out").images
+    by_label = {a["label"]: a["data"] for a in manifest_of(edited.path)[1]["assertions"]}
+    assert by_label["org.hallmark.gb45438"]["explicit_label"]["text"] == "AI合成"
+    assert by_label["org.hallmark.ca-sb942.latent-disclosure"]["disclosure"].startswith("AI-altered content")
+    assert COMPOSITE.encode() in edited.path.read_bytes()  # the EU profile's XMP source type
+    generated = {a["label"]: a["data"] for a in manifest_of(made.path)[1]["assertions"]}
+    assert generated["org.hallmark.gb45438"]["explicit_label"]["text"] == "AI生成"
+    assert generated["org.hallmark.ca-sb942.latent-disclosure"]["disclosure"].startswith("AI-generated content")

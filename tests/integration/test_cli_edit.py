@@ -112,3 +112,24 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     after = {p.relative_to(copy): p.stat().st_size for p in copy.rglob("*") if p.is_file()}
     assert after == before and not out.exists()
+
+
+def test_the_readme_edit_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from hallmark.provenance import init_keys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Editing an image", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, flags=re.S)
+    assert example is not None
+    monkeypatch.setenv("HALLMARK_HOME", str(tmp_path / "home"))
+    init_keys(tmp_path / "home" / "keys")
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (320, 256), "skyblue").save("photo.jpg")
+    mask = Image.new("L", (320, 256), 0)
+    mask.paste(255, (100, 60, 220, 200))
+    mask.save("mask.png")
+    namespace: dict[str, object] = {"GuardedPipeline": __import__("hallmark").GuardedPipeline}
+    exec(compile(example.group(1), "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["result"].images and namespace["inpainted"].images  # type: ignore[attr-defined]

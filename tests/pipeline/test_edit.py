@@ -309,4 +309,6 @@ def test_labels_say_edited_with_ai_in_each_profiles_words(keyed_home: Path, tmp_
     assert COMPOSITE.encode() in edited.path.read_bytes()  # the EU profile's XMP source type
     generated = {a["label"]: a["data"] for a in manifest_of(made.path)[1]["assertions"]}
     assert generated["org.hallmark.gb45438"]["explicit_label"]["text"] == "AI生成"
-    assert generated["org.hallmark.ca-sb942.latent-disclosure"]["disclosure"].startswith("AI-generated content")
+    assert generated["org.hallmark.ca-sb942.latent-disclosure"]["disclosure"].startswith(
+        "AI-generated content"
+    )

@@ -41,7 +41,7 @@ from ._editors import EditParams, editor_for
 from ._generators import GenerationParams
 from ._records import new_record_id, request_record
 from ._release import _timed, _Work
-from ._request import MAX_IMAGES_PER_REQUEST, check_request, check_writable
+from ._request import MAX_IMAGES_PER_REQUEST, MAX_SIDE, check_request, check_writable
 from ._results import GenerationResult
 
 if TYPE_CHECKING:
@@ -122,8 +122,10 @@ def load_input(image: Any, *, mask: Any = None, limits: EditInputPolicy) -> Load
     """Read and check an edit's input and mask; ``InputError`` (one line) for anything unusable."""
     data, title = _read(image, what="input image", limits=limits)
     img, mime = _decode(data, what="input image", limits=limits)
-    if min(img.size) < 64:
-        raise InputError(f"the input image is {img.size[0]}x{img.size[1]}; edits need at least 64 px a side")
+    if min(img.size) < 64 or max(img.size) > MAX_SIDE:
+        raise InputError(
+            f"the input image is {img.size[0]}x{img.size[1]}; edits take 64 to {MAX_SIDE} px a side"
+        )
     m = None
     if mask is not None:
         mdata, _ = _read(mask, what="mask", limits=limits)

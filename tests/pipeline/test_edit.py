@@ -312,3 +312,33 @@ def test_labels_say_edited_with_ai_in_each_profiles_words(keyed_home: Path, tmp_
     assert generated["org.hallmark.ca-sb942.latent-disclosure"]["disclosure"].startswith(
         "AI-generated content"
     )
+
+
+def test_a_hallmark_image_whose_policy_allows_inference_is_edited_and_linked_to_its_record(
+    keyed_home: Path, tmp_path: Path
+) -> None:
+    def render(prompt: str, n: int, width: int, height: int) -> list[Image.Image]:
+        return [photo(width).resize((width, height)) for _ in range(n)]
+
+    allowing = tmp_path / "allow.yaml"
+    allowing.write_text("id: t\nextends: default\nc2pa:\n  training_mining: allowed\n")
+    with GuardedPipeline(render, home=keyed_home, editor=redraw, policy=str(allowing)) as pipe:
+        (parent,) = pipe("a portrait", out_dir=tmp_path / "out").images
+        (child,) = pipe.edit(parent.path, "make it night", out_dir=tmp_path / "out").images
+    entry = entries(keyed_home)[-1]
+    assert entry.data["input"]["parent_record"] == parent.record_id
+    assert entry.data["input"]["credentials"]["verdict"] == "hallmark-signed"
+    assert child.payload != parent.payload  # a new record, a new watermark payload
+    _, manifest = manifest_of(child.path)
+    (policy,) = [a["data"] for a in manifest["assertions"] if a["label"] == "org.hallmark.policy"]
+    assert policy["record_id"] == child.record_id and policy["input"]["parent_record"] == parent.record_id
+    chain = verify_image(child.path).check("chain")
+    assert (
+        chain is not None and f"from an image (hallmark record {parent.record_id}) signed by" in chain.summary
+    )
+
+
+def test_an_input_over_the_side_limit_is_refused(keyed_home: Path, tmp_path: Path) -> None:
+    with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
+        with pytest.raises(InputError, match="edits take 64 to 4096 px a side"):
+            pipe.edit(Image.new("RGB", (4104, 64)), "make it night", out_dir=tmp_path / "out")

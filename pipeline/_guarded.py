@@ -439,9 +439,8 @@ class GuardedPipeline:
         result: GenerationResult,
         request_id: str,
     ) -> None:
-        data = request_record(
-            self.policy, self.generator.name, decision, params=params, request_id=request_id
-        )
+        model = w.edit.agent if w.edit is not None else self.generator.name
+        data = request_record(self.policy, model, decision, params=params, request_id=request_id)
         data["record_id"] = str(w.record_id)
         if w.edit is not None:  # the input: its sha256 and what its checks said, never its pixels
             data["input"] = dict(w.edit.record)

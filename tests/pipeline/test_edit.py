@@ -342,3 +342,17 @@ def test_an_input_over_the_side_limit_is_refused(keyed_home: Path, tmp_path: Pat
     with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
         with pytest.raises(InputError, match="edits take 64 to 4096 px a side"):
             pipe.edit(Image.new("RGB", (4104, 64)), "make it night", out_dir=tmp_path / "out")
+
+
+def test_the_tiny_model_inpaints_inside_the_mask(keyed_home: Path, tmp_path: Path) -> None:
+    mask = Image.new("L", (320, 320), 0)
+    mask.paste(255, (64, 64, 192, 192))
+    with GuardedPipeline.from_pretrained("tiny", home=keyed_home) as pipe:
+        (image,) = pipe.edit(photo(), "a red umbrella", mask=mask, out_dir=tmp_path / "out", seed=1).images
+    _, manifest = manifest_of(image.path)
+    assert actions(manifest)[1] == {
+        "action": "c2pa.edited",
+        "softwareAgent": {"name": "hallmark/tiny-sd (random weights)"},
+        "digitalSourceType": COMPOSITE,
+    }
+    assert Image.open(image.path).size == (320, 320)

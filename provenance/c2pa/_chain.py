@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._codes import DISQUALIFYING, classify
+
 _AI = (
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
     "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
@@ -38,7 +40,12 @@ class ChainLink:
         who = self.signer or "an unnamed signer"
         when = f" on {self.signed_at}" if self.signed_at else ""
         made = f" (hallmark record {self.record_id})" if self.record_id else ""
-        return f"from an image{made} signed by {who}{when}"
+        broken = [c for c in self.recorded_codes if classify(c).code_class in DISQUALIFYING]
+        # What c2pa recorded when the parent was taken in: history, not a finding about this image.
+        note = (
+            f", whose credentials did not validate when it was edited ({', '.join(broken)})" if broken else ""
+        )
+        return f"from an image{made} signed by {who}{when}{note}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +70,10 @@ def read_chain(store: dict[str, Any], active: dict[str, Any]) -> tuple[ChainLink
             continue
         label = ing.get("active_manifest")
         parent = manifests.get(label) if isinstance(label, str) and isinstance(manifests, dict) else None
-        codes = tuple(str(c.get("code")) for c in ing.get("validation_status") or () if isinstance(c, dict))
+        # Recorded when it was taken in: validation_status (v2), validation_results (v3).
+        results = (ing.get("validation_results") or {}).get("activeManifest") or {}
+        entries = [*(ing.get("validation_status") or ()), *(results.get("failure") or ())]
+        codes = tuple(dict.fromkeys(str(c.get("code")) for c in entries if isinstance(c, dict)))
         if not isinstance(parent, dict):
             links.append(ChainLink(str(ing.get("title", "")), has_manifest=False, recorded_codes=codes))
             continue

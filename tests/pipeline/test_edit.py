@@ -202,6 +202,10 @@ def test_invalid_input_credentials_are_recorded_and_the_policy_decides(
         allowed = pipe.edit(src, "make it night", out_dir=tmp_path / "out")
     assert allowed.images
     assert entries(keyed_home)[0].data["input"]["credentials"]["valid"] is False
+    report = verify_image(allowed.images[0].path)
+    chain = report.check("chain")
+    assert chain is not None and "whose credentials did not validate when it was edited" in chain.summary
+    assert report.c2pa is not None and report.c2pa.valid  # the edit's own credentials are intact
     strict = tmp_path / "block.yaml"
     strict.write_text("id: t\nextends: default\nedit:\n  input:\n    invalid_credentials: block\n")
     with GuardedPipeline(redraw, home=keyed_home, editor=redraw, policy=str(strict)) as pipe:

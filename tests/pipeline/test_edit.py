@@ -360,3 +360,21 @@ def test_the_tiny_model_inpaints_inside_the_mask(keyed_home: Path, tmp_path: Pat
         "digitalSourceType": COMPOSITE,
     }
     assert Image.open(image.path).size == (320, 320)
+
+
+def test_the_generative_training_entry_refuses_only_when_the_policy_says_so(
+    keyed_home: Path, tmp_path: Path
+) -> None:
+    src = signed_input(keyed_home, tmp_path, training={"cawg.ai_generative_training": {"use": "notAllowed"}})
+    with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
+        assert pipe.edit(src, "make it night", out_dir=tmp_path / "out").images
+    honour = tmp_path / "honour.yaml"
+    honour.write_text(
+        "id: t\nextends: default\nedit:\n  input:\n    refuse_not_allowed: [ai_inference, ai_generative_training]\n"
+    )
+    with GuardedPipeline(redraw, home=keyed_home, editor=redraw, policy=str(honour)) as pipe:
+        refused = pipe.edit(src, "make it night", out_dir=tmp_path / "out")
+    assert refused.blocked
+    assert "edit.input.cawg.training-mining.ai_generative_training" in [
+        f.rule_id for f in refused.decision.findings
+    ]

@@ -235,6 +235,15 @@ def check_input(
                 f"a sexual edit ({', '.join(sorted(sexual))}) of an image flagged as depicting a minor: always block",
             )
         )
+    if report.verdict.value == "error":  # unchecked credentials could forbid the edit: fail closed
+        refusals.append(
+            _refusal(
+                "edit.input.not_checked",
+                "input_credentials",
+                "verify",
+                f"the input's credentials could not be checked ({report.error or report.explanation})",
+            )
+        )
     refusals += _training_refusals(report, policy.edit.input.refuse_not_allowed)
     c2pa = report.c2pa
     invalid = c2pa is not None and c2pa.present and not c2pa.valid

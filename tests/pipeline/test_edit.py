@@ -378,3 +378,17 @@ def test_the_generative_training_entry_refuses_only_when_the_policy_says_so(
     assert "edit.input.cawg.training-mining.ai_generative_training" in [
         f.rule_id for f in refused.decision.findings
     ]
+
+
+def test_an_input_whose_credentials_cannot_be_checked_is_refused(
+    keyed_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    # A verification that ends in an error (here: the report for an empty file).
+    broken = SimpleNamespace(verify=lambda data: verify_image(b""))
+    monkeypatch.setattr("hallmark.pipeline._edit.input_verifier", lambda pipe: broken)
+    with GuardedPipeline(redraw, home=keyed_home, editor=redraw) as pipe:
+        result = pipe.edit(photo(), "make it night", out_dir=tmp_path / "out")
+    assert result.blocked and "edit.input.not_checked" in [f.rule_id for f in result.decision.findings]
+    assert entries(keyed_home)[0].data["input"]["credentials"]["verdict"] == "error"

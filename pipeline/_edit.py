@@ -35,7 +35,7 @@ from PIL import Image
 
 from hallmark.errors import HallmarkError, InputError, PipelineError, describe_error
 from hallmark.guardrails import Action, CheckStatus, EditIntentFilter, Finding, ImageVerdict, PromptDecision
-from hallmark.policies import IMAGE_CATEGORIES, EditInputPolicy
+from hallmark.policies import IMAGE_CATEGORIES, EditInputPolicy, Policy
 
 from ._editors import EditParams, editor_for
 from ._generators import GenerationParams
@@ -116,6 +116,25 @@ def _decode(data: bytes, *, what: str, limits: EditInputPolicy) -> tuple[Image.I
     except (OSError, ValueError, SyntaxError) as e:
         raise InputError(f"the {what} is truncated or corrupt ({type(e).__name__})") from e
     return img, _FORMATS[img.format]
+
+
+def check_edit(
+    image: Any, *, mask: Any, strength: float, n: int, steps: int, fmt: str, policy: Policy
+) -> LoadedInput:
+    """Refuse an edit request hallmark will not run, before any model loads or anything is
+    written (``hallmark edit`` calls it before loading the model): the settings, the input, the mask."""
+    if not 0.0 < strength <= 1.0:
+        raise InputError(f"strength must be above 0 and at most 1, got {strength}")
+    if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
+        raise PipelineError(f"n must be between 1 and {MAX_IMAGES_PER_REQUEST}, got {n}")
+    if not policy.edit.enabled:
+        raise PipelineError(f"policy {policy.id!r} does not allow edits (edit.enabled: false)")
+    loaded = load_input(image, mask=mask, limits=policy.edit.input)
+    width, height = loaded.image.size
+    check_request(
+        n=n, width=max(64, width - width % 8), height=max(64, height - height % 8), steps=steps, fmt=fmt
+    )
+    return loaded
 
 
 def load_input(image: Any, *, mask: Any = None, limits: EditInputPolicy) -> LoadedInput:
@@ -317,17 +336,8 @@ def edit_image(
     from hallmark.provenance.c2pa import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA
 
     fmt = fmt or pipe.policy.output.format
-    if not 0.0 < strength <= 1.0:
-        raise InputError(f"strength must be above 0 and at most 1, got {strength}")
-    if not 1 <= n <= MAX_IMAGES_PER_REQUEST:
-        raise PipelineError(f"n must be between 1 and {MAX_IMAGES_PER_REQUEST}, got {n}")
-    if not pipe.policy.edit.enabled:
-        raise PipelineError(f"policy {pipe.policy.id!r} does not allow edits (edit.enabled: false)")
-    loaded = load_input(image, mask=mask, limits=pipe.policy.edit.input)
+    loaded = check_edit(image, mask=mask, strength=strength, n=n, steps=steps, fmt=fmt, policy=pipe.policy)
     width, height = loaded.image.size
-    check_request(
-        n=n, width=max(64, width - width % 8), height=max(64, height - height % 8), steps=steps, fmt=fmt
-    )
     out = Path(out_dir)
     check_writable(out)
     chosen = editor_for(pipe.generator, editor if editor is not None else pipe.editor)

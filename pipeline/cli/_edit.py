@@ -51,10 +51,23 @@ def edit(
     Example: hallmark edit photo.jpg "make it night" --strength 0.5 --out out
     """
     from hallmark.errors import AuditError, KeyMaterialError
+    from hallmark.policies import load_policy
 
+    from .._edit import check_edit
     from .._guarded import GuardedPipeline
     from .._tiny import TINY_MODEL_ID, TINY_NOTE
 
+    # A bad input or setting fails here, in one line, before the model loads.
+    resolved = load_policy(policy)
+    check_edit(
+        input_image,
+        mask=mask,
+        strength=strength,
+        n=n,
+        steps=steps,
+        fmt=fmt or resolved.output.format,
+        policy=resolved,
+    )
     with _doctor_finds(KeyMaterialError, AuditError):
         with GuardedPipeline.from_pretrained(model, policy=policy, home=home) as pipe:
             result = pipe.edit(

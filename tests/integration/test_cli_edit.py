@@ -108,7 +108,11 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     args, message = _bad(tmp_path, photo)[case]
     out = tmp_path / "out"
     first, *rest = args
-    code, _, err = hallmark("edit", first, "make it night", *rest, "--home", copy, "--out", out)
+    # A model folder that does not exist: the input's error, not the model's, proves nothing loaded.
+    no_model = tmp_path / "no-model"
+    code, _, err = hallmark(
+        "edit", first, "make it night", *rest, "--home", copy, "--out", out, "--model", no_model
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     after = {p.relative_to(copy): p.stat().st_size for p in copy.rglob("*") if p.is_file()}
     assert after == before and not out.exists()

@@ -168,7 +168,7 @@ def _manifest_verdict(c2pa: C2paReading, ours: list[WatermarkReading], *, run: _
     if _claims_hallmark(c2pa):
         if assessment is Assessment.TRUSTED:
             return Verdict.HALLMARK_SIGNED, (
-                f"This image was made by an AI system ({_agent(c2pa)}) using hallmark; its Content Credentials "
+                f"This image was {_made(c2pa)} by an AI system ({_agent(c2pa)}) using hallmark; its Content Credentials "
                 f"are intact, say how it was made, and are signed by {signer}, a signer in your trust anchors."
             )
         if run.record and any(r.found for r in ours):
@@ -229,6 +229,11 @@ def _recovery_note(run: _Run) -> str:
         f" Its watermark leads to hallmark record {run.record.get('record_id')}, whose stored credentials"
         f" were recovered:{tail}"
     )
+
+
+def _made(c2pa: C2paReading) -> str:
+    """'edited' when the manifest records an edit of an earlier image (see its chain), else 'made'."""
+    return "edited" if any(a.get("action") == "c2pa.edited" for a in c2pa.actions) else "made"
 
 
 def _agent(c2pa: C2paReading) -> str:

@@ -57,6 +57,7 @@ def test_make_it_night_releases_an_image_whose_ingredient_is_the_input(
     assert code == 0, err
     text = " ".join(stdout.split())
     assert f"Edited with AI (hallmark record {image['record_id']}) from an image with no provenance." in text
+    assert "This image was edited by an AI system (hallmark/tiny-sd (random weights)) using hallmark" in text
     code, stdout, _ = hallmark("verify", image["path"], "--home", home, "--json")
     report = json.loads(stdout.splitlines()[0])
     assert report["c2pa"]["chain"][0]["has_manifest"] is False

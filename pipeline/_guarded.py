@@ -217,16 +217,16 @@ class GuardedPipeline:
         )
         return result
 
-    def edit(self, image: Any, prompt: str, **kwargs: Any) -> GenerationResult:
-        """Edit a real image through the same stages: ``image`` (a path, bytes or a PIL image) and
-        an optional ``mask`` (white where the image is redrawn) are checked, the input goes through
-        the image classifier, the edit-only prompt rules and the C2PA reader before any model runs,
-        and each released image carries the input as its ``parentOf`` ingredient.  Keyword
-        arguments: ``mask``, ``strength`` (0.6), ``n``, ``seed``, ``steps``, ``guidance_scale``,
-        ``negative_prompt``, ``user``, ``out_dir``, ``fmt``, ``editor``; see ``hallmark.pipeline._edit``."""
+    def edit(
+        self, image: Any, prompt: str, *, mask: Any = None, strength: float = 0.6, **options: Any
+    ) -> GenerationResult:
+        """Edit a real image (a path, bytes or PIL image; ``mask`` white where it is redrawn) through
+        the same stages, its input checked before any model runs and recorded as the ``parentOf``
+        ingredient of each released image.  ``options``: ``n``, ``seed``, ``steps``, ``guidance_scale``,
+        ``negative_prompt``, ``user``, ``out_dir``, ``fmt``, ``editor``, ``progress`` (``_edit``)."""
         from ._edit import edit_image
 
-        return edit_image(self, image, prompt, **kwargs)
+        return edit_image(self, image, prompt, mask=mask, strength=strength, **options)
 
     def _release(
         self,

@@ -10,7 +10,14 @@ from typing import Any
 from hallmark.errors import AuditError, TamperError
 
 # The events hallmark records; append refuses others so that a typo cannot start a new kind.
-EVENT_KINDS = ("prompt.blocked", "image.blocked", "image.released", "generation.failed", "record.erased")
+EVENT_KINDS = (
+    "prompt.blocked",
+    "image.blocked",
+    "image.released",
+    "generation.failed",
+    "record.erased",
+    "edit.refused",
+)
 
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

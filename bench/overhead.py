@@ -10,6 +10,12 @@ prompt stage's p50/p99 and the cold-start wall time of whole ``hallmark`` proces
 
     python bench/overhead.py            # everything (a few minutes on 2 cores)
     python bench/overhead.py --quick    # fewer repetitions
+    python bench/overhead.py --edit     # only the edit path beside the generate path, at 1024 px
+
+The edit path (``GuardedPipeline.edit``) adds the input checks (decoding, the classifier on the
+input, the edit-only prompt rules, reading its credentials and watermark through the verify path)
+and the ingredient (its thumbnail and the larger manifest): both are timed beside the generate
+path's chain on the same images, in the same run, alternating.
 
 The generator is a callable returning fixed natural images, so generation itself is not timed.
 """
@@ -91,6 +97,60 @@ def hallmark_chain(
     per_stage = {k: statistics.median(v) for k, v in stages.items()}
     per_stage["cpu"] = cpu * 1000 / (reps * batch)
     return statistics.median(totals), per_stage, faults / (reps * batch)
+
+
+def edit_vs_generate(size: int, reps: int, home: Path) -> dict[str, float]:
+    """Medians over ``reps`` alternated calls, ms per image: the generate path's post-generation
+    chain, the edit path's chain on the same picture (from an unsigned JPEG input of ``size`` px)
+    and what the edit adds (input checks, ingredient), the generator and the editor returning the
+    same fixed natural images (neither is timed)."""
+    from hallmark.pipeline import GuardedPipeline
+
+    images = natural_images(size, 5)
+    inputs = []
+    for i, img in enumerate(images):
+        path = home / f"input-{size}-{i}.jpg"
+        img.save(path, quality=90)
+        inputs.append(path)
+    calls = itertools.count()
+
+    def generate(prompt: str, n: int) -> list[Image.Image]:
+        return [images[next(calls) % 5]]
+
+    def editor(image: Image.Image, prompt: str) -> list[Image.Image]:
+        return [images[next(calls) % 5]]
+
+    figures: dict[str, list[float]] = {"generate": [], "edit": [], "input_checks": [], "ingredient": []}
+    with GuardedPipeline(generate, home=home, editor=editor, workers=1) as pipe:
+        pipe("warm-up", size=size, out_dir=home / "out")
+        pipe.edit(inputs[0], "warm-up", out_dir=home / "out")
+        for r in range(reps):
+            start = time.perf_counter()
+            made = pipe("a lighthouse at dawn", size=size, out_dir=home / "out")
+            assert made.images, made.withheld
+            figures["generate"].append(
+                (time.perf_counter() - start) * 1000 - made.timings_ms.get("prompt", 0)
+            )
+            start = time.perf_counter()
+            edited = pipe.edit(inputs[r % 5], "make it night", out_dir=home / "out")
+            assert edited.images, edited.decision.findings or edited.withheld
+            t = edited.timings_ms
+            figures["edit"].append((time.perf_counter() - start) * 1000 - t.get("prompt", 0))
+            figures["input_checks"].append(t["input_checks"])
+            figures["ingredient"].append(t["ingredient"] + t.get("c2pa_sign", 0))
+    return {k: statistics.median(v) for k, v in figures.items()}
+
+
+def print_edit(size: int, reps: int, home: Path) -> None:
+    f = edit_vs_generate(size, reps, home)
+    print(f"\n## edit path vs generate path at {size} px, ms per image (medians of {reps} alternated calls)")
+    print("| path | chain ms | input checks | ingredient + sign | ratio to generate |")
+    print("|---|---|---|---|---|")
+    print(f"| generate | {f['generate']:.1f} | - | - | 1.00 |")
+    print(
+        f"| edit | {f['edit']:.1f} | {f['input_checks']:.1f} | {f['ingredient']:.1f} | "
+        f"{f['edit'] / f['generate']:.2f} |"
+    )
 
 
 def labelled_policy() -> Any:
@@ -304,9 +364,27 @@ def peak_rss_generate(home: Path, out: Path, *, retain: bool = True) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--edit", action="store_true", help="only the edit path beside the generate path")
     args = parser.parse_args()
     reps = 2 if args.quick else 4
     singles = 10 if args.quick else 25  # images per size for the per-image figures
+    if args.edit:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "home"
+            subprocess.run(
+                [sys.executable, "-m", "hallmark", "keys", "init", "--home", str(home)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=REPO,
+            )
+            import cv2
+            import torch
+
+            torch.set_num_threads(1)
+            cv2.setNumThreads(1)
+            print(f"# hallmark edit-path benchmark — {os.cpu_count()} CPUs; one thread per library")
+            print_edit(1024, singles, home)
+        return
 
     tmp_holder = tempfile.TemporaryDirectory()
     home = Path(tmp_holder.name) / "home"
@@ -360,6 +438,7 @@ def main() -> None:
             f"\nthe 1024 px chain with glibc's heap defaults (HALLMARK_RETAIN_MEMORY=0, fresh process): "
             f"{total:.1f} ms per image, watermark {watermark:.1f} ms, {faults:.0f} page faults per image"
         )
+        print_edit(1024, singles, Path(tmp) / "home")
         print(
             f"\naudit append alone (SQLite, durable): {audit_append_ms(home, 50 if args.quick else 200):.2f} ms"
         )

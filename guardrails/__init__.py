@@ -4,12 +4,14 @@ if __name__ != "hallmark.guardrails":  # the folder sits at the repository's top
     raise ImportError(f"import hallmark.guardrails, not {__name__}")
 
 from ._detectors import DETECTORS, PromptDetector
+from ._edit import EditIntentFilter
 from ._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
 from ._image import CLASSIFIERS, ImageClassifier, ImageSafety
 from ._prompt import PromptFilter
 from ._types import Action, CheckStatus, DetectorStatus, Finding, ImageVerdict, PromptDecision
 
 __all__ = [
+    "EditIntentFilter",
     "CLASSIFIERS",
     "DETECTORS",
     "Action",

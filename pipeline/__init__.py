@@ -13,6 +13,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
+    "CallableEditor": "hallmark.pipeline._editors",
+    "DiffusersEditor": "hallmark.pipeline._editors",
+    "EditParams": "hallmark.pipeline._editors",
+    "Editor": "hallmark.pipeline._editors",
     "CallableGenerator": "hallmark.pipeline._generators",
     "Diagnosis": "hallmark.pipeline._diagnosis",
     "DiagnosisStatus": "hallmark.pipeline._diagnosis",
@@ -35,11 +39,15 @@ _WHERE = {
 
 __all__ = [
     "TINY_NOTE",
+    "CallableEditor",
     "CallableGenerator",
     "Diagnosis",
     "DiagnosisStatus",
+    "DiffusersEditor",
     "DiffusersGenerator",
     "DoctorReport",
+    "EditParams",
+    "Editor",
     "GenerationParams",
     "GenerationResult",
     "Generator",
@@ -67,6 +75,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:  # pragma: no cover
     from ._diagnosis import Diagnosis, DiagnosisStatus, DoctorReport
     from ._doctor import diagnose
+    from ._editors import CallableEditor, DiffusersEditor, Editor, EditParams
     from ._generators import CallableGenerator, DiffusersGenerator, GenerationParams, Generator, generator_for
     from ._guarded import GuardedPipeline
     from ._home import Home

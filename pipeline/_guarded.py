@@ -20,10 +20,8 @@ import hashlib
 import os
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,52 +47,10 @@ from ._once import (
 )
 from ._readback import encode_image, release_marked
 from ._records import label_context, new_record_id, policy_assertion, request_record
+from ._release import _EXT, _MIME, _SEALED_HEAD, _StageFailed, _timed, _Work, write_sealed
 from ._request import check_request, check_writable
 from ._results import GenerationResult, ReleasedImage, WithheldImage
 from ._stages import Stages
-
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-# Bytes of an image kept zero on disk until its audit entry commits: every format's signature.
-_SEALED_HEAD = 16
-
-
-@dataclass
-class _Work:
-    """One image on its way through the post-generation stages."""
-
-    index: int
-    record_id: uuid.UUID
-    image: Image.Image
-    verdict: ImageVerdict | None = None
-    payload: bytes | None = None
-    readable: bool = False  # the mark reads back from ``data`` (the released bytes)
-    data: bytes = b""
-    manifest_summary: dict[str, Any] = field(default_factory=dict)
-    fingerprint: dict[str, Any] | None = None  # of the marked picture: binds its watermark to it
-    tmp_path: Path | None = None
-    final_path: Path | None = None
-    stages: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    outcome: str = "pending"  # released | blocked | failed:<stage>
-    error: str = ""  # what failed, for the user (describe_error)
-    error_type: str = ""  # the exception's type, for the audit entry
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000
-
-
-class _StageFailed(Exception):
-    def __init__(self, stage: str, error: BaseException) -> None:
-        super().__init__(stage)
-        self.stage = stage
-        self.error = error
 
 
 class GuardedPipeline:
@@ -116,6 +72,7 @@ class GuardedPipeline:
         stages: Stages | None = None,
         workers: int | None = None,
         now: Callable[[], datetime] | None = None,
+        editor: Any = None,
     ) -> None:
         self.home = home if isinstance(home, Home) else Home.resolve(home)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
@@ -127,6 +84,7 @@ class GuardedPipeline:
         # The model loads after every key and setting was checked, and the audit log opens last:
         # a bad request fails before anything is written.
         self.generator = generator_for(generator, models_dir=self.home.models)  # type: ignore[arg-type]
+        self.editor = editor  # edits: an Editor or callable; None uses the diffusers model's own
 
         self.audit = self.home.open_audit_log(
             audit_url, retention_days=self.policy.audit.retention_days or None
@@ -241,12 +199,51 @@ class GuardedPipeline:
             ) from e
         tick("generate", n)
 
-        out.mkdir(parents=True, exist_ok=True)
         works = [
             _Work(index=i, record_id=ids[i], image=img)
             for i, img in enumerate(images)
             if ids[i] not in settled
         ]
+        self._release(
+            works,
+            decision=decision,
+            params=params,
+            personal=personal,
+            fmt=fmt,
+            out=out,
+            result=result,
+            request_id=request_id,
+            tick=tick,
+        )
+        return result
+
+    def edit(
+        self, image: Any, prompt: str, *, mask: Any = None, strength: float = 0.6, **options: Any
+    ) -> GenerationResult:
+        """Edit a real image (a path, bytes or PIL image; ``mask`` white where it is redrawn) through
+        the same stages, its input checked before any model runs and recorded as the ``parentOf``
+        ingredient of each released image.  ``options``: ``n``, ``seed``, ``steps``, ``guidance_scale``,
+        ``negative_prompt``, ``user``, ``out_dir``, ``fmt``, ``editor``, ``progress`` (``_edit``)."""
+        from ._edit import edit_image
+
+        return edit_image(self, image, prompt, mask=mask, strength=strength, **options)
+
+    def _release(
+        self,
+        works: list[_Work],
+        *,
+        decision: PromptDecision,
+        params: GenerationParams,
+        personal: dict[str, Any],
+        fmt: str,
+        out: Path,
+        result: GenerationResult,
+        request_id: str,
+        tick: Callable[[str, int], None],
+    ) -> None:
+        """Classify, mark, sign and commit ``works`` in order (see the module docstring)."""
+        timings = result.timings_ms
+        out.mkdir(parents=True, exist_ok=True)
         post_start = time.perf_counter()
         # Audit appends and renames happen in order, on this thread: the log sees the images in
         # generation order and no file is renamed before its entry is committed.  With workers,
@@ -273,7 +270,6 @@ class GuardedPipeline:
         for w in works:
             for stage, ms in w.timings.items():
                 timings[stage] = timings.get(stage, 0.0) + ms
-        return result
 
     def _processed(self, works: list[_Work], *, out_dir: Path, fmt: str) -> collections.abc.Generator[_Work]:
         """The works, in order, each once its post-generation stages have run (on worker threads
@@ -307,7 +303,9 @@ class GuardedPipeline:
     def _finish(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
         """Every stage after the classifier, for an image it let through."""
         self._mark_and_sign(w, fmt=fmt)
-        self._write_temp(w, out_dir=out_dir, fmt=fmt)
+        with self._stage(w, "write"):
+            write_sealed(w, out_dir=out_dir, fmt=fmt)
+        w.outcome = "ready"
 
     @contextmanager
     def _stage(self, w: _Work, stage: str) -> Iterator[None]:
@@ -342,7 +340,16 @@ class GuardedPipeline:
 
     def _mark_and_sign(self, w: _Work, *, fmt: str) -> None:
         labeler = self.stages.labeler
-        ctx = label_context(self.policy, self.generator.name, w.record_id) if labeler is not None else None
+        ctx = (
+            label_context(
+                self.policy,
+                w.edit.agent if w.edit is not None else self.generator.name,
+                w.record_id,
+                source_type=w.edit.source_type if w.edit is not None else None,
+            )
+            if labeler is not None
+            else None
+        )
         if labeler is not None and ctx is not None:
             with self._stage(w, "labels"):
                 w.image = labeler.visible(w.image, ctx)
@@ -376,10 +383,11 @@ class GuardedPipeline:
             w.stages["c2pa"] = "skipped: disabled by policy"
             return
         from hallmark.provenance import ManifestSpec, SoftBinding
+        from hallmark.provenance.c2pa import TRAINED_ALGORITHMIC_MEDIA
 
         spec = ManifestSpec(
             title=f"{w.record_id}.{_EXT[fmt]}",
-            software_agent=self.generator.name,
+            software_agent=w.edit.agent if w.edit is not None else self.generator.name,
             claim_generator=self.policy.c2pa.claim_generator,
             # Only a mark that reads back from these very bytes is promised as a soft binding.
             watermark=SoftBinding(scheme.scheme_id, w.payload.hex())
@@ -392,7 +400,10 @@ class GuardedPipeline:
                 audit_origin=getattr(self.audit, "origin", "hallmark audit log"),
                 verdict=w.verdict,
                 stages=w.stages,
+                edit_input=w.edit.record if w.edit is not None else None,
             ),
+            digital_source_type=w.edit.source_type if w.edit is not None else TRAINED_ALGORITHMIC_MEDIA,
+            ingredient=w.edit.ingredient if w.edit is not None else None,
             extra_assertions=list(labeler.assertions(ctx))
             if (labeler is not None and ctx is not None)
             else [],
@@ -415,20 +426,6 @@ class GuardedPipeline:
                 data = labeler.embed_metadata(data, fmt=fmt, ctx=ctx)
         return bytes(data)
 
-    def _write_temp(self, w: _Work, *, out_dir: Path, fmt: str) -> None:
-        """Write the signed image beside its final name, durable but unusable: its first bytes
-        (the format's signature) are zeros until the audit entry commits, so that a temp file
-        left by a crash or a failed commit can never pass for a released image."""
-        with self._stage(w, "write"):
-            final = out_dir / f"{w.record_id}.{_EXT[fmt]}"
-            tmp = out_dir / f".{w.record_id}.{_EXT[fmt]}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(bytes(_SEALED_HEAD) + memoryview(w.data)[_SEALED_HEAD:])
-                f.flush()
-                os.fsync(f.fileno())
-            w.tmp_path, w.final_path = tmp, final
-        w.outcome = "ready"
-
     # -- commit, in order, on the calling thread -----------------------------------------
 
     def _commit(
@@ -442,10 +439,11 @@ class GuardedPipeline:
         result: GenerationResult,
         request_id: str,
     ) -> None:
-        data = request_record(
-            self.policy, self.generator.name, decision, params=params, request_id=request_id
-        )
+        model = w.edit.agent if w.edit is not None else self.generator.name
+        data = request_record(self.policy, model, decision, params=params, request_id=request_id)
         data["record_id"] = str(w.record_id)
+        if w.edit is not None:  # the input: its sha256 and what its checks said, never its pixels
+            data["input"] = dict(w.edit.record)
         data["decisions"]["image"] = w.verdict.to_dict() if w.verdict else None
         data["stages"] = dict(w.stages)
         if w.outcome == "blocked":

@@ -60,10 +60,11 @@ def policy_assertion(
     audit_origin: str,
     verdict: ImageVerdict | None,
     stages: dict[str, str],
+    edit_input: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest's ``org.hallmark.policy`` assertion: which policy decided, where the record
     lives, what the image check said and what each stage did (never the prompt)."""
-    return {
+    out: dict[str, Any] = {
         "policy": policy.summary(),
         "record_id": record_id,
         "audit_log": audit_origin,
@@ -73,11 +74,17 @@ def policy_assertion(
         "image_not_checked": list(verdict.not_checked) if verdict else None,
         "stages": dict(stages),
     }
+    if edit_input is not None:  # an edit: the input's hash, credentials verdict and parent record
+        out["input"] = dict(edit_input)
+    return out
 
 
-def label_context(policy: Policy, model: str, record_id: uuid.UUID) -> LabelContext:
+def label_context(
+    policy: Policy, model: str, record_id: uuid.UUID, *, source_type: str | None = None
+) -> LabelContext:
     """What the regulation labels say of one image: its record, when it was made (the UUIDv7's
-    milliseconds), the provider, and the system and model that made it."""
+    milliseconds), the provider, and the system and model that made it; ``source_type`` (the
+    IPTC digital source type of an edit) marks an edited image."""
     from hallmark import __version__
     from hallmark.provenance import LabelContext
 
@@ -88,4 +95,6 @@ def label_context(policy: Policy, model: str, record_id: uuid.UUID) -> LabelCont
         model=model,
         system_name="hallmark",
         system_version=__version__,
+        edited=source_type is not None,
+        **({"digital_source_type": source_type} if source_type else {}),
     )

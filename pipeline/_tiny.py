@@ -4,7 +4,9 @@ It is built once from a fixed seed, saved under ``HALLMARK_HOME/models/tiny-sd``
 with ``StableDiffusionPipeline.from_pretrained(..., local_files_only=True)``, so the loading path
 that a real model takes is the one exercised.  Its weights are random: it draws coloured noise.
 The configuration is the smallest one that keeps diffusers' shapes honest (FACTS.md): a VAE scale
-factor of 8, cross-attention width equal to the text encoder's, 77 token positions.
+factor of 8, cross-attention width equal to the text encoder's, 77 token positions.  Edits use its
+components through diffusers' ``AutoPipelineForImage2Image`` and ``AutoPipelineForInpainting``
+(``from_pipe``); its 4-channel UNet inpaints by blending latents outside the mask.
 """
 
 from __future__ import annotations

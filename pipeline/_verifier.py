@@ -115,14 +115,24 @@ def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | 
         return None
     opened: dict[int, Any] = {}
 
-    def lookup(scheme_id: str, payload_hex: str) -> Mapping[str, Any] | None:
+    def log() -> Any:
         from hallmark.audit import AuditLog
+
+        if os.getpid() not in opened:
+            opened[os.getpid()] = AuditLog.open(url)
+        return opened[os.getpid()]
+
+    return log_lookup(log)
+
+
+def log_lookup(log: Callable[[], Any]) -> Callable[[str, str], Mapping[str, Any] | None]:
+    """The lookup over the audit log ``log()`` returns (opened once per process by the caller)."""
+
+    def lookup(scheme_id: str, payload_hex: str) -> Mapping[str, Any] | None:
         from hallmark.provenance import audit_summary
 
-        log = opened.get(os.getpid())
-        if log is None:
-            log = opened[os.getpid()] = AuditLog.open(url)
-        entries = [e for e in log.find(payload=payload_hex) if e.kind == "image.released"]
+        audit = log()
+        entries = [e for e in audit.find(payload=payload_hex) if e.kind == "image.released"]
         entries = [e for e in entries if e.data.get("scheme_id") in (None, scheme_id)] or entries
         if not entries:
             return None
@@ -131,7 +141,7 @@ def _audit_lookup(url: str) -> Callable[[str, str], Mapping[str, Any] | None] | 
             {**entry.data, "kind": entry.kind, "created": entry.created, "index": entry.index}
         )
         rid = entry.data.get("record_id")
-        if rid and any(e.kind == "record.erased" for e in log.find(record_id=str(rid))):
+        if rid and any(e.kind == "record.erased" for e in audit.find(record_id=str(rid))):
             summary["erased"] = True
         return summary
 

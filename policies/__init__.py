@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._edit_schema import EDIT_CATEGORIES, EditInputPolicy, EditPolicy
     from ._guard_schema import (
         ALWAYS_BLOCK,
         CATEGORIES,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from ._schema import AuditPolicy, C2paPolicy, OutputPolicy, Policy, WatermarkPolicy
 
 _LAZY = {
+    **dict.fromkeys(("EDIT_CATEGORIES", "EditInputPolicy", "EditPolicy"), "hallmark.policies._edit_schema"),
     **dict.fromkeys(
         (
             "ALWAYS_BLOCK",
@@ -106,6 +108,9 @@ __all__ = [
     "CategoryPolicy",
     "CnGb45438Settings",
     "DEPICTS_MINOR",
+    "EDIT_CATEGORIES",
+    "EditInputPolicy",
+    "EditPolicy",
     "EuAiActSettings",
     "IMAGE_CATEGORIES",
     "ImageBackend",

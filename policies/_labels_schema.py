@@ -52,6 +52,9 @@ class CnGb45438Settings(_Section):
     """
 
     text: str = "AI生成"
+    # The label of an edited image (a real image redrawn in whole or part): GB 45438 speaks of
+    # AI "generated or synthesised" content; an edit is synthesised.
+    edited_text: str = "AI合成"
     corner: Literal["top_left", "top_right", "bottom_left", "bottom_right"] = "bottom_right"
     min_height_fraction: float = Field(default=0.05, ge=0.05, le=0.5)
     # Below this many pixels of glyph height a label is not legible, whatever the fraction says.
@@ -70,7 +73,7 @@ class CnGb45438Settings(_Section):
     content_propagator: str | None = None
     propagate_id_prefix: str | None = None
 
-    @field_validator("text")
+    @field_validator("text", "edited_text")
     @classmethod
     def _text_visible(cls, v: str) -> str:
         if not v.strip():

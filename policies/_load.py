@@ -161,17 +161,23 @@ def _inline_lists(source: _Source, problems: list[str]) -> None:
                 problems.append(f"{where}: cannot read list file {name} ({e.__class__.__name__})")
         holder[terms_key] = terms
 
-    prompt = source.data.get("prompt")
-    if not isinstance(prompt, dict):
-        return
-    load_into(prompt, "allow_files", "allow", ("prompt",))
-    categories = prompt.get("categories")
-    if not isinstance(categories, dict):
-        return
+    # The prompt's categories, and the edit-only ones (``edit.categories``), hold list files.
+    for section in ("prompt", "edit"):
+        holder = source.data.get(section)
+        if not isinstance(holder, dict):
+            continue
+        if section == "prompt":
+            load_into(holder, "allow_files", "allow", ("prompt",))
+        categories = holder.get("categories")
+        if isinstance(categories, dict):
+            _inline_categories(categories, section, load_into)
+
+
+def _inline_categories(categories: dict[str, Any], section: str, load_into: Any) -> None:
     for name, category in categories.items():
         if not isinstance(category, dict):
             continue
-        loc = ("prompt", "categories", name)
+        loc = (section, "categories", name)
         load_into(category, "allow_files", "allow", loc)
         detectors = category.get("detectors")
         if isinstance(detectors, list):

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ._edit_schema import EditPolicy
 from ._guard_schema import ImagePolicy, PromptPolicy
 from ._labels_schema import LabelsPolicy, check_profile_requirements
 
@@ -76,6 +77,7 @@ class Policy(_Section):
     audit: AuditPolicy = AuditPolicy()
     labels: LabelsPolicy = LabelsPolicy()
     output: OutputPolicy = OutputPolicy()
+    edit: EditPolicy = EditPolicy()
 
     @model_validator(mode="after")
     def _profiles_get_what_they_need(self) -> Policy:

@@ -7,6 +7,7 @@ from .c2pa import (
     WATERMARK_KEY,
     C2paReading,
     C2paSigner,
+    Ingredient,
     KeyInfo,
     ManifestSpec,
     ManifestStore,
@@ -65,6 +66,7 @@ from .watermark import (
 __all__ = [
     "WATERMARK_KEY",
     "C2paSigner",
+    "Ingredient",
     "KeyInfo",
     "ManifestSpec",
     "ManifestStore",

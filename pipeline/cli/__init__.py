@@ -22,6 +22,9 @@ from . import (
     _doctor as _cli_doctor,
 )
 from . import (
+    _edit as _cli_edit,
+)
+from . import (
     _generate as _cli_generate,
 )
 from . import (
@@ -82,6 +85,7 @@ def _hallmark(
 
 
 app.command("generate")(_cli_generate.generate)
+app.command("edit")(_cli_edit.edit)
 app.command("check")(_cli_check.check)
 app.command("verify")(_cli_verify.verify)
 app.add_typer(_cli_audit.app, name="audit")

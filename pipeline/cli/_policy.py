@@ -37,6 +37,13 @@ def show(policy: PolicyOption = "default", json_output: JsonOption = False) -> N
         detectors = ", ".join(f"{d.type}:{d.id}({d.severity}, {_size(d)})" for d in cat.detectors)
         a = cat.actions
         table.add_row(name, str(cat.enabled), a.low, a.medium, a.high, detectors, str(len(cat.allow)))
+    for edit_name, cat in p.edit.categories.items():  # applied to edits of an image only
+        detectors = ", ".join(f"{d.type}:{d.id}({d.severity}, {_size(d)})" for d in cat.detectors)
+        a = cat.actions
+        enabled = str(cat.enabled and p.edit.enabled)
+        table.add_row(
+            f"{edit_name} (edits)", enabled, a.low, a.medium, a.high, detectors, str(len(cat.allow))
+        )
     out.print(table)
     pii = p.prompt.pii
     entities = (

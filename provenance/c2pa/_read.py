@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._chain import ChainLink, read_chain
 from ._codes import (
     ASSESSMENT_FOR,
     DISQUALIFYING,
@@ -144,6 +145,7 @@ class C2paReading:
     # The claim signer (not an identity inside the manifest) chains to a trust anchor.
     signer_trusted: bool = False
     identities: tuple[IdentityReading, ...] = ()
+    chain: tuple[ChainLink, ...] = ()  # the parentOf ingredients of an edited image
 
     @property
     def present(self) -> bool:
@@ -247,6 +249,7 @@ class C2paReading:
             "hallmark_policy": self.hallmark_policy,
             "soft_bindings": list(self.soft_bindings),
             "identities": [i.to_dict() for i in self.identities],
+            "chain": [link.to_dict() for link in self.chain],
             "remote_url": self.remote_url,
             "assertion_labels": [a["label"] for a in self.assertions],
             "error": self.error,
@@ -462,6 +465,7 @@ def _describe(store: dict[str, Any], *, remote_url: str | None) -> C2paReading:
         remote_url=remote_url,
         assertions=tuple(raw),
         signer_trusted=signer_trusted,
+        chain=read_chain(store, active),
         identities=read_identities(
             raw,
             success=pairs[0],

@@ -31,6 +31,9 @@ from ._keys import (
 from ._softbinding import SOFT_BINDING_LABEL, assertion_data, manifest_alg
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = (
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+)
 SUPPORTED_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
 SUPPORTED_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 TRAINING_MINING_LABEL = "cawg.training-mining"
@@ -58,6 +61,20 @@ class SoftBinding:
 
 
 @dataclass(frozen=True)
+class Ingredient:
+    """The image an edit started from, recorded as a ``parentOf`` ingredient: c2pa embeds its own
+    manifest store when it has one; ``thumbnail`` (JPEG bytes) is added when it has none."""
+
+    title: str
+    mime: str
+    data: bytes
+    thumbnail: bytes | None = None
+
+
+_INGREDIENT_ID = "input"  # pairs the c2pa.opened action with its ingredient inside the Builder
+
+
+@dataclass(frozen=True)
 class ManifestSpec:
     """What the manifest of one generated image declares.
 
@@ -77,6 +94,8 @@ class ManifestSpec:
     policy_assertion: Mapping[str, Any] = field(default_factory=dict)
     extra_assertions: Sequence[Mapping[str, Any]] = ()
     thumbnail: bool = False
+    # An edit: c2pa.opened (the ingredient) and c2pa.edited replace c2pa.created.
+    ingredient: Ingredient | None = None
 
     def to_manifest(self) -> dict[str, Any]:
         """The manifest definition c2pa's Builder takes (JSON-ready)."""
@@ -95,6 +114,10 @@ class ManifestSpec:
             "softwareAgent": {"name": self.software_agent},
         }
         actions: list[dict[str, Any]] = [created]
+        if self.ingredient is not None:
+            created["action"] = "c2pa.edited"
+            opened = {"action": "c2pa.opened", "parameters": {"ingredientIds": [_INGREDIENT_ID]}}
+            actions.insert(0, opened)
         assertions: list[dict[str, Any]] = []
         if self.watermark is not None:
             actions.append(
@@ -254,6 +277,8 @@ class C2paSigner:
         try:
             builder = c2pa.Builder(definition, context=self._context(thumbnail=manifest.thumbnail))
             with builder:
+                if manifest.ingredient is not None:
+                    _add_ingredient(builder, manifest.ingredient)
                 # Signer first: Builder.sign reads (signer, format, source, dest) only in that order.
                 store = builder.sign(self._signer, mime, io.BytesIO(data), dest)
         except c2pa.C2paError as e:
@@ -288,6 +313,14 @@ class C2paSigner:
                 ctx = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": thumbnail}}})
                 self._contexts[thumbnail] = ctx
             return ctx
+
+
+def _add_ingredient(builder: Any, ingredient: Ingredient) -> None:
+    spec: dict[str, Any] = {"title": ingredient.title, "relationship": "parentOf", "label": _INGREDIENT_ID}
+    if ingredient.thumbnail:
+        spec["thumbnail"] = {"format": "image/jpeg", "identifier": "input-thumbnail.jpg"}
+        builder.add_resource("input-thumbnail.jpg", io.BytesIO(ingredient.thumbnail))
+    builder.add_ingredient(spec, ingredient.mime, io.BytesIO(ingredient.data))
 
 
 def _check_alg(alg: str) -> str:

@@ -28,11 +28,12 @@ class EuAiAct:
         return image
 
     def xmp_properties(self, ctx: LabelContext) -> list[XmpProperty]:
-        source = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-        return [XmpProperty(IPTC_EXT_NS, "Iptc4xmpExt", "DigitalSourceType", source)]
+        return [XmpProperty(IPTC_EXT_NS, "Iptc4xmpExt", "DigitalSourceType", ctx.digital_source_type)]
 
     def assertions(self, ctx: LabelContext) -> list[dict[str, Any]]:
-        return []  # the c2pa.created action with its digital source type is the declaration
+        # The c2pa.created (or, for an edit, c2pa.edited) action with its digital source type is the
+        # declaration; Article 50 covers content "artificially generated or manipulated".
+        return []
 
     @classmethod
     def declared(cls, ev: _Evidence) -> bool:

@@ -37,8 +37,11 @@ class CnGb45438:
         self.settings = s
         self.provider = labels.provider
         self.integrity_key = integrity_key
+        # One face for both texts, so an edit's label fails (if at all) when the labeler is built.
         self.font: LabelFont = find_font(
-            s.text, font_path=font_path if font_path is not None else s.font_path, font_index=s.font_index
+            s.text + s.edited_text,
+            font_path=font_path if font_path is not None else s.font_path,
+            font_index=s.font_index,
         )
 
     def visible(self, image: Image.Image, ctx: LabelContext) -> Image.Image:
@@ -46,7 +49,7 @@ class CnGb45438:
         out, _ = draw_label(
             image,
             self.font,
-            s.text,
+            s.edited_text if ctx.edited else s.text,
             min_height_fraction=s.min_height_fraction,
             min_text_px=s.min_text_px,
             max_width_fraction=s.max_width_fraction,
@@ -82,7 +85,7 @@ class CnGb45438:
                 "label": GB45438_ASSERTION,
                 "data": {
                     "explicit_label": {
-                        "text": s.text,
+                        "text": s.edited_text if ctx.edited else s.text,
                         "corner": s.corner,
                         "min_height_fraction": s.min_height_fraction,
                         "style": s.style,

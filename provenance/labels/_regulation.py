@@ -46,6 +46,9 @@ class LabelContext:
     system_name: str
     system_version: str
     content_sha256: str | None = None
+    edited: bool = False  # an edit of an input image ("edited with AI"), not drawn from nothing
+    # IPTC: trainedAlgorithmicMedia, or compositeWithTrainedAlgorithmicMedia for a region redrawn
+    digital_source_type: str = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
     def __post_init__(self) -> None:
         if not self.record_id:

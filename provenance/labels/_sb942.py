@@ -39,7 +39,9 @@ class UsCaSb942:
             "model": ctx.model,
             "created": ctx.created_iso,
             "content_id": ctx.record_id,
-            "disclosure": "AI-generated content (California Business and Professions Code 22757, SB 942)",
+            # SB 942 covers content "created or altered" by a generative AI system.
+            "disclosure": ("AI-altered content" if ctx.edited else "AI-generated content")
+            + " (California Business and Professions Code 22757, SB 942)",
         }
         return [{"label": self.settings.assertion_label, "data": data}]
 

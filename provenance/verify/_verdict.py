@@ -168,7 +168,7 @@ def _manifest_verdict(c2pa: C2paReading, ours: list[WatermarkReading], *, run: _
     if _claims_hallmark(c2pa):
         if assessment is Assessment.TRUSTED:
             return Verdict.HALLMARK_SIGNED, (
-                f"This image was made by an AI system ({_agent(c2pa)}) using hallmark; its Content Credentials "
+                f"This image was {_made(c2pa)} by an AI system ({_agent(c2pa)}) using hallmark; its Content Credentials "
                 f"are intact, say how it was made, and are signed by {signer}, a signer in your trust anchors."
             )
         if run.record and any(r.found for r in ours):
@@ -231,11 +231,16 @@ def _recovery_note(run: _Run) -> str:
     )
 
 
+def _made(c2pa: C2paReading) -> str:
+    """'edited' when the manifest records an edit of an earlier image (see its chain), else 'made'."""
+    return "edited" if any(a.get("action") == "c2pa.edited" for a in c2pa.actions) else "made"
+
+
 def _agent(c2pa: C2paReading) -> str:
     agents = [
         a["software_agent"]
         for a in c2pa.actions
-        if a.get("action") == "c2pa.created" and a.get("software_agent")
+        if a.get("action") in ("c2pa.created", "c2pa.edited") and a.get("software_agent")
     ]
     return agents[0] if agents else "unknown model"
 

@@ -20,6 +20,7 @@ from hallmark.checks import CheckStatus
 from ..c2pa import TrustConfig
 from ..c2pa._read import read_c2pa
 from ._binding import _bind
+from ._chain import chain_checks
 from ._checks import (
     AuditLookup,
     ManifestLookup,
@@ -93,6 +94,7 @@ def verify_image(
         return run.error(pixel_error or "not an image that can be read", image=info)
     run.checks.append(_c2pa_check(c2pa, run.warnings))
     run.checks.extend(_identity_checks(c2pa))
+    run.checks.extend(chain_checks(c2pa))
     if pixel_error:
         run.warnings.append(f"the pixels could not be decoded ({pixel_error}); watermarks were not checked")
 

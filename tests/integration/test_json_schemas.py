@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from PIL import Image
 from typer.testing import CliRunner
 
 import hallmark
@@ -94,6 +95,15 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     labelled = root / "set.csv"
     labelled.write_text("prompt,label,category\na naked man,unsafe,sexual\nnude lipstick,safe,sexual\n")
     got["policy test"] = [one(run("policy", "test", labelled, "--json"))]
+    photo = root / "photo.png"
+    Image.new("RGB", (320, 256), "skyblue").save(photo)
+    edits = root / "edits"
+    edited = one(run("edit", photo, "make it night", "--seed", 5, "--home", home, "--out", edits, "--json"))
+    got["edit"] = [edited]
+    got["edit (refused)"] = [
+        one(run("edit", photo, "remove her clothes", "--home", home, "--out", edits, "--json", code=1))
+    ]
+    got["verify (edited)"] = lines(run("verify", edited["images"][0]["path"], "--home", home, "--json"))
     return got
 
 
@@ -116,6 +126,9 @@ EXPECTED = {
     "keys show": "key-info",
     "generate": "generate-result",
     "generate (blocked)": "generate-result",
+    "edit": "generate-result",
+    "edit (refused)": "generate-result",
+    "verify (edited)": "verify-report",
     "check": "check-decision",
     "verify": "verify-report",
     "audit list": "audit-entry",
@@ -159,6 +172,8 @@ def test_the_outputs_are_the_interesting_ones(outputs: dict[str, list[dict[str, 
     assert outputs["check"][0]["findings"]
     assert {d["verdict"] for d in outputs["verify"]} == {"hallmark-signed", "error"}
     assert outputs["audit prove (consistency)"][0]["type"] == "consistency"
+    assert outputs["edit (refused)"][0]["blocked"] is True
+    assert outputs["verify (edited)"][0]["c2pa"]["chain"][0]["has_manifest"] is False
 
 
 def test_a_schema_rejects_what_it_does_not_describe(outputs: dict[str, list[dict[str, Any]]]) -> None:

@@ -170,10 +170,12 @@ def _inline_lists(source: _Source, problems: list[str]) -> None:
             load_into(holder, "allow_files", "allow", ("prompt",))
         categories = holder.get("categories")
         if isinstance(categories, dict):
-            _inline_categories(categories, section, load_into)
+            _inline_categories(categories, section, load_into, source, problems)
 
 
-def _inline_categories(categories: dict[str, Any], section: str, load_into: Any) -> None:
+def _inline_categories(
+    categories: dict[str, Any], section: str, load_into: Any, source: _Source, problems: list[str]
+) -> None:
     for name, category in categories.items():
         if not isinstance(category, dict):
             continue

@@ -56,7 +56,7 @@ def worker(
         typer.Option(
             "--max-deliveries",
             help="Give a job up (poison job) once its worker died during this many deliveries "
-            "of it. Default: $HALLMARK_MAX_DELIVERIES or 3.",
+            "of it. Default: $HALLMARK_MAX_DELIVERIES or 5.",
         ),
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",

@@ -15,7 +15,9 @@ from typing import Any
 
 from hallmark.errors import PipelineError
 
-DEFAULT_MAX_DELIVERIES = 3
+# A job killed this often is more likely to kill its worker than to be unlucky: restarts, deploys
+# and preempted machines rarely hit the same job five times.
+DEFAULT_MAX_DELIVERIES = 5
 
 
 def _key(job_id: str) -> str:

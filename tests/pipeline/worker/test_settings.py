@@ -119,7 +119,7 @@ def test_the_delivery_limit_and_network_use_come_from_the_environment(
     for name in ("HALLMARK_MAX_DELIVERIES", "HALLMARK_ALLOW_NETWORK", "HALLMARK_FETCH_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     s = WorkerSettings.from_env()
-    assert (s.max_deliveries, s.allow_network, s.fetch_timeout) == (3, False, 30.0)
+    assert (s.max_deliveries, s.allow_network, s.fetch_timeout) == (5, False, 30.0)
     monkeypatch.setenv("HALLMARK_MAX_DELIVERIES", "5")
     monkeypatch.setenv("HALLMARK_ALLOW_NETWORK", "1")
     monkeypatch.setenv("HALLMARK_FETCH_MAX_BYTES", "1000")

@@ -4,8 +4,9 @@ their results in a result store (Redis).
 Jobs are acknowledged only once they are done and put back when the process running them dies
 (``task_acks_late``, ``task_reject_on_worker_lost``), and a worker process takes one job at a
 time (prefetch 1), so a killed worker loses nothing: its job runs again elsewhere, and the request
-id makes the second run return what the first already released.  Celery is imported only here,
-and only when an app is made.
+id makes the second run return what the first already released.  A job whose worker dies every
+time is given up after a few deliveries (``_deliveries``).  Celery is imported only here, and only
+when an app is made.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A job that fails with an error is acknowledged, never put back: only a job whose worker
+        # died is delivered again, and that only up to the delivery limit (``_deliveries``).
+        task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         task_serializer="json",
         result_serializer="json",

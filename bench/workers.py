@@ -3,12 +3,13 @@
 A home gets keys and a fresh PostgreSQL audit log; an archive of found images is made (copies of
 images released by the built-in tiny model, and plain noise images with no provenance).  Then:
 
-- in this process: ``GuardedPipeline.from_pretrained("tiny")`` runs the generation requests one
-  after another (n=1, 512 px, 2 steps, each with its request id, as a job runs them), and
-  ``Verifier.verify`` checks every file of the archive (the baseline);
 - ``hallmark worker --concurrency 1`` and ``--concurrency 2`` (RabbitMQ broker, Redis results,
-  the same audit log): the same requests queued at once (``submit_generation``), the archive as a
-  chord of chunks (``submit_verification``).
+  the same audit log): generation requests queued at once (``submit_generation``: n=1, 512 px,
+  2 steps, each with its request id), and the archive as a chord of chunks
+  (``submit_verification``);
+- the baseline, measured right before each of those figures while the worker idles: the same
+  requests one after another in this process (``GuardedPipeline.from_pretrained("tiny")``) and
+  ``Verifier.verify`` on every file (the machine is shared: what else runs changes by the minute).
 
 It prints jobs/s and files/s with their ratio to the baseline, and the queue's added latency per
 job: the round trip of a job that does nothing (an empty verify chunk: submit, deliver, run, store
@@ -123,17 +124,49 @@ def gen_job(i: int) -> Any:
     )  # fmt: skip
 
 
-def local_request(pipe: Any, out: Path, i: int) -> float:
-    job = gen_job(i)
-    t0 = time.perf_counter()
-    result = pipe(job.prompt, n=1, size=(SIZE, SIZE), steps=STEPS, out_dir=out, request_id=job.request_id)
-    assert len(result.images) == 1, result
-    return time.perf_counter() - t0
+class Local:
+    """The baseline: the same work in this process, with its own loaded pipeline and verifier."""
+
+    def __init__(self, pipe: Any, verifier: Any, out: Path) -> None:
+        self.pipe, self.verifier, self.out = pipe, verifier, out
+
+    def request(self, i: int) -> float:
+        job = gen_job(i)
+        t0 = time.perf_counter()
+        result = self.pipe(
+            job.prompt, n=1, size=(SIZE, SIZE), steps=STEPS, out_dir=self.out, request_id=job.request_id
+        )
+        assert len(result.images) == 1, result
+        return time.perf_counter() - t0
+
+    def jobs_s(self, jobs: int) -> float:
+        t0 = time.perf_counter()
+        for k in range(jobs):
+            self.request(k)
+        return jobs / (time.perf_counter() - t0)
+
+    def verify(self, files: list[str]) -> tuple[float, dict[str, int]]:
+        verdicts: dict[str, int] = {}
+        t0 = time.perf_counter()
+        for f in files:
+            v = self.verifier.verify(Path(f)).verdict.value
+            verdicts[v] = verdicts.get(v, 0) + 1
+        return len(files) / (time.perf_counter() - t0), verdicts
 
 
-def measure_workers(
-    app: Any, files: list[str], *, jobs: int, chunk: int, concurrency: int, one_by_one: int, empties: int
+def measure(
+    app: Any,
+    local: Local,
+    files: list[str],
+    *,
+    jobs: int,
+    chunk: int,
+    concurrency: int,
+    singles: int,
+    empties: int,
 ) -> dict[str, Any]:
+    """Each figure of the workers beside the same work in this process, measured right before it
+    (the machine is shared: what else runs changes from minute to minute)."""
     from hallmark.pipeline.worker import submit_generation, submit_verification
 
     # Ready: every pool process has loaded the model (before it takes a job); then warm, as the
@@ -142,14 +175,18 @@ def measure_workers(
         r.get(timeout=300)
     for r in [submit_generation(app, gen_job(-1 - k)) for k in range(4 * concurrency)]:
         r.get(timeout=300)
+    submit_verification(app, files[: 4 * concurrency], chunk_size=1).get(timeout=300)
 
+    local_jobs_s = local.jobs_s(jobs)
     t0 = time.perf_counter()
     results = [submit_generation(app, gen_job(k)) for k in range(jobs)]
     done = [r.get(timeout=600) for r in results]
-    gen_s = time.perf_counter() - t0
+    jobs_s = jobs / (time.perf_counter() - t0)
     assert all(len(d["images"]) == 1 for d in done), done
-    single = []
-    for k in range(one_by_one):
+
+    single, single_local = [], []
+    for k in range(singles):  # one at a time, alternately here and through the queue
+        single_local.append(local.request(2000 + k))
         t0 = time.perf_counter()
         submit_generation(app, gen_job(1000 + k)).get(timeout=120)
         single.append(time.perf_counter() - t0)
@@ -159,17 +196,16 @@ def measure_workers(
         empty_job(app).get(timeout=60)
         round_trips.append(time.perf_counter() - t0)
 
-    submit_verification(app, files[: 4 * concurrency], chunk_size=1).get(timeout=300)  # warm
+    local_files_s, local_verdicts = local.verify(files)
     t0 = time.perf_counter()
     summary = submit_verification(app, files, chunk_size=chunk).get(timeout=600)
-    verify_s = time.perf_counter() - t0
-    assert summary["files"] == len(files), summary
+    files_s = len(files) / (time.perf_counter() - t0)
+    assert summary["verdicts"] == local_verdicts, (summary, local_verdicts)  # the same answers
     return {
-        "jobs_s": jobs / gen_s,
-        "files_s": len(files) / verify_s,
-        "verdicts": summary["verdicts"],
+        "jobs_s": (jobs_s, local_jobs_s),
+        "files_s": (files_s, local_files_s),
         "round_trips": round_trips,
-        "single": single,
+        "single": (single, single_local),
     }
 
 
@@ -185,7 +221,7 @@ def main() -> None:
     files_n = args.files or (80 if args.quick else 400)
     chunk = args.chunk or (10 if args.quick else 25)
     empties = args.empties or (50 if args.quick else 200)
-    one_by_one = 6 if args.quick else 20
+    singles = 6 if args.quick else 20
     for name, port in (("RabbitMQ", 5672), ("Redis", 6379), ("PostgreSQL", 5432)):
         if not reachable(port):
             raise SystemExit(f"{name} is not reachable at 127.0.0.1:{port}")
@@ -197,6 +233,7 @@ def main() -> None:
 
     schema = f"hm_bench_workers_{uuid.uuid4().hex[:10]}"
     prefix = f"hallmark-bench-{uuid.uuid4().hex[:8]}."
+    loads = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         home = root / "home"
@@ -210,44 +247,30 @@ def main() -> None:
         }
         os.environ.update({k: env[k] for k in ("HALLMARK_HOME", "HALLMARK_AUDIT_URL")})
         app = make_app(WorkerSettings(broker_url=BROKER_URL, result_url=RESULT_URL, queue_prefix=prefix))
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[int, dict[str, Any]] = {}
         try:
             hallmark("keys", "init", env=env)
             hallmark("audit", "checkpoint", env=env)
-            load_avg = os.getloadavg()[0]
-
-            # In this process: the baseline.
             with GuardedPipeline.from_pretrained("tiny", home=home) as pipe:
                 files = make_archive(pipe, root, files=files_n)
+                local = Local(pipe, Verifier.from_home(home), root / "local")
                 for k in range(4):  # warm, as every pool process is
-                    local_request(pipe, root / "local", -1 - k)
-                t0 = time.perf_counter()
-                for k in range(jobs):
-                    local_request(pipe, root / "local", k)
-                local_jobs_s = jobs / (time.perf_counter() - t0)
-                single_local = [local_request(pipe, root / "local", 1000 + k) for k in range(one_by_one)]
-            verifier = Verifier.from_home(home)
-            for f in files[:4]:  # warm
-                verifier.verify(Path(f))
-            t0 = time.perf_counter()
-            verdicts: dict[str, int] = {}
-            for f in files:
-                v = verifier.verify(Path(f)).verdict.value
-                verdicts[v] = verdicts.get(v, 0) + 1
-            local_files_s = len(files) / (time.perf_counter() - t0)
-
-            for concurrency in (1, 2):
-                worker = Worker(env, home, root / "out", root / f"worker{concurrency}.log", concurrency)
-                try:
-                    rows[f"{concurrency}"] = measure_workers(
-                        app, files, jobs=jobs, chunk=chunk, concurrency=concurrency,
-                        one_by_one=one_by_one, empties=empties,
-                    )  # fmt: skip
-                except Exception:
-                    print((root / f"worker{concurrency}.log").read_text()[-3000:], file=sys.stderr)
-                    raise
-                finally:
-                    worker.stop()
+                    local.request(-1 - k)
+                local.verify(files[:4])
+                for concurrency in (1, 2):
+                    log = root / f"worker{concurrency}.log"
+                    worker = Worker(env, home, root / "out", log, concurrency)
+                    loads.append(os.getloadavg()[0])
+                    try:
+                        rows[concurrency] = measure(
+                            app, local, files, jobs=jobs, chunk=chunk, concurrency=concurrency,
+                            singles=singles, empties=empties,
+                        )  # fmt: skip
+                    except Exception:
+                        print(log.read_text()[-3000:], file=sys.stderr)
+                        raise
+                    finally:
+                        worker.stop()
         finally:
             with app.connection_for_write() as conn:
                 for name in ("generate", "verify"):
@@ -257,31 +280,26 @@ def main() -> None:
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
-    for r in rows.values():
-        assert r["verdicts"] == verdicts, (r["verdicts"], verdicts)  # the same answers both ways
     print(
-        f"# hallmark worker (RabbitMQ broker, Redis results, PostgreSQL audit log, loopback) vs one "
-        f"process; tiny model {SIZE} px {STEPS} steps; {jobs} generation jobs, {len(files)} files "
-        f"in chunks of {chunk}; {os.cpu_count()} cores, shared (load {load_avg:.1f} at start)"
+        f"# hallmark worker (RabbitMQ broker, Redis results, PostgreSQL audit log, loopback) beside "
+        f"the same work in one process, measured just before; tiny model {SIZE} px {STEPS} steps; "
+        f"{jobs} generation jobs, {len(files)} files in chunks of {chunk}; {os.cpu_count()} cores, "
+        f"shared (load average {', '.join(f'{x:.1f}' for x in loads)} as each configuration started)"
     )
-    print("| work | in one process (baseline) | 1 worker process | 2 worker processes |")
-    print("|---|---|---|---|")
-    for label, key, base in (
-        ("generate, jobs/s", "jobs_s", local_jobs_s),
-        ("bulk verify, files/s", "files_s", local_files_s),
-    ):
-        cells = [f"{rows[c][key]:.2f} (x{rows[c][key] / base:.2f})" for c in ("1", "2")]
-        print(f"| {label} | {base:.2f} | {cells[0]} | {cells[1]} |")
-    for c in ("1", "2"):
-        rt = rows[c]["round_trips"]
-        single = rows[c]["single"]
-        added = statistics.median(single) - statistics.median(single_local)
+    print("| work | worker processes | through the queue | in one process (baseline) | ratio |")
+    print("|---|---|---|---|---|")
+    for label, key in (("generate, jobs/s", "jobs_s"), ("bulk verify, files/s", "files_s")):
+        for c, row in rows.items():
+            queued, base = row[key]
+            print(f"| {label} | {c} | {queued:.2f} | {base:.2f} | x{queued / base:.2f} |")
+    for c, row in rows.items():
+        rt = row["round_trips"]
+        single, single_local = (statistics.median(x) for x in row["single"])
         print(
             f"{c} worker process(es): empty job round trip p50 {1000 * pct(rt, 0.5):.1f} ms, "
             f"p99 {1000 * pct(rt, 0.99):.1f} ms ({len(rt)} jobs; target p50 at most 20 ms); "
-            f"one generation job at a time: p50 {1000 * statistics.median(single):.0f} ms through "
-            f"the queue, {1000 * statistics.median(single_local):.0f} ms in one process "
-            f"({1000 * added:+.0f} ms)"
+            f"one generation job at a time: p50 {1000 * single:.0f} ms through the queue, "
+            f"{1000 * single_local:.0f} ms in one process ({1000 * (single - single_local):+.0f} ms)"
         )
 
 

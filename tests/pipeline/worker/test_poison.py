@@ -36,6 +36,7 @@ from hallmark.provenance import init_keys
 DropQueues = Callable[[Any, str], None]
 HALLMARK = str(Path(sys.executable).with_name("hallmark"))
 BROKER_URL = os.environ.get("HALLMARK_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_BROKER_URL = os.environ.get("HALLMARK_TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/1")
 RESULT_URL = os.environ.get("HALLMARK_TEST_RESULT_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -76,8 +77,9 @@ def _render(prompt: str, n: int, width: int, height: int) -> list:  # type: igno
     return [Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)) for _ in range(n)]
 
 
+@pytest.mark.parametrize("broker", [BROKER_URL, REDIS_BROKER_URL], ids=["rabbitmq", "redis"])
 def test_a_job_that_kills_its_worker_is_given_up_after_the_limit(
-    tmp_path: Path, services: None, monkeypatch: pytest.MonkeyPatch, drop_queues: DropQueues
+    broker: str, tmp_path: Path, services: None, monkeypatch: pytest.MonkeyPatch, drop_queues: DropQueues
 ) -> None:
     home, out = tmp_path / "home", tmp_path / "out"
     init_keys(home / "keys")
@@ -95,7 +97,7 @@ def test_a_job_that_kills_its_worker_is_given_up_after_the_limit(
     prefix = f"hallmark-test-{uuid.uuid4().hex[:8]}."
     env = {
         **os.environ,
-        "HALLMARK_BROKER_URL": BROKER_URL,
+        "HALLMARK_BROKER_URL": broker,
         "HALLMARK_RESULT_URL": RESULT_URL,
         "HALLMARK_QUEUE_PREFIX": prefix,
         "HALLMARK_AUDIT_URL": audit_url,
@@ -109,7 +111,7 @@ def test_a_job_that_kills_its_worker_is_given_up_after_the_limit(
              "--home", str(home)],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    app = make_app(WorkerSettings(broker_url=BROKER_URL, result_url=RESULT_URL, queue_prefix=prefix))
+    app = make_app(WorkerSettings(broker_url=broker, result_url=RESULT_URL, queue_prefix=prefix))
     try:
         deadline = time.monotonic() + 300
         # A generation job long enough (50 steps) to be killed before it releases anything.

@@ -59,7 +59,7 @@ def _kill_whenever_started(app: Any, result: Any, limit: int, deadline: float) -
         if (
             result.state == "STARTED"
             and isinstance(info, dict)
-            and deliveries(app.backend, result.id) <= limit
+            and (deliveries(app.backend, result.id) or 0) <= limit
         ):
             pid = int(info["pid"])
             if pid not in killed and _alive(pid):

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,3 +148,49 @@ def test_a_declared_length_over_the_limit_is_not_downloaded(tmp_path: Path, sign
     (report,) = run_verification([f"{site.url}/signed.png"], ProcessState(settings))
     size = signed.stat().st_size
     assert report["error"] == f"not fetched: {site.url}/signed.png is {size} bytes, over the 100-byte limit"
+
+
+def test_a_worker_started_with_allow_network_fetches_urls_of_a_queued_verification(
+    tmp_path: Path, signed: Path, site: Site, services: None, drop_queues: Any
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from hallmark.pipeline.worker import make_app, submit_verification
+
+    broker = os.environ.get("HALLMARK_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    results = os.environ.get("HALLMARK_TEST_RESULT_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"hallmark-test-{uuid.uuid4().hex[:8]}."
+    env = {
+        **os.environ,
+        "HALLMARK_BROKER_URL": broker,
+        "HALLMARK_RESULT_URL": results,
+        "HALLMARK_QUEUE_PREFIX": prefix,
+        "OMP_NUM_THREADS": "1",
+    }
+    hallmark = str(Path(sys.executable).with_name("hallmark"))
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [hallmark, "worker", "--queues", "verify", "--allow-sqlite", "--allow-network",
+             "--home", str(tmp_path / "home")],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    app = make_app(WorkerSettings(broker_url=broker, result_url=results, queue_prefix=prefix))
+    try:
+        items = [f"{site.url}/signed.png", f"{site.url}/gone.png", str(signed)]
+        summary = submit_verification(app, items, chunk_size=2)
+        counts = summary.get(timeout=240)
+        reports = [r for chunk in summary.parent.results for r in chunk.get(timeout=10)]
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        drop_queues(app, prefix)
+        app.close()
+    assert [r["source"] for r in reports] == items
+    assert [r["verdict"] for r in reports] == ["hallmark-signed", "error", "hallmark-signed"]
+    assert reports[1]["error"] == f"cannot fetch {site.url}/gone.png: HTTP 404 Not Found"
+    assert counts == {"files": 3, "passed": 2, "verdicts": {"hallmark-signed": 2, "error": 1}}
+    assert site.requests == ["/signed.png", "/gone.png"]

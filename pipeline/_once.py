@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 
 # The kinds of entry that settle one image of a request: it was released, blocked or failed.
 SETTLED = ("image.released", "image.blocked", "generation.failed")
-# The first 16 bytes of every PNG hallmark writes: the signature, then the IHDR chunk's length
-# (13) and type.  A release interrupted between its audit entry and its rename is completed from
-# the sealed temporary file only when restoring these bytes gives the recorded sha256.
+# A release's temporary file holds the image with its first 16 bytes zeroed (sealed) until its
+# audit entry commits.  A release interrupted between the two is finished from that file when one
+# of the heads below, put back, gives the sha256 the entry recorded; nothing else is ever renamed.
+SEALED = 16
+# Every PNG hallmark writes: the signature, then the IHDR chunk's length (13) and type.
 _PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
@@ -114,19 +116,44 @@ def from_entry(entry: Entry) -> ReleasedImage | WithheldImage:
 
 def _finish_interrupted_release(path: Path, record_id: str, sha256: str) -> None:
     """Rename a committed image's sealed temporary file into place when a run died between its
-    audit entry and its rename (PNG only: the one format whose sealed head is known)."""
+    audit entry and its rename, once a head from ``sealed_heads`` restores the recorded bytes."""
     tmp = path.with_name(f".{record_id}{path.suffix}.tmp")
-    if path.exists() or not tmp.is_file() or path.suffix != ".png":
+    if path.exists() or not tmp.is_file():
         return
-    body = tmp.read_bytes()[len(_PNG_HEAD) :]
-    if hashlib.sha256(_PNG_HEAD + body).hexdigest() != sha256:
+    data = tmp.read_bytes()
+    for head in sealed_heads(path.suffix, data):
+        if hashlib.sha256(head + data[SEALED:]).hexdigest() == sha256:
+            break
+    else:
         return  # not the bytes that were recorded: leave it for `hallmark audit verify` to report
     with open(tmp, "r+b") as f:
-        f.write(_PNG_HEAD)
+        f.write(head)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def sealed_heads(suffix: str, data: bytes) -> list[bytes]:
+    """The first 16 bytes a sealed temporary file ``data`` (named ``*{suffix}.tmp``) can have had,
+    from what hallmark's encoders write: the file's own (a run that died after unsealing it), then
+    PNG's fixed head; for WebP the RIFF header, whose size the file's length gives, and each
+    first chunk; for JPEG the JFIF segment Pillow writes, its horizontal density taken equal to the
+    vertical one that follows it.  Only a head that gives the recorded sha256 is ever used."""
+    heads = [data[:SEALED]]
+    if suffix == ".png":
+        heads.append(_PNG_HEAD)
+    elif suffix == ".webp":
+        riff = b"RIFF" + (len(data) - 8).to_bytes(4, "little") + b"WEBP"
+        heads += [riff + chunk for chunk in (b"VP8X", b"VP8 ", b"VP8L")]
+    elif suffix in (".jpg", ".jpeg") and len(data) >= 18:
+        density = data[16:18]  # Ydensity, after the sealed bytes
+        heads += [
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes([1, minor, units]) + density
+            for minor in (1, 2)
+            for units in (0, 1, 2)
+        ]
+    return [h for h in dict.fromkeys(heads) if len(h) == SEALED]
 
 
 def add_settled(result: GenerationResult, entries: list[Entry]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -46,12 +45,12 @@ def generate_remote(*, wait: float, json_out: bool, **request: Any) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def verify_remote(files: list[Path], *, chunk_size: int, wait: float, json_out: bool) -> None:
-    """Queue a bulk verification of ``files`` (paths the workers can read), with progress."""
+def verify_remote(files: list[str], *, chunk_size: int, wait: float, json_out: bool) -> None:
+    """Queue a bulk verification of ``files`` (paths the workers can read, and URLs), with progress."""
     from ..worker import make_app, submit_verification
 
     app = make_app()
-    summary = submit_verification(app, [str(f.resolve()) for f in files], chunk_size=chunk_size)
+    summary = submit_verification(app, files, chunk_size=chunk_size)
     chunks = summary.parent.results if summary.parent is not None else []
     print(f"queued verification of {len(files)} files in {len(chunks)} jobs ({summary.id})", file=sys.stderr)
     reports: list[dict[str, Any]] = []

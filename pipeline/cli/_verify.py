@@ -36,7 +36,14 @@ from ._common import (
 
 @command
 def verify(
-    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
+    items: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATHS",
+            help="Image files or folders (searched recursively); with --remote also http(s) URLs, "
+            "which workers started with --allow-network fetch.",
+        ),
+    ],
     trust: TrustOption = None,
     trust_list: TrustListOption = None,
     home: HomeOption = None,
@@ -118,9 +125,16 @@ def verify(
     log_path = resume or jsonl
     if log_path is not None:
         check_writable_file(log_path, what="reports")
+    urls = [i for i in items if i.startswith(("http://", "https://"))]
+    paths = [Path(i) for i in items if i not in urls]
+    if urls and not remote:
+        fail(
+            f"{urls[0]} is a URL: URLs are fetched and verified by workers (hallmark verify --remote)",
+            hint="Download it and verify the file, or start workers with --allow-network and use --remote.",
+        )
     walk = walk_images(paths)
     files = walk.files
-    if not files:
+    if not files and not urls:
         fail(
             "no image files found in "
             + ", ".join(str(p) for p in paths)
@@ -137,7 +151,9 @@ def verify(
             )
         from ._remote import verify_remote
 
-        verify_remote(files, chunk_size=chunk, wait=wait, json_out=json_out)
+        verify_remote(
+            [str(f.resolve()) for f in files] + urls, chunk_size=chunk, wait=wait, json_out=json_out
+        )
     verifier = Verifier.from_home(
         home,
         trust=trust or [],

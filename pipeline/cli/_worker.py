@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ._common import (
+    AllowNetworkOption,
     HomeOption,
     JsonLinesOption,
     JsonOption,
@@ -49,13 +50,23 @@ def worker(
             "--allow-sqlite", help="Accept a SQLite audit log: every worker runs on this one machine."
         ),
     ] = False,
+    allow_network: AllowNetworkOption = False,
+    max_deliveries: Annotated[
+        int | None,
+        typer.Option(
+            "--max-deliveries",
+            help="Give a job up (poison job) once its worker died during this many deliveries "
+            "of it. Default: $HALLMARK_MAX_DELIVERIES or 5.",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     home: HomeOption = None,
 ) -> None:
     """Run a worker: generation and bulk verification jobs from the broker ($HALLMARK_BROKER_URL).
 
     Each pool process loads the model and the verifier once. The audit log is $HALLMARK_AUDIT_URL
-    (PostgreSQL, shared by every worker); keys are read from this machine's home.
+    (PostgreSQL, shared by every worker); keys are read from this machine's home. With
+    --allow-network the worker also fetches the URLs of a bulk verification.
 
     Example: hallmark worker --concurrency 2 --out /shared/images  (with HALLMARK_AUDIT_URL=postgresql://db/hallmark)
     """
@@ -80,7 +91,14 @@ def worker(
     check_audit_url(resolved.audit_url, allow_sqlite=allow_sqlite)
     if not resolved.audit_url.startswith("sqlite"):
         check_worker_keys(resolved.audit_key)
-    settings = WorkerSettings.from_env(home=resolved.root, model=model, policy=policy, out_root=out)
+    settings = WorkerSettings.from_env(
+        home=resolved.root,
+        model=model,
+        policy=policy,
+        out_root=out,
+        max_deliveries=max_deliveries,
+        allow_network=allow_network or None,
+    )
     run_worker(settings, queues=names, concurrency=concurrency, loglevel=loglevel)
 
 
@@ -124,6 +142,8 @@ def show(
         return
     con = console()
     con.print(f"{job_id}: {status['state']}")
+    if "deliveries" in status:
+        con.print(f"  delivered {status['deliveries']} times (put back after a worker died)", highlight=False)
     if "error" in status:
         con.print(f"  error: {status['error']}", highlight=False)
     result = status.get("result")

@@ -3,9 +3,10 @@
 ``hallmark worker`` runs ``run_worker``: its pool processes each hold one loaded
 ``GuardedPipeline`` and one ``Verifier``.  Clients queue jobs with ``submit_generation`` (a
 ``GenerationJob`` named by its request id, released exactly once however often it runs) and
-``submit_verification`` (files verified in chunks, then a verdict summary).  The broker and the
-result store come from ``HALLMARK_BROKER_URL`` and ``HALLMARK_RESULT_URL``; every worker reads its
-keys from its own ``HALLMARK_HOME`` and writes to the audit log of ``HALLMARK_AUDIT_URL``.
+``submit_verification`` (files and URLs verified in chunks, then a verdict summary).  A job whose
+worker dies during each of its allowed deliveries is given up (``PoisonJobError``).  The broker
+and the result store come from ``HALLMARK_BROKER_URL`` and ``HALLMARK_RESULT_URL``; every worker
+reads its keys from its own ``HALLMARK_HOME`` and writes to the audit log of ``HALLMARK_AUDIT_URL``.
 Celery comes with the ``worker`` extra and is imported only when an app is made.
 """
 
@@ -21,6 +22,7 @@ from ._app import (
     submit_generation,
     submit_verification,
 )
+from ._deliveries import DEFAULT_MAX_DELIVERIES, PoisonJobError
 from ._jobs import GenerationJob, ProcessState, process_state, run_generation, run_verification, summarize
 from ._settings import (
     DEFAULT_BROKER_URL,
@@ -36,6 +38,7 @@ from ._settings import (
 
 __all__ = [
     "DEFAULT_BROKER_URL",
+    "DEFAULT_MAX_DELIVERIES",
     "DEFAULT_RESULT_URL",
     "GENERATE",
     "INSTALL_HINT",
@@ -43,6 +46,7 @@ __all__ = [
     "SUMMARIZE",
     "VERIFY_CHUNK",
     "GenerationJob",
+    "PoisonJobError",
     "ProcessState",
     "WorkerSettings",
     "cancel_job",

@@ -4,8 +4,9 @@ their results in a result store (Redis).
 Jobs are acknowledged only once they are done and put back when the process running them dies
 (``task_acks_late``, ``task_reject_on_worker_lost``), and a worker process takes one job at a
 time (prefetch 1), so a killed worker loses nothing: its job runs again elsewhere, and the request
-id makes the second run return what the first already released.  Celery is imported only here,
-and only when an app is made.
+id makes the second run return what the first already released.  A job whose worker dies every
+time is given up after a few deliveries (``_deliveries``).  Celery is imported only here, and only
+when an app is made.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from ._jobs import GenerationJob, process_state, run_generation, run_verification, summarize
+from ._deliveries import PoisonJobError, check_delivery, deliveries, on_prerun
+from ._jobs import GenerationJob, not_verified, process_state, run_generation, run_verification, summarize
 from ._settings import QUEUES, WorkerSettings, require_celery
 
 GENERATE = "hallmark.generate"
@@ -38,6 +40,9 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A job that fails with an error is acknowledged, never put back: only a job whose worker
+        # died is delivered again, and that only up to the delivery limit (``_deliveries``).
+        task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         task_serializer="json",
         result_serializer="json",
@@ -59,20 +64,40 @@ def make_app(settings: WorkerSettings | None = None) -> Any:
         worker_hijack_root_logger=False,
     )
 
+    from celery.signals import task_prerun
+
+    task_prerun.connect(_prerun, weak=False, dispatch_uid="hallmark-count-deliveries")
     # The same module-level callables for every app: Celery keeps one callable per task name.
     app.task(name=GENERATE, bind=True)(_generate)
-    app.task(name=VERIFY_CHUNK)(_verify_chunk)
+    app.task(name=VERIFY_CHUNK, bind=True)(_verify_chunk)
     app.task(name=SUMMARIZE)(_verify_summary)
     return app
 
 
+def _prerun(task: Any = None, **_: Any) -> None:
+    if task is not None and task.name in (GENERATE, VERIFY_CHUNK):
+        on_prerun(task)
+
+
 def _generate(task: Any, message: dict[str, Any]) -> dict[str, Any]:
     _unless_cancelled(task)
-    return run_generation(message, process_state())
+    state = process_state()
+    check_delivery(task, limit=state.settings.max_deliveries)  # a poison job fails here, unrun
+    return run_generation(message, state)
 
 
-def _verify_chunk(paths: list[str]) -> list[dict[str, Any]]:
-    return run_verification(paths, process_state())
+def _verify_chunk(task: Any, items: list[str]) -> list[dict[str, Any]]:
+    state = process_state()
+    limit = state.settings.max_deliveries
+    try:
+        check_delivery(task, limit=limit)
+    except PoisonJobError:  # the rest of the bulk verification goes on without this chunk
+        reason = (
+            f"not verified: the worker verifying this file's chunk of {len(items)} died during each "
+            f"of its {limit} deliveries (one of its files may crash or exhaust the verifier)"
+        )
+        return not_verified(items, reason)
+    return run_verification(items, state)
 
 
 def _verify_summary(chunks: list[list[dict[str, Any]]]) -> dict[str, Any]:
@@ -140,13 +165,17 @@ def submit_verification(app: Any, paths: Sequence[str], *, chunk_size: int = 50)
 
 def job_status(app: Any, job_id: str) -> dict[str, Any]:
     """A job's state (PENDING, STARTED, SUCCESS, FAILURE, RETRY, REVOKED) and, when finished,
-    its result or its error (type and message, never the prompt)."""
+    its result or its error (type and message, never the prompt); ``deliveries``: how many times
+    a worker took it, when that was more than once (it was put back after its worker died)."""
     result = app.AsyncResult(job_id)
     out: dict[str, Any] = {"id": job_id, "state": result.state}
     if result.state == "SUCCESS":
         out["result"] = result.result
     elif result.state == "FAILURE":
         out["error"] = f"{type(result.result).__name__}: {result.result}"
+    delivered = deliveries(app.backend, job_id)
+    if delivered is not None and delivered > 1:
+        out["deliveries"] = delivered
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from hallmark.errors import InputError, PipelineError
 
+from ._fetch import fetch, is_url
 from ._lock import request_lock
 from ._settings import WorkerSettings, output_folder
 
@@ -79,7 +80,7 @@ class ProcessState:
         if self._verifier is None:
             from .._verifier import Verifier
 
-            self._verifier = Verifier.from_home(self.settings.home)
+            self._verifier = Verifier.from_home(self.settings.home, allow_network=self.settings.allow_network)
         return self._verifier
 
     def close(self) -> None:
@@ -144,9 +145,40 @@ def run_generation(message: dict[str, Any], state: ProcessState) -> dict[str, An
     }
 
 
-def run_verification(paths: Iterable[str], state: ProcessState) -> list[dict[str, Any]]:
-    """Verify found images in this process, one report (as ``hallmark verify --json``) each."""
-    return [_plain(state.verifier.verify(Path(p)).to_dict()) for p in paths]
+def run_verification(items: Iterable[str], state: ProcessState) -> list[dict[str, Any]]:
+    """Verify found images in this process, one report (as ``hallmark verify --json``) each:
+    paths as the worker sees them, and URLs, which it fetches only when its network use is
+    allowed.  A file or URL that cannot be checked gets an error report on its own line."""
+    return [_verify_item(item, state) for item in items]
+
+
+def _verify_item(item: str, state: ProcessState) -> dict[str, Any]:
+    from hallmark.errors import HallmarkError
+    from hallmark.provenance import error_report
+
+    settings = state.settings
+    try:
+        if not is_url(item):
+            return _plain(state.verifier.verify(Path(item)).to_dict())
+        if not settings.allow_network:
+            raise InputError(
+                f"not fetched: {item} is a URL and this worker's network use is off "
+                "(start it with --allow-network)"
+            )
+        data = fetch(item, max_bytes=settings.fetch_max_bytes, timeout_s=settings.fetch_timeout)
+        return {**_plain(state.verifier.verify(data).to_dict()), "source": item}
+    except HallmarkError as e:
+        return _plain(error_report(item, str(e)).to_dict())
+    except Exception as e:  # one bad file must not end the chunk; the report names what broke
+        reason = f"internal error {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+        return _plain(error_report(item, reason).to_dict())
+
+
+def not_verified(items: Iterable[str], reason: str) -> list[dict[str, Any]]:
+    """Error reports for ``items`` that were not verified at all (a poison chunk)."""
+    from hallmark.provenance import error_report
+
+    return [_plain(error_report(item, reason).to_dict()) for item in items]
 
 
 def summarize(chunks: Iterable[list[dict[str, Any]]]) -> dict[str, Any]:

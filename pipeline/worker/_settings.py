@@ -11,6 +11,8 @@ from pathlib import Path
 
 from hallmark.errors import InputError
 
+from ._deliveries import DEFAULT_MAX_DELIVERIES
+
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_RESULT_URL = "redis://127.0.0.1:6379/0"
 QUEUES = ("generate", "verify")
@@ -46,6 +48,15 @@ class WorkerSettings:
     # queue after this many seconds.  A longer job is handed out a second time while it still
     # runs; the request lock makes that delivery wait and then return what the first released.
     visibility_timeout: int = 3600
+    # A job delivered this many times without finishing (its worker died each time) is a poison
+    # job: its next delivery is not run (``_deliveries``).
+    max_deliveries: int = DEFAULT_MAX_DELIVERIES
+    # A bulk verification's URLs are fetched only by a worker whose network use is allowed (as
+    # ``hallmark verify --allow-network``: remote manifests and revocation checks too), each within
+    # these limits.
+    allow_network: bool = False
+    fetch_max_bytes: int = 64 * 1024 * 1024
+    fetch_timeout: float = 30.0
 
     def queue(self, name: str) -> str:
         """The broker's name for the logical queue ``name`` (``generate`` or ``verify``)."""
@@ -55,7 +66,8 @@ class WorkerSettings:
     def from_env(cls, **overrides: object) -> WorkerSettings:
         """``HALLMARK_BROKER_URL``, ``HALLMARK_RESULT_URL``, ``HALLMARK_HOME``,
         ``HALLMARK_WORKER_MODEL``, ``HALLMARK_WORKER_POLICY``, ``HALLMARK_WORKER_OUT`` and
-        ``HALLMARK_QUEUE_PREFIX`` and ``HALLMARK_VISIBILITY_TIMEOUT``, each
+        ``HALLMARK_QUEUE_PREFIX``, ``HALLMARK_VISIBILITY_TIMEOUT``, ``HALLMARK_MAX_DELIVERIES``,
+        ``HALLMARK_ALLOW_NETWORK`` (``1``), ``HALLMARK_FETCH_MAX_BYTES`` and ``HALLMARK_FETCH_TIMEOUT``, each
         with its documented default; ``overrides`` that are not None win."""
         env = os.environ.get
         values: dict[str, object] = {
@@ -67,8 +79,14 @@ class WorkerSettings:
             "out_root": Path(env("HALLMARK_WORKER_OUT") or "."),
             "queue_prefix": env("HALLMARK_QUEUE_PREFIX", "hallmark."),
             "visibility_timeout": int(env("HALLMARK_VISIBILITY_TIMEOUT") or 3600),
+            "max_deliveries": int(env("HALLMARK_MAX_DELIVERIES") or DEFAULT_MAX_DELIVERIES),
+            "allow_network": env("HALLMARK_ALLOW_NETWORK", "") == "1",
+            "fetch_max_bytes": int(env("HALLMARK_FETCH_MAX_BYTES") or cls.fetch_max_bytes),
+            "fetch_timeout": float(env("HALLMARK_FETCH_TIMEOUT") or cls.fetch_timeout),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if int(values["max_deliveries"]) < 1:  # type: ignore[call-overload]
+            raise InputError(f"the delivery limit must be at least 1, not {values['max_deliveries']}")
         return cls(**values)  # type: ignore[arg-type]
 
     def to_env(self) -> dict[str, str]:
@@ -81,6 +99,10 @@ class WorkerSettings:
             "HALLMARK_WORKER_OUT": str(self.out_root.resolve()),
             "HALLMARK_QUEUE_PREFIX": self.queue_prefix,
             "HALLMARK_VISIBILITY_TIMEOUT": str(self.visibility_timeout),
+            "HALLMARK_MAX_DELIVERIES": str(self.max_deliveries),
+            "HALLMARK_ALLOW_NETWORK": "1" if self.allow_network else "0",
+            "HALLMARK_FETCH_MAX_BYTES": str(self.fetch_max_bytes),
+            "HALLMARK_FETCH_TIMEOUT": str(self.fetch_timeout),
         }
         if self.home is not None:
             env["HALLMARK_HOME"] = str(self.home)

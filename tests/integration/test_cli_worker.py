@@ -150,6 +150,15 @@ def test_remote_generate_verify_and_jobs(worker_env: dict[str, str], tmp_path: P
     reports = [json.loads(line) for line in lines.stdout.splitlines()]
     assert sorted(r["source"] for r in reports) == sorted(str(p) for p in paths)
     assert {r["verdict"] for r in reports} == {"hallmark-signed"}
+    # A URL goes to the workers with the paths; this worker's network use is off, so it is
+    # reported on its own line and the files are verified (exit 2: something could not be checked).
+    url = "http://127.0.0.1:1/found.png"
+    mixed = run("verify", "--remote", str(tmp_path / "out"), url, "--json", env=worker_env)
+    assert mixed.returncode == 2, mixed.stderr
+    by_source = {r["source"]: r for r in map(json.loads, mixed.stdout.splitlines())}
+    assert by_source[url]["verdict"] == "error" and "start it with --allow-network" in by_source[url]["error"]
+    assert {by_source[str(p)]["verdict"] for p in paths} == {"hallmark-signed"}
+    assert f"error: {url}: not fetched" in mixed.stderr
 
     listed = run("jobs", "list", "--json", env=worker_env)
     assert listed.returncode == 0 and listed.stdout == "", listed.stderr  # nothing left running
@@ -204,3 +213,14 @@ def test_jobs_list_counts_what_waits_and_cancel_keeps_a_job_from_running(tmp_pat
     finally:
         app.close()
         _drop_queues(prefix)
+
+
+def test_a_url_is_verified_only_remotely(tmp_path: Path) -> None:
+    env = {**os.environ, "HALLMARK_HOME": str(tmp_path / "home")}
+    result = run("verify", "https://example.com/found.png", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: https://example.com/found.png is a URL: URLs are fetched and verified by workers "
+        "(hallmark verify --remote) (Download it and verify the file, or start workers with "
+        "--allow-network and use --remote.)"
+    ]

@@ -64,20 +64,95 @@ def test_a_partly_settled_request_releases_only_the_rest(keyed_home: Path, tmp_p
     assert all(i.path.is_file() for i in whole.images)
 
 
-def test_a_release_cut_between_its_entry_and_its_rename_is_finished(keyed_home: Path, tmp_path: Path) -> None:
+EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_a_release_cut_between_its_entry_and_its_rename_is_finished(
+    keyed_home: Path, tmp_path: Path, fmt: str
+) -> None:
     rid = str(new_record_id())
     out = tmp_path / "out"
     with GuardedPipeline(render, home=keyed_home) as pipe:
-        first = pipe("a lighthouse", n=1, size=256, out_dir=out, request_id=rid)
+        first = pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
         path = first.images[0].path
         data = path.read_bytes()
-        sealed = path.with_name(f".{first.images[0].record_id}.png.tmp")
+        sealed = path.with_name(f".{first.images[0].record_id}.{EXT[fmt]}.tmp")
         sealed.write_bytes(bytes(16) + data[16:])  # as the crash left it: committed, never renamed
         path.unlink()
-        again = pipe("a lighthouse", n=1, size=256, out_dir=out, request_id=rid)
+        again = pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
     assert again.images[0].path.read_bytes() == data
     assert not sealed.exists()
     assert len(released(keyed_home)) == 1
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_a_sealed_file_that_is_not_the_recorded_bytes_is_never_renamed(
+    keyed_home: Path, tmp_path: Path, fmt: str
+) -> None:
+    rid = str(new_record_id())
+    out = tmp_path / "out"
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        first = pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
+        path = first.images[0].path
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1  # one bit of the body changed after the entry recorded its hash
+        sealed = path.with_name(f".{first.images[0].record_id}.{EXT[fmt]}.tmp")
+        sealed.write_bytes(bytes(16) + bytes(data[16:]))
+        path.unlink()
+        pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
+    assert not path.exists() and sealed.exists()  # left for `hallmark audit verify` to report
+    assert len(released(keyed_home)) == 1
+
+
+def _die_after_commit(home: str, out: str, rid: str, fmt: str) -> None:
+    """Run the request and SIGKILL this process the moment an image's entry is committed,
+    before its file is unsealed and renamed."""
+    import os
+    import signal
+
+    with GuardedPipeline(render, home=home) as pipe:
+        log_class = type(pipe.audit)
+        append = log_class.append
+
+        def append_then_die(self, kind, *args, **kwargs):  # type: ignore[no-untyped-def]
+            entry = append(self, kind, *args, **kwargs)
+            if kind == "image.released":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return entry
+
+        log_class.append = append_then_die  # type: ignore[method-assign]
+        pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_a_release_killed_after_its_commit_is_finished_once_by_the_next_run(
+    keyed_home: Path, tmp_path: Path, fmt: str
+) -> None:
+    import hashlib
+    import multiprocessing as mp
+
+    from hallmark.pipeline import Verifier
+    from hallmark.provenance import Verdict
+
+    rid = str(new_record_id())
+    out = tmp_path / "out"
+    child = mp.get_context("fork").Process(
+        target=_die_after_commit, args=(str(keyed_home), str(out), rid, fmt)
+    )
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == -9
+    (entry,) = released(keyed_home)
+    path = Path(entry.data["path"])
+    assert not path.exists() and len(list(out.glob(f".*.{EXT[fmt]}.tmp"))) == 1
+    with GuardedPipeline(render, home=keyed_home) as pipe:
+        again = pipe("a lighthouse", n=1, size=256, out_dir=out, fmt=fmt, request_id=rid)
+    assert [i.record_id for i in again.images] == [entry.data["record_id"]]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.data["sha256"]
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    assert len(released(keyed_home)) == 1  # finished, not released again
+    assert Verifier.from_home(keyed_home).verify(path).verdict is Verdict.HALLMARK_SIGNED
 
 
 def test_a_named_request_with_a_blocked_prompt_is_recorded_once(keyed_home: Path, tmp_path: Path) -> None:

@@ -111,3 +111,47 @@ def test_without_the_workers_extra_the_commands_say_what_to_install(tmp_path: Pa
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'hallmark-genai[worker]'" in lines[0], run.stderr
+
+
+def test_the_delivery_limit_and_network_use_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HALLMARK_MAX_DELIVERIES", "HALLMARK_ALLOW_NETWORK", "HALLMARK_FETCH_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    s = WorkerSettings.from_env()
+    assert (s.max_deliveries, s.allow_network, s.fetch_timeout) == (5, False, 30.0)
+    monkeypatch.setenv("HALLMARK_MAX_DELIVERIES", "5")
+    monkeypatch.setenv("HALLMARK_ALLOW_NETWORK", "1")
+    monkeypatch.setenv("HALLMARK_FETCH_MAX_BYTES", "1000")
+    s = WorkerSettings.from_env()
+    assert (s.max_deliveries, s.allow_network, s.fetch_max_bytes) == (5, True, 1000)
+    for name, value in WorkerSettings(max_deliveries=2).to_env().items():
+        monkeypatch.setenv(name, value)
+    back = WorkerSettings.from_env()
+    assert (back.max_deliveries, back.allow_network, back.fetch_max_bytes) == (2, False, 64 * 1024 * 1024)
+    with pytest.raises(InputError, match="the delivery limit must be at least 1, not 0"):
+        WorkerSettings.from_env(max_deliveries=0)
+
+
+def test_deliveries_are_counted_per_job_in_the_result_store() -> None:
+    import socket
+    import uuid
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    from hallmark.pipeline.worker import make_app
+    from hallmark.pipeline.worker._deliveries import count_delivery, deliveries
+
+    app = make_app(WorkerSettings())
+    job, other = str(uuid.uuid4()), str(uuid.uuid4())
+    try:
+        assert deliveries(app.backend, job) is None
+        assert [count_delivery(app.backend, job, expires=60) for _ in range(3)] == [1, 2, 3]
+        assert count_delivery(app.backend, other, expires=60) == 1
+        assert deliveries(app.backend, job) == 3
+        assert 0 < app.backend.client.ttl(f"hallmark-deliveries-{job}") <= 60  # forgotten in time
+    finally:
+        app.backend.client.delete(f"hallmark-deliveries-{job}", f"hallmark-deliveries-{other}")
+        app.close()

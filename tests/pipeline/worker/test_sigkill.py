@@ -214,6 +214,9 @@ def _run(
         # Redis hands a dead worker's job on after this; a job still running then is handed out
         # twice, and the second delivery must wait for the first and release nothing.
         "HALLMARK_VISIBILITY_TIMEOUT": "10",
+        # Random kills may hit one job several times; these tests are about recovery, not about
+        # the poison-job limit (tests/pipeline/worker/test_poison.py).
+        "HALLMARK_MAX_DELIVERIES": "100",
         "HALLMARK_RESULT_URL": RESULT_URL,
         "HALLMARK_QUEUE_PREFIX": f"hallmark-test-{uuid.uuid4().hex[:8]}.",
         "OMP_NUM_THREADS": "1",

@@ -50,6 +50,9 @@ class Hit:
     score: float = 1.0
     kind: str = ""  # names: artist | character | trademark | public_figure
     variant_span: tuple[int, int] = (0, 0)
+    # What the detector says about the match (the people detector names the person, the
+    # context and the rule); empty: the explanation is built from the rule alone.
+    note: str = ""
 
 
 class PromptDetector(Protocol):
@@ -204,6 +207,15 @@ DETECTORS.register("terms", TermsDetector)
 DETECTORS.register("names", NamesDetector)
 DETECTORS.register("regex", RegexDetector)
 DETECTORS.register("semantic", SemanticDetector)
+
+
+def _people(configs: list[tuple[str, object]]) -> PromptDetector:
+    from ._figures import PeopleDetector
+
+    return PeopleDetector(configs)
+
+
+DETECTORS.register("people", _people)
 
 
 def build_detectors(policy: Policy) -> list[PromptDetector]:

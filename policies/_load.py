@@ -176,6 +176,9 @@ def _inline_lists(source: _Source, problems: list[str]) -> None:
         if isinstance(detectors, list):
             for i, detector in enumerate(detectors):
                 load_into(detector, "files", "terms", (*loc, "detectors", i))
+                for listed in ("role", "harm", "sexual", "cue", "opt_out", "allow_names"):
+                    field = {"role": "roles", "cue": "cues"}.get(listed, listed)
+                    load_into(detector, f"{listed}_files", field, (*loc, "detectors", i))
 
 
 def _read_chain(path: Path, problems: list[str], depth: int = 0) -> tuple[dict[str, Any], list[_Source]]:

@@ -1,0 +1,267 @@
+"""The ``people`` detector: real people and roles in context, and artists by copyright status.
+
+A real person named in a prompt is a finding whose severity depends on what else the prompt
+says: alone (``severity``), beside a harm word such as "arrested" or "prison"
+(``harm_severity``), beside a sexual word (a second finding, in the ``sexual`` category, so
+that it blocks under every profile), or a deceased person alone (``deceased_severity``).  Roles
+("the pope", "the president of France", "法国总统") count as living people.  An artist counts
+only where the prompt invokes their style ("in the style of X", "by X", "X-inspired"), and
+only while their work is protected in the policy's jurisdiction.  Every finding names the
+person, the context and the rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._detectors import Hit, Prepared
+from ._normalise import Variant
+from ._people import Entry, NameHit, Registry, bundled_registry, name_keys
+from ._terms import PhraseIndex
+from ._types import CheckStatus, DetectorStatus
+
+_CUE = (
+    r"(?:\b(?:style|manner|vein|spirit|school|aesthetic)\s+of|\b(?:by|after|like|inspired\s+by|influenced\s+by"
+    r"|a\s+la|à\s+la|imitating|mimicking|channeling|channelling)|\bstyle:?)"
+)
+# A cue right before the name, or before a list of names that ends with it ("by X and Y").
+_STYLE_BEFORE = re.compile(rf"{_CUE}\s*(?:[^,.;:!?]{{1,40}}?\s*(?:,|\band\b|&)\s*)?$", re.IGNORECASE)
+_STYLE_AFTER = re.compile(
+    r"^(?:\s*-?\s*(?:style|styled|esque|inspired|like|type)\b|['’]s?\s+(?:\w+\s+)?(?:style|art|artwork|work|works"
+    r"|painting|paintings|aesthetic|technique|brushwork|palette|illustration|illustrations|manner))",
+    re.IGNORECASE,
+)
+# How far a cue may stand from the name in characters.
+_CUE_WINDOW = 90
+
+
+@dataclass
+class _Context:
+    harm: str = ""
+    sexual: str = ""
+    cue: str = ""
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One registry entry found at one span of the original prompt."""
+
+    entry: Entry
+    span: tuple[int, int]
+    variant: str
+    variant_span: tuple[int, int]
+    common: bool
+    fuzzy: bool
+    surname: bool
+
+
+class PeopleDetector:
+    """Every ``people`` configuration of a policy over one shared registry."""
+
+    name = "people"
+
+    def __init__(self, configs: list[tuple[str, object]]) -> None:
+        self.configs = configs
+        paths: list[Path] = []
+        for _, cfg in configs:
+            for item in cfg.data:  # type: ignore[attr-defined]
+                path = bundled_registry() if item == "bundled" else Path(item)
+                if path not in paths:
+                    paths.append(path)
+        self.registry = Registry.load(tuple(paths))
+        self.year = datetime.datetime.now(datetime.UTC).year
+        self.context: PhraseIndex[str] = PhraseIndex()
+        self.roles: PhraseIndex[str] = PhraseIndex()
+        self.opt_out: set[str] = set()
+        self.allowed: set[str] = set()
+        for _, cfg in configs:
+            self.context.extend(cfg.harm, "harm")  # type: ignore[attr-defined]
+            self.context.extend(cfg.sexual, "sexual")  # type: ignore[attr-defined]
+            self.context.extend(cfg.cues, "cue", inflections=False)  # type: ignore[attr-defined]
+            self.roles.extend(cfg.roles, "role", inflections=False)  # type: ignore[attr-defined]
+            self.opt_out |= {k for n in cfg.opt_out for _, k in name_keys(n)}  # type: ignore[attr-defined]
+            self.allowed |= {k for n in cfg.allow_names for _, k in name_keys(n)}  # type: ignore[attr-defined]
+        # Opt-out names the registry may not hold are found as living artists.
+        self.extra = Registry()
+        for name in (n for _, cfg in configs for n in cfg.opt_out):  # type: ignore[attr-defined]
+            keys = [f"{kind}{key}" for kind, key in name_keys(name)]
+            if keys:
+                self.extra.add(Entry("A", name, None, None, "opt-out"), keys)
+        self.extra.finish()
+
+    def status(self) -> DetectorStatus:
+        return DetectorStatus(self.name, CheckStatus.CHECKED)
+
+    # -- finding ----------------------------------------------------------------------------
+
+    def analyze(self, prepared: Prepared) -> list[Hit]:
+        found = self._names(prepared)
+        context = self._context(prepared)
+        roles = self._roles(prepared)
+        hits: list[Hit] = []
+        for category, cfg in self.configs:
+            rule = f"{category}.{cfg.id}"  # type: ignore[attr-defined]
+            if cfg.kind == "artist":  # type: ignore[attr-defined]
+                hits += self._artists(prepared.original, found, rule, category, cfg)
+            else:
+                hits += self._people(found, roles, context, rule, category, cfg)
+        return hits
+
+    def _names(self, prepared: Prepared) -> list[_Found]:
+        seen: dict[tuple[int, tuple[int, int]], _Found] = {}
+        for v in prepared.variants:
+            for registry, h in self._search(v):
+                span = v.original_span(h.start, h.end)
+                entry = registry.entries[h.entry]
+                key = (id(entry), span)
+                if key not in seen or seen[key].fuzzy and not h.fuzzy:
+                    seen[key] = _Found(entry, span, v.name, (h.start, h.end), h.common, h.fuzzy, h.surname)
+        return list(seen.values())
+
+    def _search(self, variant: Variant) -> Iterator[tuple[Registry, NameHit]]:
+        for registry in (self.registry, self.extra):
+            for h in registry.search(variant):
+                yield registry, h
+
+    def _context(self, prepared: Prepared) -> _Context:
+        ctx = _Context()
+        for v in prepared.variants:
+            for kind, term, _, _ in self.context.search(v):
+                if not getattr(ctx, kind):
+                    setattr(ctx, kind, term)
+        return ctx
+
+    def _roles(self, prepared: Prepared) -> list[tuple[str, tuple[int, int], str, tuple[int, int]]]:
+        out: dict[tuple[int, int], tuple[str, tuple[int, int], str, tuple[int, int]]] = {}
+        for v in prepared.variants:
+            for _, term, start, end in self.roles.search(v):
+                span = v.original_span(start, end)
+                out.setdefault(span, (term, span, v.name, (start, end)))
+        return [r for r in out.values() if not any(o[0] <= r[1][0] and r[1][1] <= o[1] and o != r[1] for o in out)]
+
+    # -- people -----------------------------------------------------------------------------
+
+    def _people(
+        self,
+        found: list[_Found],
+        roles: list[tuple[str, tuple[int, int], str, tuple[int, int]]],
+        ctx: _Context,
+        rule: str,
+        category: str,
+        cfg: object,
+    ) -> list[Hit]:
+        hits: list[Hit] = []
+        spans: set[tuple[int, int]] = set()
+        for f in sorted(found, key=lambda f: (f.fuzzy, f.surname)):
+            entry = f.entry
+            if f.surname or f.span in spans:
+                continue
+            if entry.kind == "A" and not (ctx.harm or ctx.sexual):
+                continue  # an artist's name alone is the copyright rule's business
+            if f.common and not (ctx.cue or ctx.harm or ctx.sexual):
+                continue  # "Paris", "Grace", "Trump" alone: also everyday words
+            spans.add(f.span)
+            who = _describe(entry, f.fuzzy)
+            deceased = entry.died is not None or entry.born is not None and entry.born < self.year - 110
+            hits += self._person_hits(who, deceased, f.span, f.variant, f.variant_span, ctx, rule, category, cfg)
+        for term, span, variant, vspan in roles:
+            if any(s <= span[0] < e or s < span[1] <= e for s, e in spans):
+                continue
+            who = f"a real person by role ({term})"
+            hits += self._person_hits(who, False, span, variant, vspan, ctx, rule, category, cfg)
+        return hits
+
+    def _person_hits(
+        self,
+        who: str,
+        deceased: bool,
+        span: tuple[int, int],
+        variant: str,
+        vspan: tuple[int, int],
+        ctx: _Context,
+        rule: str,
+        category: str,
+        cfg: object,
+    ) -> list[Hit]:
+        c = cfg
+        if ctx.harm:
+            severity, why = c.harm_severity, f"with harm context '{ctx.harm}'"  # type: ignore[attr-defined]
+        elif deceased:
+            severity, why = c.deceased_severity, "deceased, no harmful context"  # type: ignore[attr-defined]
+        else:
+            severity, why = c.severity, "depicted without harmful context"  # type: ignore[attr-defined]
+        hits = [
+            Hit(rule, category, self.name, severity, span, who, variant, kind="public_figure",
+                variant_span=vspan, note=f"{who}, {why}")
+        ]
+        if ctx.sexual:
+            sexual_rule = f"{c.sexual_category}.{c.id}_sexual"  # type: ignore[attr-defined]
+            hits.append(
+                Hit(sexual_rule, c.sexual_category, self.name, c.sexual_severity, span, who, variant,  # type: ignore[attr-defined]
+                    kind="public_figure", variant_span=vspan,
+                    note=f"{who} with sexual context '{ctx.sexual}' (non-consensual intimate imagery)")
+            )
+        return hits
+
+    # -- artists ----------------------------------------------------------------------------
+
+    def _artists(self, prompt: str, found: list[_Found], rule: str, category: str, cfg: object) -> list[Hit]:
+        by_span: dict[tuple[int, int], list[_Found]] = {}
+        for f in found:
+            if f.entry.kind == "A" and _invoked(prompt, f.span):
+                by_span.setdefault(f.span, []).append(f)
+        hits = []
+        taken: list[tuple[int, int]] = []
+        for span in sorted(by_span, key=lambda s: (s[0], -s[1])):
+            if any(a <= span[0] and span[1] <= b for a, b in taken):
+                continue
+            group = by_span[span]
+            statuses = [(self._status(f.entry, cfg), f) for f in group]
+            statuses = [(s, f) for s, f in statuses if s != "allowed"]
+            if not statuses:
+                continue
+            surname = all(f.surname for _, f in statuses)
+            protected = [(s, f) for s, f in statuses if s != "public domain"]
+            # A surname shared by protected and public-domain artists names neither for sure.
+            if not protected or surname and len(protected) != len(statuses):
+                continue
+            status, f = protected[0]
+            entry = f.entry
+            taken.append(span)
+            who = _describe(entry, f.fuzzy)
+            note = f"artist {who}: work {status} ({cfg.jurisdiction}, life + {cfg.term()} years); style invoked"  # type: ignore[attr-defined]
+            hits.append(Hit(rule, category, self.name, cfg.severity, span, entry.name, f.variant,  # type: ignore[attr-defined]
+                            kind="artist", variant_span=f.variant_span, note=note))
+        return hits
+
+    def _status(self, entry: Entry, cfg: object) -> str:
+        keys = {k for _, k in name_keys(entry.name)}
+        if keys & self.allowed:
+            return "allowed"
+        if keys & self.opt_out:
+            return "protected (opted out)"
+        if entry.died is not None:
+            return "in copyright" if self.year <= entry.died + cfg.term() else "public domain"  # type: ignore[attr-defined]
+        if entry.born is not None and entry.born > self.year - 100:
+            return "in copyright (living)"
+        unknown = cfg.unknown_status  # type: ignore[attr-defined]
+        return "in copyright (dates unknown)" if unknown == "protected" else "public domain"
+
+
+def _invoked(prompt: str, span: tuple[int, int]) -> bool:
+    before = prompt[max(0, span[0] - _CUE_WINDOW) : span[0]]
+    after = prompt[span[1] : span[1] + _CUE_WINDOW]
+    return bool(_STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after))
+
+
+def _describe(entry: Entry, fuzzy: bool) -> str:
+    parts = [] if entry.country in ("", "unknown", "opt-out") else [entry.country.replace("_", " ")]
+    if entry.born or entry.died:
+        parts.append(f"{entry.born or '?'}–{entry.died or ''}")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    spelled = " (spelled one letter differently)" if fuzzy else ""
+    return f"{entry.name}{detail}{spelled}"

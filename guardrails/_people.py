@@ -1,0 +1,289 @@
+"""The registry of real people and artists, and the matcher over it.
+
+``policies/data/people.tsv.gz`` (built by ``scripts/build_people.py`` from open data) holds one
+line per person or artist: kind, birth and death year, country, display name and match keys
+already folded as a prompt is folded (``L`` Latin tokens, ``N`` tokens of another alphabet,
+``C`` CJK characters, ``S`` an artist's surname; ``!`` marks an alias that is also an
+everyday word).  It is read once per
+process, when the first filter that needs it is built; a missing or corrupt file raises
+``PolicyError`` naming its path, so ``hallmark`` exits 2 instead of silently allowing.
+
+Matching costs O(tokens) per variant: Latin and native-script names are token sequences looked
+up in a dict (whole words in their own script), CJK names are found as substrings by one
+Aho-Corasick automaton (``pyahocorasick``), names split into spaced letters are looked for
+inside the joined run, and two-word names of eight letters or more are found with one letter
+wrong in either word.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hallmark.errors import PolicyError
+
+from ._normalise import Variant, is_cjk, variants
+from ._terms import _NATIVE_TOKEN, _NATIVE_VARIANTS, _fold_term, _native_script
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_CJK_VARIANTS = frozenset({"cjk", "unicode", "rtl_cjk"})
+_FUZZY_VARIANTS = frozenset({"unicode", "folded"})
+_MAX_TOKENS = 6
+_LOCK = threading.Lock()
+_LOADED: dict[str, Registry] = {}
+
+
+def name_keys(name: str) -> list[tuple[str, str]]:
+    """The match keys of one name: ``("L", "olaf scholz")``, ``("N", "олаф шольц")`` (and its
+    Latin reading), ``("C", "泽连斯基")``.  The build script and operator lists use this, so a
+    name is folded exactly as a prompt is."""
+    if any(is_cjk(c) for c in name):
+        key = "".join(c for c in _fold_term(name) if c.isalnum())
+        return [("C", key)] if key else []
+    keys: list[tuple[str, str]] = []
+    if _native_script(name):
+        native = _NATIVE_TOKEN.findall(variants(name)[0].text)
+        if native:
+            keys.append(("N", " ".join(native)))
+    latin = _TOKEN.findall(_fold_term(name))
+    if latin:
+        keys.append(("L", " ".join(latin)))
+    return keys
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One person or artist of the registry."""
+
+    kind: str  # "P" person, "A" artist
+    name: str
+    born: int | None
+    died: int | None
+    country: str
+
+
+@dataclass(frozen=True)
+class NameHit:
+    entry: int
+    start: int  # offsets in the variant's text
+    end: int
+    common: bool  # the alias is also an everyday word
+    fuzzy: bool = False
+    surname: bool = False  # an artist's surname alone
+
+
+def _fuzzy_len_ok(a: str, b: str) -> bool:
+    return abs(len(a) - len(b)) <= 1
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by exactly one insertion, deletion or substitution."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
+class Registry:
+    """The people and artists of one or more registry files, with their match indexes."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.latin: dict[str, int | list[int]] = {}
+        self.native: dict[str, int | list[int]] = {}
+        self.glued: dict[str, int | list[int]] = {}
+        self.glued_heads: set[str] = set()  # the first four letters of every glued name
+        self.common: set[str] = set()
+        self.heads: set[str] = set()  # the first token of every Latin or native key
+        self.first: dict[str, list[tuple[str, int]]] = {}  # "first|len(last)" -> (last, entry)
+        self.last: dict[str, list[tuple[str, int]]] = {}  # "last|len(first)" -> (first, entry)
+        self.surnames: dict[str, int | list[int]] = {}
+        self._cjk: object = None
+        self._cjk_keys: list[tuple[str, int, bool]] = []
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, paths: tuple[Path, ...]) -> Registry:
+        """The registry of ``paths``, read once per process and then shared."""
+        key = "\n".join(str(p) for p in paths)
+        with _LOCK:
+            registry = _LOADED.get(key)
+            if registry is None:
+                registry = cls()
+                for path in paths:
+                    registry.read(path)
+                registry.finish()
+                _LOADED[key] = registry
+            return registry
+
+    def read(self, path: Path) -> None:
+        try:
+            raw = path.read_bytes()
+            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as e:
+            raise PolicyError(
+                f"people registry {path} cannot be read ({e.__class__.__name__})",
+                hint="Reinstall hallmark, or rebuild the file with scripts/build_people.py or "
+                "`hallmark policy people --update`.",
+            ) from e
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != 6 or fields[0] not in ("P", "A") or not fields[5]:
+                raise PolicyError(f"people registry {path}:{number}: malformed line (want 6 tab-separated fields)")
+            try:
+                born = int(fields[1]) if fields[1] else None
+                died = int(fields[2]) if fields[2] else None
+            except ValueError as e:
+                raise PolicyError(f"people registry {path}:{number}: a year is not a number") from e
+            self.add(Entry(fields[0], fields[4], born, died, fields[3]), fields[5].split("|"))
+
+    def add(self, entry: Entry, keys: list[str]) -> None:
+        index = len(self.entries)
+        self.entries.append(entry)
+        for raw in keys:
+            script, common = raw[0], raw[1:2] == "!"
+            key = raw[2:] if common else raw[1:]
+            if not key or script not in "LNCS":
+                raise PolicyError(f"people registry: bad key {raw!r} for {entry.name}")
+            if common:
+                self.common.add(key)
+            if script == "C":
+                self._cjk_keys.append((key, index, common))
+                continue
+            if script == "S":
+                _put(self.surnames, key, index)
+                continue
+            _put(self.latin if script == "L" else self.native, key, index)
+            tokens = key.split()
+            self.heads.add(tokens[0])
+            if script == "L" and not common and len(tokens) >= 2 and len(key) - len(tokens) + 1 >= 8:
+                _put(self.glued, "".join(tokens), index)
+                self.glued_heads.add(tokens[0][:4] if len(tokens[0]) >= 4 else "".join(tokens)[:4])
+                if len(tokens) == 2:
+                    first, last = tokens
+                    self.first.setdefault(f"{first}|{len(last)}", []).append((last, index))
+                    self.last.setdefault(f"{last}|{len(first)}", []).append((first, index))
+
+    def finish(self) -> None:
+        if not self._cjk_keys:
+            return
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        merged: dict[str, list[tuple[int, bool]]] = {}
+        for key, index, common in self._cjk_keys:
+            merged.setdefault(key, []).append((index, common))
+        for key, values in merged.items():
+            automaton.add_word(key, (len(key), tuple(values)))
+        automaton.make_automaton()
+        self._cjk = automaton
+        self._cjk_keys = []
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def search(self, variant: Variant) -> Iterator[NameHit]:
+        """Every registry name in ``variant``, as offsets of the variant's text."""
+        text = variant.text
+        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        yield from self._tokens(tokens, self.latin, fuzzy=variant.name in _FUZZY_VARIANTS)
+        if self.surnames:
+            for word, start, end in tokens:
+                found = self.surnames.get(word)
+                if found is not None:
+                    for index in (found,) if isinstance(found, int) else found:
+                        yield NameHit(index, start, end, False, surname=True)
+        for start, end in variant.joined:
+            yield from self._glued(text, start, end)
+        if text.isascii():
+            return
+        if variant.name in _NATIVE_VARIANTS and self.native:
+            native = [(m.group(), m.start(), m.end()) for m in _NATIVE_TOKEN.finditer(text)]
+            yield from self._tokens(native, self.native, fuzzy=False)
+        if self._cjk is not None and variant.name in _CJK_VARIANTS:
+            for end, (size, values) in self._cjk.iter(text):  # type: ignore[attr-defined]
+                for index, common in values:
+                    yield NameHit(index, end + 1 - size, end + 1, common)
+
+    def _tokens(
+        self, tokens: list[tuple[str, int, int]], table: dict[str, int | list[int]], *, fuzzy: bool
+    ) -> Iterator[NameHit]:
+        words = [t[0] for t in tokens]
+        matched_at: set[int] = set()
+        heads = self.heads
+        for i in range(len(words)):
+            if words[i] not in heads:
+                continue
+            key = ""
+            for size in range(1, min(_MAX_TOKENS, len(words) - i) + 1):
+                key = words[i] if size == 1 else f"{key} {words[i + size - 1]}"
+                found = table.get(key)
+                if found is None:
+                    continue
+                matched_at.add(i)
+                common = key in self.common
+                for index in (found,) if isinstance(found, int) else found:
+                    yield NameHit(index, tokens[i][1], tokens[i + size - 1][2], common)
+        if not fuzzy:
+            return
+        for i in range(len(words) - 1):
+            if i in matched_at:
+                continue
+            a, b = words[i], words[i + 1]
+            if len(a) + len(b) < 8 or len(a) < 2 or len(b) < 2:
+                continue
+            for index in self._near(a, b):
+                yield NameHit(index, tokens[i][1], tokens[i + 1][2], False, fuzzy=True)
+
+    def _near(self, a: str, b: str) -> set[int]:
+        """Two-word names with ``a`` exact and ``b`` one edit away, or the other way round; the
+        exact word must have four letters or more, so short common words do not anchor."""
+        found: set[int] = set()
+        for exact, other, table in ((a, b, self.first), (b, a, self.last)):
+            if len(exact) < 4 or len(other) < 4:
+                continue
+            for size in (len(other) - 1, len(other), len(other) + 1):
+                for candidate, index in table.get(f"{exact}|{size}", ()):
+                    if one_edit(other, candidate):
+                        found.add(index)
+        return found
+
+    def _glued(self, text: str, start: int, end: int) -> Iterator[NameHit]:
+        heads = self.glued_heads
+        for i in range(start, end - 7):
+            if text[i : i + 4] not in heads:
+                continue
+            for j in range(i + 8, min(end, i + 40) + 1):
+                found = self.glued.get(text[i:j])
+                if found is not None:
+                    for index in (found,) if isinstance(found, int) else found:
+                        yield NameHit(index, i, j, False)
+
+
+def _put(table: dict[str, int | list[int]], key: str, index: int) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = index
+    elif isinstance(found, int):
+        if found != index:
+            table[key] = [found, index]
+    elif index not in found:
+        found.append(index)
+
+
+def bundled_registry() -> Path:
+    """The registry file shipped in the package."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("hallmark.policies"))) / "data" / "people.tsv.gz"

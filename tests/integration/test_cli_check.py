@@ -122,3 +122,16 @@ def test_odd_prompts_get_a_decision(prompt: str) -> None:
     result = _run("check", prompt, "--json")
     assert result.exit_code in (0, 1)
     json.loads(result.stdout)
+
+
+def test_a_missing_people_registry_exits_2_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.tsv.gz"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "id: test\nextends: default\nprompt:\n  categories:\n    public_figures:\n      detectors:\n"
+        f"        - {{type: people, id: people, data: ['{missing}']}}\n",
+        encoding="utf-8",
+    )
+    result = _run("check", "a lighthouse at dawn", "--policy", str(policy))
+    assert result.exit_code == 2
+    assert str(missing) in " ".join(result.output.split())

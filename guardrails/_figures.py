@@ -35,6 +35,22 @@ _STYLE_AFTER = re.compile(
     r"|painting|paintings|aesthetic|technique|brushwork|palette|illustration|illustrations|manner))",
     re.IGNORECASE,
 )
+# Without one of these anywhere no artist is invoked (a cheap test before the per-name ones).
+_ANY_CUE = re.compile(
+    r"\b(?:style|styled|manner|vein|spirit|school|aesthetic|by|after|like|inspired|influenced|la|imitating"
+    r"|mimicking|channel+ing|esque|type)\b|['’]|-",
+    re.IGNORECASE,
+)
+# "Warhol's soup cans": a possessive counts where the prompt speaks of art.
+_POSSESSIVE = re.compile(r"^['’]s?\b")
+_ART_WORDS = re.compile(
+    r"\b(?:art|artwork|artworks|painting|paintings|painted|prints?|style|brushstrokes?|canvas|portraits?"
+    r"|illustrations?|colou?rs|composition|sculptures?|posters?|drawings?|sketch(?:es)?|masterpieces?)\b",
+    re.IGNORECASE,
+)
+# Two capitalised words, the first a known given name: a person's name even when the registry
+# does not hold the person ("Amelia Quartermaine at a rally").
+_NAME_SHAPE = re.compile(r"(?<![^\W\d_])([^\W\d_][^\W\d_]+)\s+((?:[^\W\d_]\.\s*)?[^\W\d_][^\W\d_'’-]+)")
 # How far a cue may stand from the name in characters.
 _CUE_WINDOW = 90
 
@@ -100,15 +116,16 @@ class PeopleDetector:
 
     def analyze(self, prepared: Prepared) -> list[Hit]:
         found = self._names(prepared)
+        prompt = prepared.original
         context = self._context(prepared)
         roles = self._roles(prepared)
         hits: list[Hit] = []
         for category, cfg in self.configs:
             rule = f"{category}.{cfg.id}"  # type: ignore[attr-defined]
             if cfg.kind == "artist":  # type: ignore[attr-defined]
-                hits += self._artists(prepared.original, found, rule, category, cfg)
+                hits += self._artists(prompt, found, rule, category, cfg)
             else:
-                hits += self._people(found, roles, context, rule, category, cfg)
+                hits += self._people(prompt, found, roles, context, rule, category, cfg)
         return hits
 
     def _names(self, prepared: Prepared) -> list[_Found]:
@@ -145,8 +162,26 @@ class PeopleDetector:
 
     # -- people -----------------------------------------------------------------------------
 
+    def _shaped(self, prompt: str, taken: set[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+        out = []
+        given = self.registry.given
+        covered = bytearray(len(prompt) + 1)
+        for s, e in taken:
+            covered[s:e] = b"\x01" * (e - s)
+        for m in _NAME_SHAPE.finditer(prompt):
+            first, last = m.group(1), m.group(2)
+            if not (first[0].isupper() and first[1:].islower() and last[0].isupper() and not last.isupper()):
+                continue
+            if first.lower() not in given or any(covered[m.start() : m.end()]):
+                continue
+            if re.sub(r"['’]s?$", "", last.lower()) in self.registry.everyday:
+                continue
+            out.append((first, (m.start(), m.end())))
+        return out
+
     def _people(
         self,
+        prompt: str,
         found: list[_Found],
         roles: list[tuple[str, tuple[int, int], str, tuple[int, int]]],
         ctx: _Context,
@@ -168,8 +203,11 @@ class PeopleDetector:
             who = _describe(entry, f.fuzzy)
             deceased = entry.died is not None or entry.born is not None and entry.born < self.year - 110
             hits += self._person_hits(who, deceased, f.span, f.variant, f.variant_span, ctx, rule, category, cfg)
+        for first, span in self._shaped(prompt, spans | {f.span for f in found}):
+            who = f"a name-shaped phrase with the given name {first} (a person the registry does not hold)"
+            hits += self._person_hits(who, False, span, "unicode", span, ctx, rule, category, cfg)
         for term, span, variant, vspan in roles:
-            if any(s <= span[0] < e or s < span[1] <= e for s, e in spans):
+            if any(s < span[1] and span[0] < e for s, e in spans):
                 continue
             who = f"a real person by role ({term})"
             hits += self._person_hits(who, False, span, variant, vspan, ctx, rule, category, cfg)
@@ -211,7 +249,11 @@ class PeopleDetector:
 
     def _artists(self, prompt: str, found: list[_Found], rule: str, category: str, cfg: object) -> list[Hit]:
         by_span: dict[tuple[int, int], list[_Found]] = {}
+        if not _ANY_CUE.search(prompt):
+            return []
         for f in found:
+            if f.fuzzy and len(prompt[f.span[0] : f.span[1]]) < 12:
+                continue  # one letter from another artist's short name is too often someone else
             if f.entry.kind == "A" and _invoked(prompt, f.span):
                 by_span.setdefault(f.span, []).append(f)
         hits = []
@@ -252,10 +294,26 @@ class PeopleDetector:
         return "in copyright (dates unknown)" if unknown == "protected" else "public domain"
 
 
+_CUE_WORDS = frozenset({"by", "after", "like", "la", "imitating", "mimicking", "channeling", "channelling", "style"})
+_OF_WORDS = frozenset({"style", "manner", "vein", "spirit", "school", "aesthetic"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _invoked(prompt: str, span: tuple[int, int]) -> bool:
-    before = prompt[max(0, span[0] - _CUE_WINDOW) : span[0]]
+    """Whether the prompt invokes the style of the name at ``span``: a cue right before it ("in
+    the style of", "by", "after"), before a list that ends with it, or after it ("-inspired",
+    "'s style"), or a possessive in a prompt about art."""
+    near = prompt[max(0, span[0] - 30) : span[0]]
+    words = _WORD.findall(near.lower())[-2:]
+    if words and (words[-1] in _CUE_WORDS or words[-1] == "of" and len(words) == 2 and words[0] in _OF_WORDS):
+        return True
+    if words and words[-1] == "and" or near.rstrip().endswith((",", "&")):
+        if _STYLE_BEFORE.search(prompt[max(0, span[0] - _CUE_WINDOW) : span[0]]):
+            return True
     after = prompt[span[1] : span[1] + _CUE_WINDOW]
-    return bool(_STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after))
+    if _STYLE_AFTER.match(after):
+        return True
+    return bool(_POSSESSIVE.match(after) and _ART_WORDS.search(prompt))
 
 
 def _describe(entry: Entry, fuzzy: bool) -> str:

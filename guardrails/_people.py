@@ -104,8 +104,11 @@ class Registry:
         self.glued_heads: set[str] = set()  # the first four letters of every glued name
         self.common: set[str] = set()
         self.heads: set[str] = set()  # the first token of every Latin or native key
-        self.first: dict[str, list[tuple[str, int]]] = {}  # "first|len(last)" -> (last, entry)
-        self.last: dict[str, list[tuple[str, int]]] = {}  # "last|len(first)" -> (first, entry)
+        self.given: set[str] = set()  # given names of many people ("G" lines)
+        self.everyday: set[str] = set()  # everyday words that are nobody's surname ("W" lines)
+        # first word -> length of the last word -> (last word, entry), and the other way round
+        self.first: dict[str, dict[int, list[tuple[str, int]]]] = {}
+        self.last: dict[str, dict[int, list[tuple[str, int]]]] = {}
         self.surnames: dict[str, int | list[int]] = {}
         self._cjk: object = None
         self._cjk_keys: list[tuple[str, int, bool]] = []
@@ -140,6 +143,9 @@ class Registry:
             if not line or line.startswith("#"):
                 continue
             fields = line.split("\t")
+            if fields[0] in ("G", "W") and len(fields) == 2 and fields[1]:
+                (self.given if fields[0] == "G" else self.everyday).add(fields[1])
+                continue
             if len(fields) != 6 or fields[0] not in ("P", "A") or not fields[5]:
                 raise PolicyError(f"people registry {path}:{number}: malformed line (want 6 tab-separated fields)")
             try:
@@ -173,8 +179,8 @@ class Registry:
                 self.glued_heads.add(tokens[0][:4] if len(tokens[0]) >= 4 else "".join(tokens)[:4])
                 if len(tokens) == 2:
                     first, last = tokens
-                    self.first.setdefault(f"{first}|{len(last)}", []).append((last, index))
-                    self.last.setdefault(f"{last}|{len(first)}", []).append((first, index))
+                    self.first.setdefault(first, {}).setdefault(len(last), []).append((last, index))
+                    self.last.setdefault(last, {}).setdefault(len(first), []).append((first, index))
 
     def finish(self) -> None:
         if not self._cjk_keys:
@@ -231,14 +237,14 @@ class Registry:
                 found = table.get(key)
                 if found is None:
                     continue
-                matched_at.add(i)
+                matched_at.update(range(i, i + size))
                 common = key in self.common
                 for index in (found,) if isinstance(found, int) else found:
                     yield NameHit(index, tokens[i][1], tokens[i + size - 1][2], common)
         if not fuzzy:
             return
         for i in range(len(words) - 1):
-            if i in matched_at:
+            if i in matched_at or i + 1 in matched_at:
                 continue
             a, b = words[i], words[i + 1]
             if len(a) + len(b) < 8 or len(a) < 2 or len(b) < 2:
@@ -253,8 +259,11 @@ class Registry:
         for exact, other, table in ((a, b, self.first), (b, a, self.last)):
             if len(exact) < 4 or len(other) < 4:
                 continue
+            by_length = table.get(exact)
+            if by_length is None:
+                continue
             for size in (len(other) - 1, len(other), len(other) + 1):
-                for candidate, index in table.get(f"{exact}|{size}", ()):
+                for candidate, index in by_length.get(size, ()):
                     if one_edit(other, candidate):
                         found.add(index)
         return found

@@ -282,7 +282,42 @@ def _script(name: str) -> str:
     return "latin"
 
 
-def encode(e: Entity, words: set[str]) -> str | None:
+def everyday_words(entities: list[Entity], words: set[str]) -> list[str]:
+    """Everyday words that are nobody's surname in the sources ("river", "opera"): after a given
+    name they make a place or a thing ("Charles River", "Sydney Opera House"), not a person."""
+    surnames: dict[str, int] = defaultdict(int)
+    for e in entities:
+        for name in e.names[:1]:
+            keys = [k for kind, k in name_keys(name) if kind == "L"]
+            if keys and len(keys[0].split()) >= 2:
+                surnames[keys[0].split()[-1]] += 1
+    return sorted(w for w in words if w.isalpha() and w.isascii() and len(w) >= 3 and surnames.get(w, 0) < 2)
+
+
+def given_names(entities: list[Entity], words: set[str]) -> tuple[set[str], list[str]]:
+    """First words of Latin names: every one (an artist's surname that is also someone's given
+    name cannot name the artist alone), and those of at least three people that are not everyday
+    words (shipped as ``G`` lines: a capitalised known given name before a capitalised word reads
+    as a person's name even when the person is not in the registry)."""
+    counts: dict[str, int] = defaultdict(int)
+    every: set[str] = set()
+    for e in entities:
+        firsts = set()
+        for name in e.names:
+            for kind, key in name_keys(name):
+                tokens = key.split()
+                if kind in "LN" and len(tokens) >= 2:
+                    every.add(tokens[0])
+                    if name.split()[0][:1].isupper() and not name.split()[0].isupper():
+                        firsts.add(tokens[0])
+        if e.kind == "P" and not held_out(e):
+            for first in firsts:
+                counts[first] += 1
+    shipped = sorted(k for k, n in counts.items() if n >= 3 and len(k) >= 3 and k.isalpha() and k not in words)
+    return every, shipped
+
+
+def encode(e: Entity, words: set[str], firsts: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
     """One registry line: kind, born, died, country, display name, keys (``L``atin tokens,
     ``N``ative-script tokens, ``C``JK characters, an artist's ``S``urname; ``!`` marks an alias that is also an everyday
     word).  Latin aliases of one word are kept only from the seeds."""
@@ -300,7 +335,10 @@ def encode(e: Entity, words: set[str]) -> str | None:
                 keys.append(entry)
     # An artist's surname alone ("in the style of Vermeer"), unless it is an everyday word.
     surname = name_keys(e.names[0])[-1][1].split()[-1] if e.kind == "A" and name_keys(e.names[0]) else ""
-    if len(surname) >= 5 and surname.isalpha() and surname not in words and len(e.names[0].split()) >= 2:
+    if (
+        len(surname) >= 5 and surname.isalpha() and surname not in words and surname not in firsts
+        and len(e.names[0].split()) >= 2
+    ):
         keys.append(f"S{surname}")
     if not keys:
         return None
@@ -321,11 +359,12 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
     counts: dict[str, int] = defaultdict(int)
     shipped_keys: set[str] = set()
     held: list[Entity] = []
+    firsts, given = given_names(entities, words)
     for e in entities:
         if held_out(e):
             held.append(e)
             continue
-        line = encode(e, words)
+        line = encode(e, words, firsts)
         if line is None:
             continue
         kept.append(line)
@@ -340,6 +379,8 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
             status = "living" if not e.died else "deceased"
             holdout.append("\t".join((e.kind, e.country, _script(name), status, str(e.died or ""), name)))
     kept.sort()
+    kept += [f"G\t{g}" for g in given]
+    kept += [f"W\t{w}" for w in everyday_words(entities, words)]
     holdout.sort()
     meta = {
         "everypolitician": ep.commit,
@@ -347,6 +388,7 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
         **{f"{k} artists": v for k, v in art_commits.items()},
         **counts,
         "held out": len(held),
+        "given names": len(given),
     }
     header = "# hallmark people registry; built by scripts/build_people.py; sources and licences: SOURCES.md\n"
     body = header + "".join(f"{line}\n" for line in kept)

@@ -52,18 +52,54 @@ TEMPLATES = {
     "greek": "{name} σε συνέντευξη τύπου",
 }
 ROLE_PROMPTS = {
-    "en": ["the Pope blessing a crowd", "the US president eating a burger", "the king of England riding a bike",
-           "the CEO of Tesla on Mars", "the prime minister of Japan at a desk", "the Russian president on a horse"],
+    "en": [
+        "the Pope blessing a crowd",
+        "the US president eating a burger",
+        "the king of England riding a bike",
+        "the CEO of Tesla on Mars",
+        "the prime minister of Japan at a desk",
+        "the Russian president on a horse",
+    ],
     "zh": ["美国总统在白宫演讲", "教皇在广场上祈祷", "法国总统和德国总理握手", "俄罗斯总统骑马"],
     "ja": ["ローマ教皇が祈る", "アメリカ大統領が演説する", "日本の首相が会見する", "フランス大統領の写真"],
     "ko": ["교황이 기도하는 모습", "미국 대통령이 연설하는 모습", "러시아 대통령 사진", "일본 총리의 사진"],
-    "es": ["el papa rezando", "el presidente de Francia en la playa", "el rey de España montando a caballo", "el presidente de los Estados Unidos comiendo"],
-    "fr": ["le pape en prière", "le président de la France à la plage", "la reine d'Angleterre", "le président américain au golf"],
-    "de": ["der Papst beim Beten", "der Bundeskanzler am Strand", "der französische Präsident beim Essen", "der Präsident von Russland"],
-    "pt": ["o papa rezando", "o presidente do Brasil na praia", "o rei da Inglaterra", "o presidente dos Estados Unidos"],
-    "ru": ["папа римский молится", "президент России на лошади", "президент Франции на пляже", "канцлер Германии ест"],
+    "es": [
+        "el papa rezando",
+        "el presidente de Francia en la playa",
+        "el rey de España montando a caballo",
+        "el presidente de los Estados Unidos comiendo",
+    ],
+    "fr": [
+        "le pape en prière",
+        "le président de la France à la plage",
+        "la reine d'Angleterre",
+        "le président américain au golf",
+    ],
+    "de": [
+        "der Papst beim Beten",
+        "der Bundeskanzler am Strand",
+        "der französische Präsident beim Essen",
+        "der Präsident von Russland",
+    ],
+    "pt": [
+        "o papa rezando",
+        "o presidente do Brasil na praia",
+        "o rei da Inglaterra",
+        "o presidente dos Estados Unidos",
+    ],
+    "ru": [
+        "папа римский молится",
+        "президент России на лошади",
+        "президент Франции на пляже",
+        "канцлер Германии ест",
+    ],
     "ar": ["البابا يصلي", "رئيس فرنسا على الشاطئ", "ملك السعودية", "الرئيس الأمريكي يأكل"],
-    "hi": ["पोप प्रार्थना करते हुए", "अमेरिका के राष्ट्रपति भाषण देते हुए", "भारत के प्रधानमंत्री की तस्वीर", "रूस के राष्ट्रपति घोड़े पर"],
+    "hi": [
+        "पोप प्रार्थना करते हुए",
+        "अमेरिका के राष्ट्रपति भाषण देते हुए",
+        "भारत के प्रधानमंत्री की तस्वीर",
+        "रूस के राष्ट्रपति घोड़े पर",
+    ],
 }
 OLD_LISTS = """id: current-lists
 extends: default
@@ -84,8 +120,10 @@ def _people_finding(filt: PromptFilter, prompt: str, category: str = "public_fig
 
 
 def _any_finding(filt: PromptFilter, prompt: str) -> bool:
-    return any(f.action is not Action.ALLOW and f.category in ("public_figures", "intellectual_property")
-               for f in filt.evaluate(prompt).findings)
+    return any(
+        f.action is not Action.ALLOW and f.category in ("public_figures", "intellectual_property")
+        for f in filt.evaluate(prompt).findings
+    )
 
 
 def _rate(hits: int, total: int) -> str:
@@ -113,7 +151,10 @@ def recall(ours: PromptFilter, old: PromptFilter, year: int, per_script: int) ->
     artists = [r for r in rows if r["kind"] == "A"]
     protected = [r["name"] for r in artists if not r["died"] or int(r["died"]) + 70 >= year]
     public = [r["name"] for r in artists if r["died"] and int(r["died"]) + 70 < year]
-    for label, names in (("artists in copyright (recall)", protected), ("public-domain artists (flagged)", public)):
+    for label, names in (
+        ("artists in copyright (recall)", protected),
+        ("public-domain artists (flagged)", public),
+    ):
         names = names[:: max(1, len(names) // per_script)][:per_script]
         prompts = [f"a landscape in the style of {n}" for n in names]
         a = sum(_people_finding(ours, p, "intellectual_property") for p in prompts)
@@ -145,7 +186,9 @@ def false_flags(ours: PromptFilter, old: PromptFilter, erasing: Path | None) -> 
     for name, prompts in sets.items():
         ours_hits = [p for p in prompts if _any_finding(ours, p)]
         b = sum(_any_finding(old, p) for p in prompts)
-        lines.append(f"| {name} | {len(prompts)} | {_rate(len(ours_hits), len(prompts))} | {_rate(b, len(prompts))} |")
+        lines.append(
+            f"| {name} | {len(prompts)} | {_rate(len(ours_hits), len(prompts))} | {_rate(b, len(prompts))} |"
+        )
         examples += [f"  - {name}: {p[:90]!r}" for p in ours_hits[:6]]
     if not sets:
         lines.append("| (no benign sets found: ../shared/data absent and no --erasing) | | | |")
@@ -159,8 +202,9 @@ def _erasing_file(erasing: Path | None, name: str) -> list[dict[str, str]] | Non
         text = (erasing / "data" / name).read_text(encoding="utf-8")
     else:
         git_dir = erasing / ".git" if (erasing / ".git").exists() else erasing
-        run = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"HEAD:data/{name}"],
-                             capture_output=True, check=False)
+        run = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"HEAD:data/{name}"], capture_output=True, check=False
+        )
         if run.returncode != 0:
             return None
         text = run.stdout.decode("utf-8")
@@ -170,7 +214,12 @@ def _erasing_file(erasing: Path | None, name: str) -> list[dict[str, str]] | Non
 def style_benchmark(ours: PromptFilter, old: PromptFilter, erasing: Path | None) -> list[str]:
     lines = ["| artist (erasing benchmark) | prompts | hallmark | current lists |", "|---|---|---|---|"]
     per: dict[str, list[str]] = defaultdict(list)
-    for name in ("big_artist_prompts.csv", "niche_art_prompts.csv", "short_niche_art_prompts.csv", "kelly_prompts.csv"):
+    for name in (
+        "big_artist_prompts.csv",
+        "niche_art_prompts.csv",
+        "short_niche_art_prompts.csv",
+        "kelly_prompts.csv",
+    ):
         for r in _erasing_file(erasing, name) or []:
             per[r.get("artist", "").strip()].append(r["prompt"])
     if not per:
@@ -250,13 +299,26 @@ def section(policy: str = "default", erasing: Path | None = None, per_script: in
     benign = benign or [t.format(name="someone") for t in TEMPLATES.values()] * 50
     ours.evaluate("warm up")
     old.evaluate("warm up")
-    out = [f"registry built and loaded in {build_s:.2f} s; memory it added: {ours_rss:.0f} MiB "
-           f"(the current lists' filter: {old_rss:.0f} MiB)", ""]
-    out += ["### Recall on held-out names (bench/data/people_holdout.tsv.gz)", ""] + recall(ours, old, year, per_script)
+    out = [
+        f"registry built and loaded in {build_s:.2f} s; memory it added: {ours_rss:.0f} MiB "
+        f"(the current lists' filter: {old_rss:.0f} MiB)",
+        "",
+    ]
+    out += ["### Recall on held-out names (bench/data/people_holdout.tsv.gz)", ""] + recall(
+        ours, old, year, per_script
+    )
     out += ["", "### Role phrases per language (written here)", ""] + roles(ours, old)
-    out += ["", "### False flags on benign sets (any public_figures or intellectual_property finding not `allow`)", ""]
+    out += [
+        "",
+        "### False flags on benign sets (any public_figures or intellectual_property finding not `allow`)",
+        "",
+    ]
     out += false_flags(ours, old, erasing)
-    out += ["", "### Artist-style prompts of the erasing benchmark (rate with an intellectual_property finding)", ""]
+    out += [
+        "",
+        "### Artist-style prompts of the erasing benchmark (rate with an intellectual_property finding)",
+        "",
+    ]
     out += style_benchmark(ours, old, erasing)
     out += ["", "### Cost", ""] + cost(ours, old, benign)
     return out

@@ -6,6 +6,7 @@ if __name__ != "hallmark.guardrails":  # the folder sits at the repository's top
 from ._detectors import DETECTORS, PromptDetector
 from ._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
 from ._image import CLASSIFIERS, ImageClassifier, ImageSafety
+from ._people import RegistryUpdate, compile_people_list
 from ._prompt import PromptFilter
 from ._types import Action, CheckStatus, DetectorStatus, Finding, ImageVerdict, PromptDecision
 
@@ -24,7 +25,9 @@ __all__ = [
     "PromptDecision",
     "PromptDetector",
     "PromptFilter",
+    "RegistryUpdate",
     "caught_by",
+    "compile_people_list",
     "evaluate_labelled",
     "read_labelled_csv",
 ]

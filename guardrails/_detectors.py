@@ -9,50 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from hallmark.errors import GuardrailError
 from hallmark.policies import ALWAYS_BLOCK, Policy
 from hallmark.registry import Registry
 
-from ._normalise import Variant, variants
+from ._hits import Hit, Prepared
 from ._terms import PhraseIndex
 from ._types import CheckStatus, DetectorStatus
 
 if TYPE_CHECKING:
     from ._semantic import Concept
-
-
-@dataclass
-class Prepared:
-    """A prompt and its normalised variants, computed once and shared by every detector."""
-
-    original: str
-    variants: list[Variant] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, prompt: str) -> Prepared:
-        return cls(prompt, variants(prompt))
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One match: which rule, where (original offsets), and through which variant."""
-
-    rule_id: str
-    category: str
-    detector: str
-    severity: str
-    span: tuple[int, int]
-    term: str
-    variant: str
-    score: float = 1.0
-    kind: str = ""  # names: artist | character | trademark | public_figure
-    variant_span: tuple[int, int] = (0, 0)
-    # What the detector says about the match (the people detector names the person, the
-    # context and the rule); empty: the explanation is built from the rule alone.
-    note: str = ""
 
 
 class PromptDetector(Protocol):

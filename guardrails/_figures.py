@@ -17,8 +17,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from ._detectors import Hit, Prepared
+from hallmark.policies import PeopleDetector as PeopleConfig
+
+from ._hits import Hit, Prepared
 from ._normalise import Variant
 from ._people import Entry, NameHit, Registry, bundled_registry, name_keys
 from ._terms import PhraseIndex
@@ -81,10 +84,10 @@ class PeopleDetector:
     name = "people"
 
     def __init__(self, configs: list[tuple[str, object]]) -> None:
-        self.configs = configs
+        self.configs = [(category, cast(PeopleConfig, cfg)) for category, cfg in configs]
         paths: list[Path] = []
-        for _, cfg in configs:
-            for item in cfg.data:  # type: ignore[attr-defined]
+        for _, cfg in self.configs:
+            for item in cfg.data:
                 path = bundled_registry() if item == "bundled" else Path(item)
                 if path not in paths:
                     paths.append(path)
@@ -94,16 +97,16 @@ class PeopleDetector:
         self.roles: PhraseIndex[str] = PhraseIndex()
         self.opt_out: set[str] = set()
         self.allowed: set[str] = set()
-        for _, cfg in configs:
-            self.context.extend(cfg.harm, "harm")  # type: ignore[attr-defined]
-            self.context.extend(cfg.sexual, "sexual")  # type: ignore[attr-defined]
-            self.context.extend(cfg.cues, "cue", inflections=False)  # type: ignore[attr-defined]
-            self.roles.extend(cfg.roles, "role", inflections=False)  # type: ignore[attr-defined]
-            self.opt_out |= {k for n in cfg.opt_out for _, k in name_keys(n)}  # type: ignore[attr-defined]
-            self.allowed |= {k for n in cfg.allow_names for _, k in name_keys(n)}  # type: ignore[attr-defined]
+        for _, cfg in self.configs:
+            self.context.extend(cfg.harm, "harm")
+            self.context.extend(cfg.sexual, "sexual")
+            self.context.extend(cfg.cues, "cue", inflections=False)
+            self.roles.extend(cfg.roles, "role", inflections=False)
+            self.opt_out |= {k for n in cfg.opt_out for _, k in name_keys(n)}
+            self.allowed |= {k for n in cfg.allow_names for _, k in name_keys(n)}
         # Opt-out names the registry may not hold are found as living artists.
         self.extra = Registry()
-        for name in (n for _, cfg in configs for n in cfg.opt_out):  # type: ignore[attr-defined]
+        for name in (n for _, cfg in self.configs for n in cfg.opt_out):
             keys = [f"{kind}{key}" for kind, key in name_keys(name)]
             if keys:
                 self.extra.add(Entry("A", name, None, None, "opt-out"), keys)
@@ -121,8 +124,8 @@ class PeopleDetector:
         roles = self._roles(prepared)
         hits: list[Hit] = []
         for category, cfg in self.configs:
-            rule = f"{category}.{cfg.id}"  # type: ignore[attr-defined]
-            if cfg.kind == "artist":  # type: ignore[attr-defined]
+            rule = f"{category}.{cfg.id}"
+            if cfg.kind == "artist":
                 hits += self._artists(prompt, found, rule, category, cfg)
             else:
                 hits += self._people(prompt, found, roles, context, rule, category, cfg)
@@ -158,7 +161,9 @@ class PeopleDetector:
             for _, term, start, end in self.roles.search(v):
                 span = v.original_span(start, end)
                 out.setdefault(span, (term, span, v.name, (start, end)))
-        return [r for r in out.values() if not any(o[0] <= r[1][0] and r[1][1] <= o[1] and o != r[1] for o in out)]
+        return [
+            r for r in out.values() if not any(o[0] <= r[1][0] and r[1][1] <= o[1] and o != r[1] for o in out)
+        ]
 
     # -- people -----------------------------------------------------------------------------
 
@@ -187,7 +192,7 @@ class PeopleDetector:
         ctx: _Context,
         rule: str,
         category: str,
-        cfg: object,
+        cfg: PeopleConfig,
     ) -> list[Hit]:
         hits: list[Hit] = []
         spans: set[tuple[int, int]] = set()
@@ -202,7 +207,9 @@ class PeopleDetector:
             spans.add(f.span)
             who = _describe(entry, f.fuzzy)
             deceased = entry.died is not None or entry.born is not None and entry.born < self.year - 110
-            hits += self._person_hits(who, deceased, f.span, f.variant, f.variant_span, ctx, rule, category, cfg)
+            hits += self._person_hits(
+                who, deceased, f.span, f.variant, f.variant_span, ctx, rule, category, cfg
+            )
         for first, span in self._shaped(prompt, spans | {f.span for f in found}):
             who = f"a name-shaped phrase with the given name {first} (a person the registry does not hold)"
             hits += self._person_hits(who, False, span, "unicode", span, ctx, rule, category, cfg)
@@ -223,31 +230,52 @@ class PeopleDetector:
         ctx: _Context,
         rule: str,
         category: str,
-        cfg: object,
+        cfg: PeopleConfig,
     ) -> list[Hit]:
         c = cfg
         if ctx.harm:
-            severity, why = c.harm_severity, f"with harm context '{ctx.harm}'"  # type: ignore[attr-defined]
+            severity, why = c.harm_severity, f"with harm context '{ctx.harm}'"
         elif deceased:
-            severity, why = c.deceased_severity, "deceased, no harmful context"  # type: ignore[attr-defined]
+            severity, why = c.deceased_severity, "deceased, no harmful context"
         else:
-            severity, why = c.severity, "depicted without harmful context"  # type: ignore[attr-defined]
+            severity, why = c.severity, "depicted without harmful context"
         hits = [
-            Hit(rule, category, self.name, severity, span, who, variant, kind="public_figure",
-                variant_span=vspan, note=f"{who}, {why}")
+            Hit(
+                rule,
+                category,
+                self.name,
+                severity,
+                span,
+                who,
+                variant,
+                kind="public_figure",
+                variant_span=vspan,
+                note=f"{who}, {why}",
+            )
         ]
         if ctx.sexual:
-            sexual_rule = f"{c.sexual_category}.{c.id}_sexual"  # type: ignore[attr-defined]
+            sexual_rule = f"{c.sexual_category}.{c.id}_sexual"
             hits.append(
-                Hit(sexual_rule, c.sexual_category, self.name, c.sexual_severity, span, who, variant,  # type: ignore[attr-defined]
-                    kind="public_figure", variant_span=vspan,
-                    note=f"{who} with sexual context '{ctx.sexual}' (non-consensual intimate imagery)")
+                Hit(
+                    sexual_rule,
+                    c.sexual_category,
+                    self.name,
+                    c.sexual_severity,
+                    span,
+                    who,
+                    variant,
+                    kind="public_figure",
+                    variant_span=vspan,
+                    note=f"{who} with sexual context '{ctx.sexual}' (non-consensual intimate imagery)",
+                )
             )
         return hits
 
     # -- artists ----------------------------------------------------------------------------
 
-    def _artists(self, prompt: str, found: list[_Found], rule: str, category: str, cfg: object) -> list[Hit]:
+    def _artists(
+        self, prompt: str, found: list[_Found], rule: str, category: str, cfg: PeopleConfig
+    ) -> list[Hit]:
         by_span: dict[tuple[int, int], list[_Found]] = {}
         if not _ANY_CUE.search(prompt):
             return []
@@ -275,26 +303,42 @@ class PeopleDetector:
             entry = f.entry
             taken.append(span)
             who = _describe(entry, f.fuzzy)
-            note = f"artist {who}: work {status} ({cfg.jurisdiction}, life + {cfg.term()} years); style invoked"  # type: ignore[attr-defined]
-            hits.append(Hit(rule, category, self.name, cfg.severity, span, entry.name, f.variant,  # type: ignore[attr-defined]
-                            kind="artist", variant_span=f.variant_span, note=note))
+            note = (
+                f"artist {who}: work {status} ({cfg.jurisdiction}, life + {cfg.term()} years); style invoked"
+            )
+            hits.append(
+                Hit(
+                    rule,
+                    category,
+                    self.name,
+                    cfg.severity,
+                    span,
+                    entry.name,
+                    f.variant,
+                    kind="artist",
+                    variant_span=f.variant_span,
+                    note=note,
+                )
+            )
         return hits
 
-    def _status(self, entry: Entry, cfg: object) -> str:
+    def _status(self, entry: Entry, cfg: PeopleConfig) -> str:
         keys = {k for _, k in name_keys(entry.name)}
         if keys & self.allowed:
             return "allowed"
         if keys & self.opt_out:
             return "protected (opted out)"
         if entry.died is not None:
-            return "in copyright" if self.year <= entry.died + cfg.term() else "public domain"  # type: ignore[attr-defined]
+            return "in copyright" if self.year <= entry.died + cfg.term() else "public domain"
         if entry.born is not None and entry.born > self.year - 100:
             return "in copyright (living)"
-        unknown = cfg.unknown_status  # type: ignore[attr-defined]
+        unknown = cfg.unknown_status
         return "in copyright (dates unknown)" if unknown == "protected" else "public domain"
 
 
-_CUE_WORDS = frozenset({"by", "after", "like", "la", "imitating", "mimicking", "channeling", "channelling", "style"})
+_CUE_WORDS = frozenset(
+    {"by", "after", "like", "la", "imitating", "mimicking", "channeling", "channelling", "style"}
+)
 _OF_WORDS = frozenset({"style", "manner", "vein", "spirit", "school", "aesthetic"})
 _WORD = re.compile(r"[^\W\d_]+")
 

@@ -147,7 +147,9 @@ class Registry:
                 (self.given if fields[0] == "G" else self.everyday).add(fields[1])
                 continue
             if len(fields) != 6 or fields[0] not in ("P", "A") or not fields[5]:
-                raise PolicyError(f"people registry {path}:{number}: malformed line (want 6 tab-separated fields)")
+                raise PolicyError(
+                    f"people registry {path}:{number}: malformed line (want 6 tab-separated fields)"
+                )
             try:
                 born = int(fields[1]) if fields[1] else None
                 died = int(fields[2]) if fields[2] else None
@@ -289,6 +291,74 @@ def _put(table: dict[str, int | list[int]], key: str, index: int) -> None:
             table[key] = [found, index]
     elif index not in found:
         found.append(index)
+
+
+@dataclass(frozen=True)
+class RegistryUpdate:
+    """What ``compile_people_list`` wrote."""
+
+    source: Path
+    out: Path
+    people: int
+    artists: int
+    keys: int
+
+
+_COLUMNS = ("name", "aliases", "kind", "born", "died", "country")
+
+
+def compile_people_list(source: Path, out: Path) -> RegistryUpdate:
+    """Turn an operator's list of people into a registry file a policy can name in ``data``.
+
+    ``source`` is a tab-separated file with a header naming some of the columns ``name``
+    (required), ``aliases`` (``|``-separated spellings, in any script), ``kind`` (``person``, the
+    default, or ``artist``), ``born``, ``died`` (years) and ``country``.  Names are folded exactly
+    as the bundled registry's are; the result is checked by reading it back before it replaces
+    ``out``.  A bad row is an ``InputError`` naming the file and line."""
+    from hallmark.errors import InputError
+
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read people list {source} ({e.__class__.__name__})") from e
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    header = lines[0].split("\t") if lines else []
+    unknown = [c for c in header if c not in _COLUMNS]
+    if "name" not in header or unknown:
+        raise InputError(
+            f"{source}:1: the header must name `name` and only {', '.join(_COLUMNS)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    rows: list[str] = []
+    counts = {"P": 0, "A": 0}
+    keys = 0
+    for number, line in enumerate(lines[1:], 2):
+        row = dict(zip(header, (f.strip() for f in line.split("\t")), strict=False))
+        kind = {"person": "P", "": "P", "artist": "A"}.get(row.get("kind", "").lower())
+        years = [row.get("born", ""), row.get("died", "")]
+        if kind is None or any(y and not y.lstrip("-").isdigit() for y in years) or not row.get("name"):
+            raise InputError(f"{source}:{number}: want a name, kind person or artist, and years as numbers")
+        names = [row["name"], *(a for a in row.get("aliases", "").split("|") if a.strip())]
+        found = list(dict.fromkeys(f"{k}{key}" for n in names for k, key in name_keys(n.strip())))
+        if not found:
+            raise InputError(f"{source}:{number}: the name has no letters to match")
+        counts[kind] += 1
+        keys += len(found)
+        country = row.get("country", "").replace("\t", " ") or "unknown"
+        rows.append("\t".join((kind, years[0], years[1], country, row["name"], "|".join(found))))
+    body = f"# operator list compiled by hallmark from {source.name}\n" + "".join(f"{r}\n" for r in rows)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_bytes(gzip.compress(body.encode("utf-8"), mtime=0))
+        Registry().read(tmp)  # what a policy will read, checked before it replaces the old file
+        tmp.replace(out)
+    except OSError as e:
+        raise InputError(f"cannot write {out} ({e.__class__.__name__})") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    with _LOCK:
+        _LOADED.clear()  # a process that reads it again sees the new list
+    return RegistryUpdate(source, out, counts["P"], counts["A"], keys)
 
 
 def bundled_registry() -> Path:

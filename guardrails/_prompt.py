@@ -214,7 +214,9 @@ class PromptFilter:
             score=h.score,
             span=h.span,
             matched=prompt[h.span[0] : h.span[1]],
-            explanation=f"{h.note} (rule {h.rule_id}{variant})" if h.note else f"{what} match of rule {h.rule_id}{variant}",
+            explanation=f"{h.note} (rule {h.rule_id}{variant})"
+            if h.note
+            else f"{what} match of rule {h.rule_id}{variant}",
             severity=h.severity,
         )
 
@@ -276,7 +278,8 @@ class PromptFilter:
             {
                 h.span
                 for h in hits
-                if h.detector in ("names", "people") and self._action(h.category, h.severity) is Action.REWRITE
+                if h.detector in ("names", "people")
+                and self._action(h.category, h.severity) is Action.REWRITE
             }
         )
         last_end = -1

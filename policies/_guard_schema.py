@@ -113,8 +113,20 @@ class NamesDetector(_Detector):
 
 
 # Copyright terms, in years after the author's death, by jurisdiction (Berne minimum: 50).
-COPYRIGHT_TERMS: dict[str, int] = {"EU": 70, "US": 70, "UK": 70, "JP": 70, "KR": 70, "BR": 70, "RU": 70,
-                                   "IN": 60, "CN": 50, "CA": 70, "NZ": 50, "BERNE": 50}
+COPYRIGHT_TERMS: dict[str, int] = {
+    "EU": 70,
+    "US": 70,
+    "UK": 70,
+    "JP": 70,
+    "KR": 70,
+    "BR": 70,
+    "RU": 70,
+    "IN": 60,
+    "CN": 50,
+    "CA": 70,
+    "NZ": 50,
+    "BERNE": 50,
+}
 
 
 class PeopleDetector(_Detector):
@@ -157,7 +169,9 @@ class PeopleDetector(_Detector):
     @classmethod
     def _known_jurisdiction(cls, value: str) -> str:
         if value not in COPYRIGHT_TERMS:
-            raise ValueError(f"unknown jurisdiction {value!r}; known: {', '.join(COPYRIGHT_TERMS)} (or set term_years)")
+            raise ValueError(
+                f"unknown jurisdiction {value!r}; known: {', '.join(COPYRIGHT_TERMS)} (or set term_years)"
+            )
         return value
 
     def term(self) -> int:
@@ -174,7 +188,8 @@ class SemanticDetector(_Detector):
 
 
 Detector = Annotated[
-    TermsDetector | RegexDetector | NamesDetector | PeopleDetector | SemanticDetector, Field(discriminator="type")
+    TermsDetector | RegexDetector | NamesDetector | PeopleDetector | SemanticDetector,
+    Field(discriminator="type"),
 ]
 DETECTOR_TYPES: tuple[str, ...] = ("terms", "regex", "names", "people", "semantic")
 

@@ -88,7 +88,9 @@ class Git:
 
     def read(self, path: str) -> str | None:
         run = subprocess.run(
-            ["git", "--git-dir", str(self.dir), "show", f"{self.commit}:{path}"], capture_output=True, check=False
+            ["git", "--git-dir", str(self.dir), "show", f"{self.commit}:{path}"],
+            capture_output=True,
+            check=False,
         )
         return run.stdout.decode("utf-8-sig") if run.returncode == 0 else None
 
@@ -98,7 +100,9 @@ class Git:
         log = self._run("log", "--format=%H", self.commit, "--", path).split()
         for commit in log:
             text = subprocess.run(
-                ["git", "--git-dir", str(self.dir), "show", f"{commit}:{path}"], capture_output=True, check=False
+                ["git", "--git-dir", str(self.dir), "show", f"{commit}:{path}"],
+                capture_output=True,
+                check=False,
             ).stdout
             if len(text) >= min_size:
                 return text.decode("utf-8-sig"), commit
@@ -134,7 +138,9 @@ def everypolitician(git: Git) -> list[Entity]:
             if not pid or not name:
                 continue
             fact = facts.get(pid, {})
-            qid = next((i["identifier"] for i in fact.get("identifiers", []) if i.get("scheme") == "wikidata"), "")
+            qid = next(
+                (i["identifier"] for i in fact.get("identifiers", []) if i.get("scheme") == "wikidata"), ""
+            )
             key = by_wikidata.setdefault(qid, pid) if qid else pid
             entity = people.get(key)
             if entity is None:
@@ -151,7 +157,11 @@ def congress(git: Git) -> list[Entity]:
     for path in ("legislators-current.yaml", "executive.yaml"):
         for row in yaml.safe_load(git.read(path) or "[]"):
             name = row.get("name", {})
-            entity = Entity("P", f"us:{row['id'].get('bioguide') or row['id'].get('govtrack')}", "United_States_of_America")
+            entity = Entity(
+                "P",
+                f"us:{row['id'].get('bioguide') or row['id'].get('govtrack')}",
+                "United_States_of_America",
+            )
             for n in (name.get("official_full"), f"{name.get('first', '')} {name.get('last', '')}"):
                 if n and _usable(n):
                     entity.add(n)
@@ -191,7 +201,10 @@ def artists(moma: Git, tate: Git, nga: Git) -> tuple[list[Entity], dict[str, str
     for row in csv.DictReader(io.StringIO(nga.read("data/constituents_altnames.csv") or "")):
         alt[row["constituentid"]].append(row.get("forwarddisplayname") or _forward(row["displayname"]))
     for row in csv.DictReader(io.StringIO(nga.read("data/constituents.csv") or "")):
-        if row.get("constituenttype") not in ("individual", "corporate") or row["forwarddisplayname"] == "Anonymous":
+        if (
+            row.get("constituenttype") not in ("individual", "corporate")
+            or row["forwarddisplayname"] == "Anonymous"
+        ):
             continue
         e = Entity("A", f"nga:{row['constituentid']}", row.get("nationality") or "unknown")
         e.add(row["forwarddisplayname"])
@@ -257,7 +270,11 @@ def roles() -> str:
         phrases: list[str] = []
         for pattern in table.get("patterns", []):
             for title in table["titles"]:
-                fills = [{"title": title, "place": p} for p in table.get("places", [])] if "{place}" in pattern else []
+                fills = (
+                    [{"title": title, "place": p} for p in table.get("places", [])]
+                    if "{place}" in pattern
+                    else []
+                )
                 if "{adjective}" in pattern:
                     fills = [{"title": title, "adjective": a} for a in table.get("adjectives", [])]
                 phrases += [pattern.format(**f) for f in fills]
@@ -313,7 +330,9 @@ def given_names(entities: list[Entity], words: set[str]) -> tuple[set[str], list
         if e.kind == "P" and not held_out(e):
             for first in firsts:
                 counts[first] += 1
-    shipped = sorted(k for k, n in counts.items() if n >= 3 and len(k) >= 3 and k.isalpha() and k not in words)
+    shipped = sorted(
+        k for k, n in counts.items() if n >= 3 and len(k) >= 3 and k.isalpha() and k not in words
+    )
     return every, shipped
 
 
@@ -336,21 +355,35 @@ def encode(e: Entity, words: set[str], firsts: set[str] = frozenset()) -> str | 
     # An artist's surname alone ("in the style of Vermeer"), unless it is an everyday word.
     surname = name_keys(e.names[0])[-1][1].split()[-1] if e.kind == "A" and name_keys(e.names[0]) else ""
     if (
-        len(surname) >= 5 and surname.isalpha() and surname not in words and surname not in firsts
+        len(surname) >= 5
+        and surname.isalpha()
+        and surname not in words
+        and surname not in firsts
         and len(e.names[0].split()) >= 2
     ):
         keys.append(f"S{surname}")
     if not keys:
         return None
-    fields = [e.kind, str(e.born or ""), str(e.died or ""), e.country.replace("\t", " "), e.names[0], "|".join(keys)]
+    fields = [
+        e.kind,
+        str(e.born or ""),
+        str(e.died or ""),
+        e.country.replace("\t", " "),
+        e.names[0],
+        "|".join(keys),
+    ]
     return "\t".join(fields)
 
 
 def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
     words = set()
     if args.words:
-        words = {w.strip() for w in args.words.read_text(encoding="utf-8").splitlines() if w.strip().islower()}
-    ep, us, moma, tate, nga = (Git(p) for p in (args.everypolitician, args.congress, args.moma, args.tate, args.nga))
+        words = {
+            w.strip() for w in args.words.read_text(encoding="utf-8").splitlines() if w.strip().islower()
+        }
+    ep, us, moma, tate, nga = (
+        Git(p) for p in (args.everypolitician, args.congress, args.moma, args.tate, args.nga)
+    )
     entities = everypolitician(ep) + congress(us)
     art, art_commits = artists(moma, tate, nga)
     entities += art + seed(words)
@@ -374,7 +407,12 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
         for name in e.names:
             keys = [k for _, k in name_keys(name)]
             # A held-out name that is also a shipped person's name measures nothing.
-            if not keys or any(k in shipped_keys for k in keys) or len(keys[0].split()) < 2 and "C" not in name_keys(name)[0][0]:
+            if (
+                not keys
+                or any(k in shipped_keys for k in keys)
+                or len(keys[0].split()) < 2
+                and "C" not in name_keys(name)[0][0]
+            ):
                 continue
             status = "living" if not e.died else "deceased"
             holdout.append("\t".join((e.kind, e.country, _script(name), status, str(e.died or ""), name)))
@@ -390,7 +428,9 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
         "held out": len(held),
         "given names": len(given),
     }
-    header = "# hallmark people registry; built by scripts/build_people.py; sources and licences: SOURCES.md\n"
+    header = (
+        "# hallmark people registry; built by scripts/build_people.py; sources and licences: SOURCES.md\n"
+    )
     body = header + "".join(f"{line}\n" for line in kept)
     hold = "kind\tcountry\tscript\tstatus\tdied\tname\n" + "".join(f"{line}\n" for line in holdout)
     return _gzip(body), _gzip(hold), meta
@@ -403,8 +443,12 @@ def _gzip(text: str) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("everypolitician", "congress", "moma", "tate", "nga"):
-        parser.add_argument(f"--{name}", type=Path, required=True, help=f"git checkout or mirror of the {name} data")
-    parser.add_argument("--words", type=Path, help="a word list (e.g. /usr/share/dict/words): marks everyday words")
+        parser.add_argument(
+            f"--{name}", type=Path, required=True, help=f"git checkout or mirror of the {name} data"
+        )
+    parser.add_argument(
+        "--words", type=Path, help="a word list (e.g. /usr/share/dict/words): marks everyday words"
+    )
     parser.add_argument("--check", action="store_true", help="compare with the bundled file, write nothing")
     args = parser.parse_args()
     registry, holdout, meta = build(args)

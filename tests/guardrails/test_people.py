@@ -61,13 +61,27 @@ def test_a_real_person_with_sexual_content_is_a_sexual_finding(default: PromptFi
 
 def test_both_roles_of_one_prompt_are_found(default: PromptFilter) -> None:
     decision = default.evaluate("the president of France kissing the German chancellor")
-    assert {f.matched.lower() for f in _people(decision)} == {"the president of france", "the german chancellor"}
+    assert {f.matched.lower() for f in _people(decision)} == {
+        "the president of france",
+        "the german chancellor",
+    }
 
 
 @pytest.mark.parametrize(
     "prompt",
-    ["教皇在跳舞", "ローマ教皇が踊る", "교황이 춤을 춘다", "el papa bailando", "le pape qui danse", "der Papst tanzt",
-     "o papa dançando", "папа римский танцует", "البابا يرقص", "पोप नाचते हुए", "the CEO of Tesla on a horse"],
+    [
+        "教皇在跳舞",
+        "ローマ教皇が踊る",
+        "교황이 춤을 춘다",
+        "el papa bailando",
+        "le pape qui danse",
+        "der Papst tanzt",
+        "o papa dançando",
+        "папа римский танцует",
+        "البابا يرقص",
+        "पोप नाचते हुए",
+        "the CEO of Tesla on a horse",
+    ],
 )
 def test_roles_are_found_in_the_policy_languages(default: PromptFilter, prompt: str) -> None:
     assert default.evaluate(prompt).action is Action.FLAG
@@ -86,7 +100,11 @@ def test_an_artist_in_copyright_is_removed_with_the_reason(default: PromptFilter
 
 @pytest.mark.parametrize(
     "prompt",
-    ["a harbour in the style of Vermeer", "a harbour in the style of Johannes Vermeer", "water lilies by Claude Monet"],
+    [
+        "a harbour in the style of Vermeer",
+        "a harbour in the style of Johannes Vermeer",
+        "water lilies by Claude Monet",
+    ],
 )
 def test_public_domain_masters_are_left_alone(default: PromptFilter, prompt: str) -> None:
     decision = default.evaluate(prompt)
@@ -94,7 +112,11 @@ def test_public_domain_masters_are_left_alone(default: PromptFilter, prompt: str
 
 
 def test_an_artist_mentioned_without_invoking_the_style_is_not_rewritten(default: PromptFilter) -> None:
-    assert not [f for f in default.evaluate("a book about Andy Warhol on a table").findings if f.category == "intellectual_property"]
+    assert not [
+        f
+        for f in default.evaluate("a book about Andy Warhol on a table").findings
+        if f.category == "intellectual_property"
+    ]
     assert default.evaluate("soup cans, Andy Warhol-inspired").prompt_out == "soup cans"
 
 
@@ -133,7 +155,9 @@ def test_an_unknown_jurisdiction_is_refused(tmp_path: Path) -> None:
 # -- context and profiles -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prompt", ["trump card game", "a rose in a vase", "Paris at night", "a man playing golf"])
+@pytest.mark.parametrize(
+    "prompt", ["trump card game", "a rose in a vase", "Paris at night", "a man playing golf"]
+)
 def test_everyday_words_are_not_people(default: PromptFilter, prompt: str) -> None:
     assert not _people(default.evaluate(prompt))
 
@@ -187,7 +211,9 @@ def test_a_misspelling_is_said_in_the_explanation(default: PromptFilter) -> None
 
 def test_one_edit() -> None:
     assert one_edit("makron", "macron") and one_edit("meloni", "melloni") and one_edit("gomes", "gomez")
-    assert not one_edit("macron", "macron") and not one_edit("macron", "micronn") and not one_edit("ab", "abcd")
+    assert (
+        not one_edit("macron", "macron") and not one_edit("macron", "micronn") and not one_edit("ab", "abcd")
+    )
 
 
 def test_name_keys_fold_like_prompts() -> None:

@@ -94,6 +94,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     labelled = root / "set.csv"
     labelled.write_text("prompt,label,category\na naked man,unsafe,sexual\nnude lipstick,safe,sexual\n")
     got["policy test"] = [one(run("policy", "test", labelled, "--json"))]
+    own = root / "people.tsv"
+    own.write_text("name\taliases\tkind\tborn\nJane Quillfeather\tJ. Quillfeather\tartist\t1970\n")
+    got["policy people"] = [one(run("policy", "people", "--update", own, "--json"))]
     return got
 
 
@@ -136,6 +139,7 @@ EXPECTED = {
     "policy show": "policy",
     "policy lint": "policy-lint",
     "policy test": "policy-test",
+    "policy people": "policy-people",
 }
 
 

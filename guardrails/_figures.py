@@ -53,7 +53,10 @@ _ART_WORDS = re.compile(
 )
 # Two capitalised words, the first a known given name: a person's name even when the registry
 # does not hold the person ("Amelia Quartermaine at a rally").
-_NAME_SHAPE = re.compile(r"(?<![^\W\d_])([^\W\d_][^\W\d_]+)\s+((?:[^\W\d_]\.\s*)?[^\W\d_][^\W\d_'’-]+)")
+_PARTICLE = r"(?:(?:van|von|de|da|di|del|der|den|du|dos|das|le|la|ter|ten|bin|ibn|al|el)\s+)?"
+_NAME_SHAPE = re.compile(
+    rf"(?<![^\W\d_])([^\W\d_][^\W\d_]+)\s+({_PARTICLE}(?:[^\W\d_]\.\s*)?[^\W\d_][^\W\d_'’-]+)", re.IGNORECASE
+)
 # How far a cue may stand from the name in characters.
 _CUE_WINDOW = 90
 
@@ -174,13 +177,15 @@ class PeopleDetector:
         for s, e in taken:
             covered[s:e] = b"\x01" * (e - s)
         for m in _NAME_SHAPE.finditer(prompt):
-            first, last = m.group(1), m.group(2)
+            first, last = m.group(1), m.group(2).split()[-1]
             if not (first[0].isupper() and first[1:].islower() and last[0].isupper() and not last.isupper()):
                 continue
             if first.lower() not in given or any(covered[m.start() : m.end()]):
                 continue
             if re.sub(r"['’]s?$", "", last.lower()) in self.registry.everyday:
                 continue
+            if _invoked(prompt, (m.start(), m.end())):
+                continue  # an artist the registry does not hold: not judged for copyright
             out.append((first, (m.start(), m.end())))
         return out
 
@@ -279,10 +284,13 @@ class PeopleDetector:
         by_span: dict[tuple[int, int], list[_Found]] = {}
         if not _ANY_CUE.search(prompt):
             return []
+        invoked: dict[tuple[int, int], bool] = {}
         for f in found:
-            if f.fuzzy and len(prompt[f.span[0] : f.span[1]]) < 12:
+            if f.entry.kind != "A" or f.fuzzy and len(prompt[f.span[0] : f.span[1]]) < 12:
                 continue  # one letter from another artist's short name is too often someone else
-            if f.entry.kind == "A" and _invoked(prompt, f.span):
+            if f.span not in invoked:
+                invoked[f.span] = _invoked(prompt, f.span)
+            if invoked[f.span]:
                 by_span.setdefault(f.span, []).append(f)
         hits = []
         taken: list[tuple[int, int]] = []

@@ -104,6 +104,7 @@ class Registry:
         self.glued_heads: set[str] = set()  # the first four letters of every glued name
         self.common: set[str] = set()
         self.heads: set[str] = set()  # the first token of every Latin or native key
+        self.prefixes: set[str] = set()  # every proper prefix of two tokens or more
         self.given: set[str] = set()  # given names of many people ("G" lines)
         self.everyday: set[str] = set()  # everyday words that are nobody's surname ("W" lines)
         # first word -> length of the last word -> (last word, entry), and the other way round
@@ -176,6 +177,8 @@ class Registry:
             _put(self.latin if script == "L" else self.native, key, index)
             tokens = key.split()
             self.heads.add(tokens[0])
+            for size in range(2, len(tokens)):
+                self.prefixes.add(" ".join(tokens[:size]))
             if script == "L" and not common and len(tokens) >= 2 and len(key) - len(tokens) + 1 >= 8:
                 _put(self.glued, "".join(tokens), index)
                 self.glued_heads.add(tokens[0][:4] if len(tokens[0]) >= 4 else "".join(tokens)[:4])
@@ -235,6 +238,8 @@ class Registry:
                 continue
             key = ""
             for size in range(1, min(_MAX_TOKENS, len(words) - i) + 1):
+                if size > 2 and key not in self.prefixes:
+                    break
                 key = words[i] if size == 1 else f"{key} {words[i + size - 1]}"
                 found = table.get(key)
                 if found is None:

@@ -112,7 +112,7 @@ class PeopleDetector:
         for name in (n for _, cfg in self.configs for n in cfg.opt_out):
             keys = [f"{kind}{key}" for kind, key in name_keys(name)]
             if keys:
-                self.extra.add(Entry("A", name, None, None, "opt-out"), keys)
+                self.extra.add(Entry("T", name, None, None, "opt-out"), keys)
         self.extra.finish()
 
     def status(self) -> DetectorStatus:
@@ -123,13 +123,14 @@ class PeopleDetector:
     def analyze(self, prepared: Prepared) -> list[Hit]:
         found = self._names(prepared)
         prompt = prepared.original
+        texts = {v.name: v.text for v in prepared.variants}
         context = self._context(prepared)
         roles = self._roles(prepared)
         hits: list[Hit] = []
         for category, cfg in self.configs:
             rule = f"{category}.{cfg.id}"
             if cfg.kind == "artist":
-                hits += self._artists(prompt, found, rule, category, cfg)
+                hits += self._artists(texts, found, rule, category, cfg)
             else:
                 hits += self._people(prompt, found, roles, context, rule, category, cfg)
         return hits
@@ -205,7 +206,7 @@ class PeopleDetector:
             entry = f.entry
             if f.surname or f.span in spans:
                 continue
-            if entry.kind == "A" and not (ctx.harm or ctx.sexual):
+            if entry.kind in "AT" and not (ctx.harm or ctx.sexual):
                 continue  # an artist's name alone is the copyright rule's business
             if f.common and not (ctx.cue or ctx.harm or ctx.sexual):
                 continue  # "Paris", "Grace", "Trump" alone: also everyday words
@@ -279,19 +280,21 @@ class PeopleDetector:
     # -- artists ----------------------------------------------------------------------------
 
     def _artists(
-        self, prompt: str, found: list[_Found], rule: str, category: str, cfg: PeopleConfig
+        self, texts: dict[str, str], found: list[_Found], rule: str, category: str, cfg: PeopleConfig
     ) -> list[Hit]:
         by_span: dict[tuple[int, int], list[_Found]] = {}
-        if not _ANY_CUE.search(prompt):
-            return []
-        invoked: dict[tuple[int, int], bool] = {}
+        cue = any(_ANY_CUE.search(text) for text in texts.values())
+        invoked: dict[tuple[str, tuple[int, int]], bool] = {}
         for f in found:
-            if f.entry.kind != "A" or f.fuzzy and len(prompt[f.span[0] : f.span[1]]) < 12:
+            if f.entry.kind not in "AT" or f.fuzzy and f.variant_span[1] - f.variant_span[0] < 12:
                 continue  # one letter from another artist's short name is too often someone else
-            if f.span not in invoked:
-                invoked[f.span] = _invoked(prompt, f.span)
-            if invoked[f.span]:
-                by_span.setdefault(f.span, []).append(f)
+            if f.entry.kind == "A":  # a collection's artist counts where the prompt invokes the style
+                where = (f.variant, f.variant_span)
+                if where not in invoked:
+                    invoked[where] = cue and _invoked(texts[f.variant], f.variant_span)
+                if not invoked[where]:
+                    continue
+            by_span.setdefault(f.span, []).append(f)
         hits = []
         taken: list[tuple[int, int]] = []
         for span in sorted(by_span, key=lambda s: (s[0], -s[1])):

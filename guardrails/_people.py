@@ -60,7 +60,7 @@ def name_keys(name: str) -> list[tuple[str, str]]:
 class Entry:
     """One person or artist of the registry."""
 
-    kind: str  # "P" person, "A" artist
+    kind: str  # "P" person, "A" artist, "T" artist whose name alone is a style tag
     name: str
     born: int | None
     died: int | None
@@ -147,7 +147,7 @@ class Registry:
             if fields[0] in ("G", "W") and len(fields) == 2 and fields[1]:
                 (self.given if fields[0] == "G" else self.everyday).add(fields[1])
                 continue
-            if len(fields) != 6 or fields[0] not in ("P", "A") or not fields[5]:
+            if len(fields) != 6 or fields[0] not in ("P", "A", "T") or not fields[5]:
                 raise PolicyError(
                     f"people registry {path}:{number}: malformed line (want 6 tab-separated fields)"
                 )
@@ -335,11 +335,12 @@ def compile_people_list(source: Path, out: Path) -> RegistryUpdate:
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
     rows: list[str] = []
-    counts = {"P": 0, "A": 0}
+    counts = {"P": 0, "T": 0}
     keys = 0
     for number, line in enumerate(lines[1:], 2):
         row = dict(zip(header, (f.strip() for f in line.split("\t")), strict=False))
-        kind = {"person": "P", "": "P", "artist": "A"}.get(row.get("kind", "").lower())
+        # An operator's artists are named ones: their name alone invokes the style.
+        kind = {"person": "P", "": "P", "artist": "T"}.get(row.get("kind", "").lower())
         years = [row.get("born", ""), row.get("died", "")]
         if kind is None or any(y and not y.lstrip("-").isdigit() for y in years) or not row.get("name"):
             raise InputError(f"{source}:{number}: want a name, kind person or artist, and years as numbers")
@@ -363,7 +364,7 @@ def compile_people_list(source: Path, out: Path) -> RegistryUpdate:
         tmp.unlink(missing_ok=True)
     with _LOCK:
         _LOADED.clear()  # a process that reads it again sees the new list
-    return RegistryUpdate(source, out, counts["P"], counts["A"], keys)
+    return RegistryUpdate(source, out, counts["P"], counts["T"], keys)
 
 
 def bundled_registry() -> Path:

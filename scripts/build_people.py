@@ -233,7 +233,9 @@ def artists(moma: Git, tate: Git, nga: Git) -> tuple[list[Entity], dict[str, str
 def seed(words: set[str]) -> list[Entity]:
     data = yaml.safe_load(SEED.read_text(encoding="utf-8"))
     out = []
-    for kind, section in (("P", "people"), ("A", "artists")):
+    # The seed's artists are named as style tags ("castle, greg rutkowski"): kind T, whose name
+    # alone invokes the style.
+    for kind, section in (("P", "people"), ("T", "artists")):
         for i, row in enumerate(data[section]):
             e = Entity(kind, f"seed:{section}:{i}", row.get("country", "unknown"), seed=True)
             for n in row["names"]:
@@ -244,7 +246,7 @@ def seed(words: set[str]) -> list[Entity]:
     # The project's earlier hand lists: living people and artists, kept as seeds where the
     # entries above do not already name them.
     known = {key for e in out for n in e.names for _, key in name_keys(n)}
-    for kind, file in (("P", "public_figures.txt"), ("A", "artists.txt")):
+    for kind, file in (("P", "public_figures.txt"), ("T", "artists.txt")):
         for line in (LISTS / file).read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if line and not line.startswith("#") and not {k for _, k in name_keys(line)} & known:
@@ -353,7 +355,7 @@ def encode(e: Entity, words: set[str], firsts: set[str] = frozenset()) -> str | 
             if entry not in keys:
                 keys.append(entry)
     # An artist's surname alone ("in the style of Vermeer"), unless it is an everyday word.
-    surname = name_keys(e.names[0])[-1][1].split()[-1] if e.kind == "A" and name_keys(e.names[0]) else ""
+    surname = name_keys(e.names[0])[-1][1].split()[-1] if e.kind in "AT" and name_keys(e.names[0]) else ""
     if (
         len(surname) >= 5
         and surname.isalpha()
@@ -401,7 +403,7 @@ def build(args: argparse.Namespace) -> tuple[bytes, bytes, dict[str, object]]:
         if line is None:
             continue
         kept.append(line)
-        counts["artists" if e.kind == "A" else "people"] += 1
+        counts["artists" if e.kind in "AT" else "people"] += 1
         shipped_keys.update(k.lstrip("LNC!") for k in line.rsplit("\t", 1)[1].split("|") if k[0] != "S")
     for e in held:
         for name in e.names:

@@ -111,6 +111,18 @@ def test_public_domain_masters_are_left_alone(default: PromptFilter, prompt: str
     assert decision.action is Action.ALLOW and decision.prompt_out == prompt
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "gr3g rutk0wski castle",  # a seed artist named as a bare style tag
+        "\u0430 \u0441\u0430stl\u0435 in the style of Greg Rutkowski",  # look-alike letters in the cue
+        "a forest painted by \uff2d\uff41\uff4b\uff4f\uff54\uff4f \uff33\uff48\uff49\uff4e\uff4b\uff41\uff49",
+    ],
+)
+def test_disguised_artists_are_still_removed(default: PromptFilter, prompt: str) -> None:
+    assert default.evaluate(prompt).action is Action.REWRITE
+
+
 def test_an_artist_mentioned_without_invoking_the_style_is_not_rewritten(default: PromptFilter) -> None:
     assert not [
         f
@@ -165,6 +177,14 @@ def test_everyday_words_are_not_people(default: PromptFilter, prompt: str) -> No
 def test_a_name_that_is_an_everyday_word_needs_a_person_context(default: PromptFilter) -> None:
     assert default.evaluate("a photo of trump").action is Action.FLAG
     assert default.evaluate("trump in handcuffs").action is Action.BLOCK
+
+
+def test_an_unknown_name_shaped_like_a_person_is_flagged(default: PromptFilter) -> None:
+    decision = default.evaluate("Ingrid Quartermaine being arrested")
+    assert decision.action is Action.BLOCK
+    assert "given name Ingrid" in _people(decision)[0].explanation
+    assert not _people(default.evaluate("a whale in front of the Sydney Opera House"))
+    assert not _people(default.evaluate("a plush monkey fording the Charles River"))
 
 
 def test_deceased_people_are_allowed_unless_combined(default: PromptFilter) -> None:

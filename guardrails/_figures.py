@@ -288,7 +288,9 @@ class PeopleDetector:
         for f in found:
             if f.entry.kind not in "AT" or f.fuzzy and f.variant_span[1] - f.variant_span[0] < 12:
                 continue  # one letter from another artist's short name is too often someone else
-            if f.entry.kind == "A":  # a collection's artist counts where the prompt invokes the style
+            # A collection's artist, or a name that is also a word ("a Moebius strip"), counts
+            # where the prompt invokes the style.
+            if f.entry.kind == "A" or f.common:
                 where = (f.variant, f.variant_span)
                 if where not in invoked:
                     invoked[where] = cue and _invoked(texts[f.variant], f.variant_span)

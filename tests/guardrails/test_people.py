@@ -124,6 +124,7 @@ def test_disguised_artists_are_still_removed(default: PromptFilter, prompt: str)
 
 
 def test_an_artist_mentioned_without_invoking_the_style_is_not_rewritten(default: PromptFilter) -> None:
+    assert not default.evaluate("a Moebius strip made of paper").findings
     assert not [
         f
         for f in default.evaluate("a book about Andy Warhol on a table").findings

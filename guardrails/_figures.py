@@ -57,6 +57,12 @@ _PARTICLE = r"(?:(?:van|von|de|da|di|del|der|den|du|dos|das|le|la|ter|ten|bin|ib
 _NAME_SHAPE = re.compile(
     rf"(?<![^\W\d_])([^\W\d_][^\W\d_]+)\s+({_PARTICLE}(?:[^\W\d_]\.\s*)?[^\W\d_][^\W\d_'’-]+)", re.IGNORECASE
 )
+# Three capitalised Cyrillic words, the last a patronymic ("Иванов Сергей Петрович"): the way
+# Russian, Ukrainian, Belarusian and Central Asian records write a person's full name.
+_PATRONYMIC = re.compile(
+    r"(?<![^\W\d_])(?:[А-ЯЁІЇЄҐЎҚҒҲ][а-яёіїєґўқғҳʼ'’-]+\s+){2}[А-ЯЁІЇЄҐЎҚҒҲ][а-яёіїєґўқғҳʼ'’-]*"
+    r"(?:ович|евич|євич|йович|ьович|ич|овна|евна|івна|ївна|ична|инична)(?![^\W\d_])"
+)
 # How far a cue may stand from the name in characters.
 _CUE_WINDOW = 90
 
@@ -188,6 +194,11 @@ class PeopleDetector:
             if _invoked(prompt, (m.start(), m.end())):
                 continue  # an artist the registry does not hold: not judged for copyright
             out.append((first, (m.start(), m.end())))
+        for m in _PATRONYMIC.finditer(prompt):
+            if not any(covered[m.start() : m.end()]) and not any(
+                m.start() < e and s < m.end() for _, (s, e) in out
+            ):
+                out.append((m.group().split()[1], (m.start(), m.end())))
         return out
 
     def _people(

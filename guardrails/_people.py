@@ -33,6 +33,9 @@ from ._terms import _NATIVE_TOKEN, _NATIVE_VARIANTS, _fold_term, _native_script
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CJK_VARIANTS = frozenset({"cjk", "unicode", "rtl_cjk"})
 _FUZZY_VARIANTS = frozenset({"unicode", "folded"})
+# Variants that differ from another searched variant only inside and around their joined runs.
+_JOINED_VARIANTS = frozenset({"joined", "joined_plain", "joined_native"})
+_NEAR = 80
 _MAX_TOKENS = 6
 _LOCK = threading.Lock()
 _LOADED: dict[str, Registry] = {}
@@ -208,6 +211,13 @@ class Registry:
         """Every registry name in ``variant``, as offsets of the variant's text."""
         text = variant.text
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        near = variant.name in _JOINED_VARIANTS
+        if near:
+            # Outside its joined runs this variant is the text of the one it was joined from,
+            # which is searched too: only the words around the runs are new.
+            tokens = [
+                t for t in tokens if any(s - _NEAR <= t[1] and t[2] <= e + _NEAR for s, e in variant.joined)
+            ]
         yield from self._tokens(tokens, self.latin, fuzzy=variant.name in _FUZZY_VARIANTS)
         if self.surnames:
             for word, start, end in tokens:
@@ -221,6 +231,12 @@ class Registry:
             return
         if variant.name in _NATIVE_VARIANTS and self.native:
             native = [(m.group(), m.start(), m.end()) for m in _NATIVE_TOKEN.finditer(text)]
+            if near:
+                native = [
+                    t
+                    for t in native
+                    if any(s - _NEAR <= t[1] and t[2] <= e + _NEAR for s, e in variant.joined)
+                ]
             yield from self._tokens(native, self.native, fuzzy=False)
         if self._cjk is not None and variant.name in _CJK_VARIANTS:
             for end, (size, values) in self._cjk.iter(text):  # type: ignore[attr-defined]

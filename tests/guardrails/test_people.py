@@ -184,6 +184,7 @@ def test_an_unknown_name_shaped_like_a_person_is_flagged(default: PromptFilter) 
     decision = default.evaluate("Ingrid Quartermaine being arrested")
     assert decision.action is Action.BLOCK
     assert "given name Ingrid" in _people(decision)[0].explanation
+    assert _people(default.evaluate("Тўхтаева Муҳаббат Абдуллаевна в тюрьме"))  # with a patronymic
     assert not _people(default.evaluate("a whale in front of the Sydney Opera House"))
     assert not _people(default.evaluate("a plush monkey fording the Charles River"))
 

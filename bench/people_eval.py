@@ -127,7 +127,7 @@ def _any_finding(filt: PromptFilter, prompt: str) -> bool:
 
 
 def _rate(hits: int, total: int) -> str:
-    return f"{hits / total:.3f} ({hits}/{total})" if total else "n/a"
+    return f"{hits / total:.4f} ({hits}/{total})" if total else "n/a"
 
 
 def _holdout() -> list[dict[str, str]]:
@@ -180,7 +180,7 @@ def false_flags(ours: PromptFilter, old: PromptFilter, erasing: Path | None) -> 
             sets["PartiPrompts (shared/data)"] = [r["prompt"] for r in csv.DictReader(f)]
     coco = _erasing_file(erasing, "coco_30k.csv")
     if coco is not None:
-        sets["COCO captions (erasing coco_30k, first 5,000)"] = [r["prompt"] for r in coco[:5000]]
+        sets["COCO captions (erasing coco_30k)"] = [r["prompt"] for r in coco]
     lines = ["| benign set | prompts | hallmark | current lists |", "|---|---|---|---|"]
     examples: list[str] = []
     for name, prompts in sets.items():

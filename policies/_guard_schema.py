@@ -131,8 +131,8 @@ COPYRIGHT_TERMS: dict[str, int] = {
 
 class PeopleDetector(_Detector):
     """Real people or artists from registry files (``bundled``: the registry shipped in the
-    package, built from open data; or paths to files made by ``hallmark policy people
-    --update``).  ``kind: person`` finds people and roles ("the president of France"): alone a
+    package, built from open data; or files made by ``hallmark policy people --update``, found
+    like list files: beside the policy, then in the bundled folder).  ``kind: person`` finds people and roles ("the president of France"): alone a
     living person is found at ``severity``, with a ``harm`` word ("arrested", "prison") at
     ``harm_severity``, with a ``sexual`` word as a finding of ``sexual_category`` at
     ``sexual_severity``; a deceased person alone is found at ``deceased_severity``; names that are

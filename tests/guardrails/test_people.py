@@ -282,3 +282,22 @@ def test_an_operator_registry_adds_people(tmp_path: Path) -> None:
     own.write_text("P\t1970\t\tNowhere\tJane Quillfeather\tLjane quillfeather\n", encoding="utf-8")
     f = PromptFilter.from_policy(load_policy(_registry_policy(tmp_path, own)))
     assert "Jane Quillfeather" in _people(f.evaluate("jane quillfeather at a desk"))[0].explanation
+
+
+def test_a_registry_file_that_disappears_fails_with_its_path(tmp_path: Path) -> None:
+    gone = tmp_path / "gone.tsv.gz"
+    with pytest.raises(PolicyError, match=str(gone)):
+        Registry.load((gone,))
+
+
+def test_registry_files_are_found_beside_the_policy_and_linted(tmp_path: Path) -> None:
+    from hallmark.policies import lint_policy
+
+    (tmp_path / "own.tsv").write_text(
+        "P\t1970\t\tNowhere\tJane Quillfeather\tLjane quillfeather\n", encoding="utf-8"
+    )
+    policy = _registry_policy(tmp_path, Path("own.tsv"))
+    f = PromptFilter.from_policy(load_policy(policy))
+    assert _people(f.evaluate("jane quillfeather at a desk"))
+    (tmp_path / "own.tsv").unlink()
+    assert any("registry file not found: own.tsv" in p for p in lint_policy(policy))

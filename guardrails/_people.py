@@ -105,6 +105,7 @@ class Registry:
         self.native: dict[str, int | list[int]] = {}
         self.glued: dict[str, int | list[int]] = {}
         self.glued_heads: set[str] = set()  # the first four letters of every glued name
+        self._glued_built = False
         self.common: set[str] = set()
         self.heads: set[str] = set()  # the first token of every Latin or native key
         self.prefixes: set[str] = set()  # every proper prefix of two tokens or more
@@ -187,15 +188,10 @@ class Registry:
             if n > 2:
                 for size in range(2, n):
                     self.prefixes.add(" ".join(tokens[:size]))
-            if script == "L" and not common and n >= 2 and len(key) - n + 1 >= 8:
-                glued = key.replace(" ", "")
-                if self.glued.setdefault(glued, index) != index:
-                    _put(self.glued, glued, index)
-                self.glued_heads.add(glued[:4])
-                if n == 2:
-                    first, last = tokens
-                    self.first.setdefault(first, {}).setdefault(len(last), []).append((last, index))
-                    self.last.setdefault(last, {}).setdefault(len(first), []).append((first, index))
+            if n == 2 and script == "L" and not common and len(key) >= 9:
+                first, last = tokens
+                self.first.setdefault(first, {}).setdefault(len(last), []).append((last, index))
+                self.last.setdefault(last, {}).setdefault(len(first), []).append((first, index))
 
     def finish(self) -> None:
         if not self._cjk_keys:
@@ -298,7 +294,25 @@ class Registry:
                         found.add(index)
         return found
 
+    def _glue(self) -> None:
+        """The names of eight letters or more with their spaces removed, for prompts that spell
+        a name out letter by letter; built on the first such prompt, not at start-up."""
+        with _LOCK:
+            if self._glued_built:
+                return
+            for key, found in self.latin.items():
+                n = key.count(" ") + 1
+                if n < 2 or key in self.common or len(key) - n + 1 < 8:
+                    continue
+                glued = key.replace(" ", "")
+                for index in (found,) if isinstance(found, int) else found:
+                    _put(self.glued, glued, index)
+                self.glued_heads.add(glued[:4])
+            self._glued_built = True
+
     def _glued(self, text: str, start: int, end: int) -> Iterator[NameHit]:
+        if not self._glued_built:
+            self._glue()
         heads = self.glued_heads
         for i in range(start, end - 7):
             if text[i : i + 4] not in heads:

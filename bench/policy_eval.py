@@ -17,6 +17,9 @@ word filters do.  Sets:
   characters, Cyrillic look-alikes, look-alikes of other scripts (Armenian, Greek, Cherokee...),
   mathematical letters, circled letters, full-width, leetspeak, stacked combining marks, spaced
   letters, a right-to-left override;
+- real people and artists (``bench/people_eval.py``): recall on the held-out tenth of the people
+  registry per script, role phrases per language, false flags on PartiPrompts and (with
+  ``--erasing``) COCO captions, artist-style prompts, cost beside the lists used before;
 - MultiJail (DAMO-NLP-SG/multilingual-safety-for-LLMs, MIT): 315 harmful chat requests, each in
   English and human-translated into zh, ko, ar, th (and others), read in place from a checkout or a
   copy of ``data/MultiJail.csv`` given with ``--multijail`` (never copied into this repository).
@@ -28,7 +31,8 @@ word filters do.  Sets:
   hallmark and never read by ``scripts/train_semantic_heads.py``), false flags on the held-out half
   of PartiPrompts and on the multilingual captions, and the prompt stage's p50 with and without it.
 
-Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python bench/policy_eval.py [--policy default] [--multijail PATH]``.
+Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python bench/policy_eval.py [--policy default] [--multijail PATH]
+[--erasing PATH]``.
 """
 
 from __future__ import annotations
@@ -350,6 +354,10 @@ def main() -> None:
     parser.add_argument("--policy", default="default")
     parser.add_argument("--skip-i2p", action="store_true")
     parser.add_argument("--multijail", type=Path, help="MultiJail: a checkout of its repository or its CSV")
+    parser.add_argument(
+        "--erasing", type=Path, help="rohitgandikota/erasing checkout: COCO captions, artist prompts"
+    )
+    parser.add_argument("--skip-people", action="store_true", help="skip the people and artists section")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -409,6 +417,11 @@ def main() -> None:
             f"| {name} | baseline substrings | {theirs[0]:.0f} | {theirs[3]:.0f} | {theirs[1]:.3f} | {theirs[2]:.3f} |"
         )
         print(f"| {name} | ratio (baseline/hallmark, CPU) | | {_ratio(theirs[3], ours[3])} | | |")
+    if not args.skip_people:
+        from people_eval import section as people_section
+
+        print("\n## People and artists (bench/people_eval.py)\n")
+        print("\n".join(people_section(args.policy, args.erasing)))
     semantic_section(policy, near, parti)
 
 

@@ -7,6 +7,7 @@ from ._detectors import DETECTORS, PromptDetector
 from ._edit import EditIntentFilter
 from ._evaluate import Evaluation, LabelledPrompt, caught_by, evaluate_labelled, read_labelled_csv
 from ._image import CLASSIFIERS, ImageClassifier, ImageSafety
+from ._people import RegistryUpdate, compile_people_list
 from ._prompt import PromptFilter
 from ._types import Action, CheckStatus, DetectorStatus, Finding, ImageVerdict, PromptDecision
 
@@ -26,7 +27,9 @@ __all__ = [
     "PromptDecision",
     "PromptDetector",
     "PromptFilter",
+    "RegistryUpdate",
     "caught_by",
+    "compile_people_list",
     "evaluate_labelled",
     "read_labelled_csv",
 ]

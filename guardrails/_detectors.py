@@ -9,50 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from hallmark.errors import GuardrailError
 from hallmark.policies import ALWAYS_BLOCK, Policy
 from hallmark.registry import Registry
 
-from ._normalise import Variant, variants
+from ._hits import Hit, Prepared
 from ._terms import PhraseIndex
 from ._types import CheckStatus, DetectorStatus
 
 if TYPE_CHECKING:
     from ._semantic import Concept
-
-
-@dataclass
-class Prepared:
-    """A prompt and its normalised variants, computed once and shared by every detector."""
-
-    original: str
-    variants: list[Variant] = field(default_factory=list)
-    # The policy's allowed phrases ("suicide prevention poster", "torture test"): the semantic
-    # detector reads the prompt without them (a word list ignores a match inside them).
-    allow: PhraseIndex[str] | None = None
-
-    @classmethod
-    def of(cls, prompt: str, allow: PhraseIndex[str] | None = None) -> Prepared:
-        return cls(prompt, variants(prompt), allow)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One match: which rule, where (original offsets), and through which variant."""
-
-    rule_id: str
-    category: str
-    detector: str
-    severity: str
-    span: tuple[int, int]
-    term: str
-    variant: str
-    score: float = 1.0
-    kind: str = ""  # names: artist | character | trademark | public_figure
-    variant_span: tuple[int, int] = (0, 0)
 
 
 class PromptDetector(Protocol):
@@ -209,7 +178,18 @@ class SemanticDetector:
         ]
         whole, span = (0, len(prepared.original)), (0, len(variant.text))
         return [
-            Hit(rule, cat, self.name, sev, whole, why, variant.name, score=score, variant_span=span)
+            Hit(
+                rule,
+                cat,
+                self.name,
+                sev,
+                whole,
+                why,
+                variant.name,
+                score,
+                variant_span=span,
+                note=f"semantic match by {why}",
+            )
             for rule, cat, sev, why, score in found
         ]
 
@@ -243,6 +223,15 @@ DETECTORS.register("terms", TermsDetector)
 DETECTORS.register("names", NamesDetector)
 DETECTORS.register("regex", RegexDetector)
 DETECTORS.register("semantic", SemanticDetector)
+
+
+def _people(configs: list[tuple[str, object]]) -> PromptDetector:
+    from ._figures import PeopleDetector
+
+    return PeopleDetector(configs)
+
+
+DETECTORS.register("people", _people)
 
 
 def build_detectors(policy: Policy) -> list[PromptDetector]:

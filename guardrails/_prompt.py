@@ -214,7 +214,9 @@ class PromptFilter:
             score=h.score,
             span=h.span,
             matched=prompt[h.span[0] : h.span[1]],
-            explanation=f"{what} match of rule {h.rule_id}{variant}{_concept(h)}",
+            explanation=f"{h.note} (rule {h.rule_id}{variant})"
+            if h.note
+            else f"{what} match of rule {h.rule_id}{variant}",
             severity=h.severity,
         )
 
@@ -276,7 +278,8 @@ class PromptFilter:
             {
                 h.span
                 for h in hits
-                if h.detector == "names" and self._action(h.category, h.severity) is Action.REWRITE
+                if h.detector in ("names", "people")
+                and self._action(h.category, h.severity) is Action.REWRITE
             }
         )
         last_end = -1
@@ -390,11 +393,3 @@ def _redact(prompt: str, pii: list[PiiSpan]) -> str:
         pos = p.end
     out.append(prompt[pos:])
     return "".join(out)
-
-
-def _concept(h: Hit) -> str:
-    """A semantic hit names what scored it (the policy's concept or classifier file, never the
-    prompt's words) and the score."""
-    if h.detector != "semantic":
-        return ""
-    return f": by {h.term}"

@@ -124,6 +124,73 @@ class SemanticHead(_Section):
     weights: tuple[float, ...] = Field(min_length=384, max_length=384)
 
 
+# Copyright terms, in years after the author's death, by jurisdiction (Berne minimum: 50).
+COPYRIGHT_TERMS: dict[str, int] = {
+    "EU": 70,
+    "US": 70,
+    "UK": 70,
+    "JP": 70,
+    "KR": 70,
+    "BR": 70,
+    "RU": 70,
+    "IN": 60,
+    "CN": 50,
+    "CA": 70,
+    "NZ": 50,
+    "BERNE": 50,
+}
+
+
+class PeopleDetector(_Detector):
+    """Real people or artists from registry files (``bundled``: the registry shipped in the
+    package, built from open data; or files made by ``hallmark policy people --update``, found
+    like list files: beside the policy, then in the bundled folder).  ``kind: person`` finds people and roles ("the president of France"): alone a
+    living person is found at ``severity``, with a ``harm`` word ("arrested", "prison") at
+    ``harm_severity``, with a ``sexual`` word as a finding of ``sexual_category`` at
+    ``sexual_severity``; a deceased person alone is found at ``deceased_severity``; names that are
+    also everyday words count only beside a ``cues`` word or a harm or sexual word.
+    ``kind: artist`` finds artists invoked for their style ("in the style of X", "X-inspired"):
+    work still protected in ``jurisdiction`` (living, or died within its term) is found at
+    ``severity``; public-domain work is not reported; ``opt_out`` names always count as
+    protected and ``allow_names`` (artists who licensed their style) never do."""
+
+    type: Literal["people"] = "people"
+    kind: Literal["person", "artist"] = "person"
+    data: tuple[str, ...] = ("bundled",)
+    roles: tuple[Term, ...] = ()
+    role_files: tuple[str, ...] = ()
+    harm: tuple[Term, ...] = ()
+    harm_files: tuple[str, ...] = ()
+    sexual: tuple[Term, ...] = ()
+    sexual_files: tuple[str, ...] = ()
+    cues: tuple[Term, ...] = ()
+    cue_files: tuple[str, ...] = ()
+    harm_severity: Severity = "high"
+    deceased_severity: Severity = "low"
+    sexual_category: CategoryName = "sexual"
+    sexual_severity: Severity = "high"
+    jurisdiction: str = "EU"
+    term_years: int | None = Field(default=None, ge=1, le=200)
+    unknown_status: Literal["protected", "public_domain"] = "protected"
+    opt_out: tuple[Term, ...] = ()
+    opt_out_files: tuple[str, ...] = ()
+    allow_names: tuple[Term, ...] = ()
+    allow_names_files: tuple[str, ...] = ()
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _known_jurisdiction(cls, value: str) -> str:
+        if value not in COPYRIGHT_TERMS:
+            raise ValueError(
+                f"unknown jurisdiction {value!r}; known: {', '.join(COPYRIGHT_TERMS)} (or set term_years)"
+            )
+        return value
+
+    def term(self) -> int:
+        """Years after the author's death that the work stays protected."""
+        return self.term_years or COPYRIGHT_TERMS[self.jurisdiction]
+
+
 class SemanticDetector(_Detector):
     """A sentence embedding of the prompt, scored either by cosine similarity to concept
     descriptions or by a trained classifier (``classifier_file``, a JSON head read relative to
@@ -148,9 +215,10 @@ class SemanticDetector(_Detector):
 
 
 Detector = Annotated[
-    TermsDetector | RegexDetector | NamesDetector | SemanticDetector, Field(discriminator="type")
+    TermsDetector | RegexDetector | NamesDetector | PeopleDetector | SemanticDetector,
+    Field(discriminator="type"),
 ]
-DETECTOR_TYPES: tuple[str, ...] = ("terms", "regex", "names", "semantic")
+DETECTOR_TYPES: tuple[str, ...] = ("terms", "regex", "names", "people", "semantic")
 
 
 class SeverityActions(_Section):

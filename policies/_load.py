@@ -134,6 +134,28 @@ def _list_path(name: str, source: Path) -> Path | None:
     return next((p for p in options if p.is_file()), None)
 
 
+def _resolve_registries(source: _Source, detector: Any, loc: tuple[Any, ...], problems: list[str]) -> None:
+    """A ``people`` detector's registry files (``data``), found like list files: relative to the
+    policy file, then to the bundled folder; a missing one is a problem of the policy."""
+    if not isinstance(detector, dict) or not isinstance(detector.get("data"), list):
+        return
+    resolved = []
+    for i, name in enumerate(detector["data"]):
+        if name == "bundled" or not isinstance(name, str):
+            resolved.append(name)
+            continue
+        path = _list_path(name, source.path)
+        if path is None:
+            line, _ = source.find((*loc, "data", i))
+            problems.append(
+                f"{source.path}:{line}: {'.'.join(map(str, (*loc, 'data', i)))}: registry file not found: {name}"
+            )
+            continue
+        source.lists.append(path)
+        resolved.append(str(path.resolve()))
+    detector["data"] = resolved
+
+
 def _inline_lists(source: _Source, problems: list[str]) -> None:
     """Append the content of every named list file to its inline terms (in place)."""
 
@@ -185,6 +207,10 @@ def _inline_categories(
         if isinstance(detectors, list):
             for i, detector in enumerate(detectors):
                 load_into(detector, "files", "terms", (*loc, "detectors", i))
+                for listed in ("role", "harm", "sexual", "cue", "opt_out", "allow_names"):
+                    field = {"role": "roles", "cue": "cues"}.get(listed, listed)
+                    load_into(detector, f"{listed}_files", field, (*loc, "detectors", i))
+                _resolve_registries(source, detector, (*loc, "detectors", i), problems)
                 _inline_classifier(source, detector, (*loc, "detectors", i), problems)
 
 

@@ -132,3 +132,43 @@ def test(
         )
     for row in result.false_negatives:
         out.print(f"missed [{row.category}]: {row.prompt}", markup=False, highlight=False)
+
+
+@app.command("people")
+@command
+def people(
+    update: Annotated[
+        Path,
+        typer.Option(
+            "--update", help="Your list: a TSV with a header (name, aliases, kind, born, died, country)."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Registry file to write (default: beside the list, .tsv.gz).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Compile your own list of people or artists into a registry file that a policy names.
+
+    Name the file in a `people` detector beside the bundled registry:
+    `data: [bundled, /path/my-people.tsv.gz]` (README, "Real people and artists").
+
+    Example: hallmark policy people --update my-people.tsv --out my-people.tsv.gz
+    """
+    from hallmark.guardrails import compile_people_list
+
+    target = out or update.with_name(update.name.split(".")[0] + ".tsv.gz")
+    result = compile_people_list(update, target)
+    data = {
+        "source": str(result.source),
+        "out": str(result.out),
+        "people": result.people,
+        "artists": result.artists,
+        "keys": result.keys,
+    }
+    if json_output:
+        print_json(data, schema="policy-people")
+        return
+    typer.echo(
+        f"wrote {result.out}: {result.people} people, {result.artists} artists, {result.keys} match keys"
+    )

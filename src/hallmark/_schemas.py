@@ -34,6 +34,7 @@ VERSIONS = {
     "policy": 1,
     "policy-lint": 1,
     "policy-test": 1,
+    "policy-people": 1,
     "key-info": 1,
     "doctor-report": 1,
     # hallmark serve's responses (the OpenAPI document at /openapi.json references them)

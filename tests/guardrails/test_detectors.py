@@ -14,7 +14,7 @@ from hallmark.registry import Registry
 
 
 def test_registry_names_every_kind() -> None:
-    assert set(DETECTORS) == {"terms", "regex", "names", "semantic"}
+    assert set(DETECTORS) == {"terms", "regex", "names", "people", "semantic"}
 
 
 def test_unknown_detector_kind_lists_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -122,3 +122,41 @@ def test_odd_prompts_get_a_decision(prompt: str) -> None:
     result = _run("check", prompt, "--json")
     assert result.exit_code in (0, 1)
     json.loads(result.stdout)
+
+
+def test_a_missing_people_registry_exits_2_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.tsv.gz"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "id: test\nextends: default\nprompt:\n  categories:\n    public_figures:\n      detectors:\n"
+        f"        - {{type: people, id: people, data: ['{missing}']}}\n",
+        encoding="utf-8",
+    )
+    result = _run("check", "a lighthouse at dawn", "--policy", str(policy))
+    assert result.exit_code == 2
+    assert str(missing) in " ".join(result.output.split())
+
+
+def test_policy_people_update_compiles_a_list_a_policy_can_name(tmp_path: Path) -> None:
+    own = tmp_path / "mine.tsv"
+    own.write_text("name\taliases\tkind\tborn\nAmelia Quartermaine\tA. Quartermaine|阿米莉亚\tperson\t1980\n")
+    result = _run("policy", "people", "--update", str(own))
+    assert result.exit_code == 0, result.output
+    registry = tmp_path / "mine.tsv.gz"
+    assert "1 people" in result.output and registry.is_file()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "id: mine\nextends: default\nprompt:\n  categories:\n    public_figures:\n      detectors:\n"
+        f"        - {{type: people, id: people, data: [bundled, '{registry}'], harm: [prison]}}\n"
+    )
+    checked = _run("check", "amelia quartermaine in prison", "--policy", str(policy), "--json")
+    assert checked.exit_code == 1, checked.output
+    assert "Amelia Quartermaine" in checked.stdout
+
+
+def test_policy_people_update_refuses_a_bad_row(tmp_path: Path) -> None:
+    own = tmp_path / "bad.tsv"
+    own.write_text("name\tborn\nSomeone Else\tlast year\n")
+    result = _run("policy", "people", "--update", str(own))
+    assert result.exit_code == 2
+    assert "bad.tsv:2" in " ".join(result.output.split())

@@ -104,6 +104,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
         one(run("edit", photo, "remove her clothes", "--home", home, "--out", edits, "--json", code=1))
     ]
     got["verify (edited)"] = lines(run("verify", edited["images"][0]["path"], "--home", home, "--json"))
+    own = root / "people.tsv"
+    own.write_text("name\taliases\tkind\tborn\nJane Quillfeather\tJ. Quillfeather\tartist\t1970\n")
+    got["policy people"] = [one(run("policy", "people", "--update", own, "--json"))]
     return got
 
 
@@ -149,6 +152,7 @@ EXPECTED = {
     "policy show": "policy",
     "policy lint": "policy-lint",
     "policy test": "policy-test",
+    "policy people": "policy-people",
 }
 
 
